@@ -1,0 +1,132 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using Rekey.Crypto;
+using Rekey.Errors;
+
+namespace Rekey.Envelope;
+
+/// <summary>
+/// Encrypts, decrypts and re-wraps v1 envelopes under an already unwrapped key-version KEK.
+/// Knows nothing of key state; <see cref="RekeyService"/> checks that before calling.
+/// </summary>
+internal static class EnvelopeCipher
+{
+    private const int MaxAssociatedData = 5 + 128 + 4 + EncryptionContext.MaxLength;
+
+    /// <summary>Encrypts with a fresh random data key and nonce.</summary>
+    public static byte[] Encrypt(AesKeyWrapPadded kek, ReadOnlySpan<byte> keyName, int version, ReadOnlySpan<byte> plaintext, EncryptionContext context)
+    {
+        Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];
+        Span<byte> nonce = stackalloc byte[DataCipher.NonceSize];
+        RandomNumberGenerator.Fill(dataKey);
+        RandomNumberGenerator.Fill(nonce);
+        try
+        {
+            return EncryptWith(kek, keyName, version, plaintext, context, dataKey, nonce);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    /// <summary>
+    /// Encrypts with a given data key and nonce. Only <see cref="Encrypt"/> and the golden-vector
+    /// tests call this: a repeated (key, nonce) pair would break GCM.
+    /// </summary>
+    public static byte[] EncryptWith(
+        AesKeyWrapPadded kek,
+        ReadOnlySpan<byte> keyName,
+        int version,
+        ReadOnlySpan<byte> plaintext,
+        EncryptionContext context,
+        ReadOnlySpan<byte> dataKey,
+        ReadOnlySpan<byte> nonce)
+    {
+        if (plaintext.Length > EnvelopeLayout.MaxPlaintextLength)
+        {
+            throw new ArgumentException($"A single envelope holds at most {EnvelopeLayout.MaxPlaintextLength} bytes; use the streaming format for more.", nameof(plaintext));
+        }
+
+        var envelope = new byte[EnvelopeLayout.TotalLength(keyName.Length, plaintext.Length)];
+        EnvelopeLayout.WriteHeader(envelope, keyName, version);
+        var layout = new EnvelopeLayout(envelope, keyName.Length);
+        var span = envelope.AsSpan();
+        kek.Wrap(dataKey, span.Slice(layout.WrappedKeyOffset, EnvelopeLayout.WrappedKeySize));
+        nonce.CopyTo(span[(layout.WrappedKeyOffset + EnvelopeLayout.WrappedKeySize)..]);
+
+        Span<byte> aad = stackalloc byte[MaxAssociatedData];
+        aad = WriteAssociatedData(aad, layout, context);
+        DataCipher.Encrypt(
+            dataKey,
+            nonce,
+            plaintext,
+            aad,
+            span.Slice(layout.CiphertextOffset, plaintext.Length),
+            span[^DataCipher.TagSize..]);
+        return envelope;
+    }
+
+    /// <summary>Decrypts a parsed envelope; every failure is the one <see cref="RekeyErrorCode.DecryptionFailed"/>.</summary>
+    public static byte[] Decrypt(AesKeyWrapPadded kek, EnvelopeLayout layout, EncryptionContext context)
+    {
+        Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];
+        try
+        {
+            if (!kek.TryUnwrap(layout.WrappedKey, dataKey, out var written) || written != EnvelopeLayout.DataKeySize)
+            {
+                throw RekeyException.DecryptionFailed();
+            }
+
+            Span<byte> aad = stackalloc byte[MaxAssociatedData];
+            aad = WriteAssociatedData(aad, layout, context);
+            var plaintext = new byte[layout.Ciphertext.Length];
+            if (!DataCipher.TryDecrypt(dataKey, layout.Nonce, layout.Ciphertext, layout.Tag, aad, plaintext))
+            {
+                throw RekeyException.DecryptionFailed();
+            }
+
+            return plaintext;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    /// <summary>
+    /// Moves the data key from one KEK to another: only the version and the wrapped key change;
+    /// every data byte is copied unchanged. The data is not decrypted (no context is needed).
+    /// </summary>
+    public static byte[] Rewrap(AesKeyWrapPadded from, AesKeyWrapPadded to, EnvelopeLayout layout, int toVersion)
+    {
+        Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];
+        try
+        {
+            if (!from.TryUnwrap(layout.WrappedKey, dataKey, out var written) || written != EnvelopeLayout.DataKeySize)
+            {
+                throw RekeyException.DecryptionFailed();
+            }
+
+            var result = layout.Envelope.ToArray();
+            EnvelopeLayout.WriteVersion(result, layout.NameLength, toVersion);
+            to.Wrap(dataKey, result.AsSpan(layout.WrappedKeyOffset, EnvelopeLayout.WrappedKeySize));
+            return result;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    // The data's associated data binds format, algorithm, key name and the caller's context, and
+    // deliberately not the key version or wrapped key, so a re-wrap leaves the data untouched.
+    private static Span<byte> WriteAssociatedData(Span<byte> buffer, EnvelopeLayout layout, EncryptionContext context)
+    {
+        var prefix = layout.Envelope[..(5 + layout.NameLength)];
+        prefix.CopyTo(buffer);
+        BinaryPrimitives.WriteUInt32BigEndian(buffer[prefix.Length..], (uint)context.Utf8.Length);
+        context.Utf8.CopyTo(buffer[(prefix.Length + 4)..]);
+        return buffer[..(prefix.Length + 4 + context.Utf8.Length)];
+    }
+}

@@ -1,0 +1,33 @@
+using System.Text;
+using Rekey.Errors;
+using Rekey.Keys;
+
+namespace Rekey.Envelope;
+
+/// <summary>Reads an envelope's header without any key: which key and version protect it.</summary>
+public static class EnvelopeReader
+{
+    /// <summary>
+    /// Reads the header of envelope bytes; a malformed envelope is
+    /// <see cref="RekeyErrorCode.DecryptionFailed"/>, the same error decryption gives.
+    /// </summary>
+    public static EnvelopeHeader ReadHeader(ReadOnlySpan<byte> envelope)
+    {
+        var layout = Parse(envelope, out var key);
+        return new EnvelopeHeader(EnvelopeLayout.FormatVersion, EnvelopeAlgorithm.Aes256GcmKwp, key, layout.Version, layout.Ciphertext.Length);
+    }
+
+    /// <summary>Reads the header of either form: text (<c>rekey:v…</c>) or the bytes as UTF-8-free binary.</summary>
+    public static EnvelopeHeader ReadHeader(string text) => ReadHeader(EnvelopeText.Decode(text));
+
+    internal static EnvelopeLayout Parse(ReadOnlySpan<byte> envelope, out KeyName key)
+    {
+        if (!EnvelopeLayout.TryParse(envelope, out var layout)
+            || !KeyName.TryParse(Encoding.ASCII.GetString(layout.KeyNameBytes), out key))
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+
+        return layout;
+    }
+}

@@ -1,0 +1,51 @@
+namespace Rekey.Errors;
+
+/// <summary>
+/// The stable codes of every domain refusal. The names are part of the public contract: the
+/// CLI maps them to exit codes and the HTTP API to problem documents, so a name never changes
+/// once shipped; new codes are only ever appended.
+/// </summary>
+public enum RekeyErrorCode
+{
+    /// <summary>No key has the given name.</summary>
+    KeyNotFound = 1,
+
+    /// <summary>A key with the given name already exists.</summary>
+    KeyExists = 2,
+
+    /// <summary>The key has no such version.</summary>
+    VersionNotFound = 3,
+
+    /// <summary>The version exists but its state does not allow the operation (for example encrypting with a non-Active version).</summary>
+    KeyInactive = 4,
+
+    /// <summary>The version is Disabled (or scheduled for destruction) and may not be used.</summary>
+    KeyDisabled = 5,
+
+    /// <summary>The version's material has been destroyed.</summary>
+    KeyDestroyed = 6,
+
+    /// <summary>The version is below the key's minimum decryption version.</summary>
+    VersionTooOld = 7,
+
+    /// <summary>The lifecycle table does not allow the requested state change.</summary>
+    TransitionNotAllowed = 8,
+
+    /// <summary>The state changed concurrently (for example the expected current version is no longer Active).</summary>
+    Conflict = 9,
+
+    /// <summary>The ciphertext could not be decrypted. Deliberately says nothing more.</summary>
+    DecryptionFailed = 10,
+
+    /// <summary>A scheduled destruction is not yet due.</summary>
+    DestructionNotDue = 11,
+
+    /// <summary>The root key could not be loaded or does not match the stored material.</summary>
+    RootKeyUnavailable = 12,
+
+    /// <summary>A policy forbids the operation (for example lowering a minimum version below what is allowed).</summary>
+    PolicyViolation = 13,
+
+    /// <summary>The audit log failed verification.</summary>
+    AuditChainBroken = 14,
+}

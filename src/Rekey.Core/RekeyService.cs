@@ -1,0 +1,437 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Rekey.Audit;
+using Rekey.Envelope;
+using Rekey.Errors;
+using Rekey.Keys;
+using Rekey.Root;
+using Rekey.Storage;
+
+namespace Rekey;
+
+/// <summary>
+/// The in-process entry point: create and rotate keys, move versions through their lifecycle,
+/// encrypt and decrypt with a mandatory context, re-wrap ciphertexts to the Active version, and
+/// read and verify the audit log. Thread-safe; one instance per store is enough.
+/// </summary>
+/// <remarks>
+/// Key material never leaves this type: callers name keys, and receive envelopes and plaintexts.
+/// Every change is written with its audit event in one store transaction. Usage counts are kept
+/// in memory and flushed on <see cref="FlushUsageAsync"/> and <see cref="DisposeAsync"/>.
+/// </remarks>
+public sealed class RekeyService : IAsyncDisposable
+{
+    private const int MaxRotationAttempts = 64;
+
+    private readonly IKeyStore _store;
+    private readonly IRootKeyProvider _root;
+    private readonly TimeProvider _time;
+    private readonly RekeyServiceOptions _options;
+    private readonly KeyVersionCache _cache;
+
+    /// <summary>Creates a service over a store and a root key provider.</summary>
+    public RekeyService(IKeyStore store, IRootKeyProvider root, RekeyServiceOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        ArgumentNullException.ThrowIfNull(root);
+        _options = options ?? new RekeyServiceOptions();
+        _options.Validate();
+        _store = store;
+        _root = root;
+        _time = timeProvider ?? TimeProvider.System;
+        _cache = new KeyVersionCache(store, root, _time, _options.CacheTtl);
+    }
+
+    /// <summary>Creates a key with version 1 Active.</summary>
+    public async Task<KeyInfo> CreateKeyAsync(KeyName name, KeyCreateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var delay = options?.DestructionDelay ?? _options.DefaultDestructionDelay;
+        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options));
+        var now = Now();
+        var key = new StoredKey(name, now, 1, delay);
+        var first = await NewVersionAsync(name, 1, KeyVersionState.Active, now, cancellationToken).ConfigureAwait(false);
+        var audit = Audit(change, "key.create", name, null, 1, "success", null);
+        await _store.CreateKeyAsync(key, first, audit, cancellationToken).ConfigureAwait(false);
+        return Summarize(key, [first]);
+    }
+
+    /// <summary>Reads a key's configuration and version summary.</summary>
+    public async Task<KeyInfo> GetKeyAsync(KeyName name, CancellationToken cancellationToken = default)
+    {
+        var (key, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        return Summarize(key, versions);
+    }
+
+    /// <summary>Lists keys whose names start with <paramref name="prefix"/>.</summary>
+    public async Task<IReadOnlyList<KeyInfo>> ListKeysAsync(string? prefix = null, CancellationToken cancellationToken = default)
+    {
+        var keys = await _store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var result = new List<KeyInfo>(keys.Count);
+        foreach (var key in keys)
+        {
+            var versions = await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false);
+            result.Add(Summarize(key, versions));
+        }
+
+        return result;
+    }
+
+    /// <summary>Lists a key's versions with state, times and usage counts (never material).</summary>
+    public async Task<IReadOnlyList<KeyVersionInfo>> ListVersionsAsync(KeyName name, CancellationToken cancellationToken = default)
+    {
+        var (_, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        return versions.Select(v => v.Info).ToList();
+    }
+
+    /// <summary>
+    /// Adds a version. By default it becomes Active and the old Active becomes DecryptOnly, in one
+    /// transaction. With an expected Active version, a concurrent rotation makes this one fail
+    /// with <c>Conflict</c>; without, concurrent rotations all succeed one after another.
+    /// </summary>
+    public async Task<KeyVersionInfo> RotateAsync(KeyName name, RotateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new RotateOptions();
+        for (var attempt = 1; ; attempt++)
+        {
+            var (_, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+            var active = versions.Single(v => v.Info.State == KeyVersionState.Active);
+            if (options.ExpectedActiveVersion is { } expected && expected != active.Info.Version)
+            {
+                throw new RekeyException(RekeyErrorCode.Conflict, $"Key '{name}' has Active version {active.Info.Version}, not {expected}.");
+            }
+
+            var now = Now();
+            var number = versions[^1].Info.Version + 1;
+            var state = options.Activate ? KeyVersionState.Active : KeyVersionState.Pending;
+            var created = await NewVersionAsync(name, number, state, now, cancellationToken).ConfigureAwait(false);
+            var updates = options.Activate ? new[] { Demote(active, now) } : [];
+            var audit = Audit(change, "key.rotate", name, active.Info.Version, number, "success", options.Activate ? "activated" : "pending");
+            try
+            {
+                await _store.ApplyAsync(new KeyChange(name, updates, created, null, audit), cancellationToken).ConfigureAwait(false);
+                _cache.Invalidate(name);
+                return created.Info;
+            }
+            catch (RekeyException e) when (e.Code == RekeyErrorCode.Conflict && options.ExpectedActiveVersion is null && attempt < MaxRotationAttempts)
+            {
+                // Another rotation won the race for this version number; read again and follow it.
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Makes a Pending version Active; the old Active becomes DecryptOnly.</summary>
+    public Task<KeyVersionInfo> ActivateAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync(name, version, KeyVersionState.Active, "version.activate", change, cancellationToken);
+
+    /// <summary>Suspends a version: it neither encrypts nor decrypts until enabled again.</summary>
+    public Task<KeyVersionInfo> DisableAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync(name, version, KeyVersionState.Disabled, "version.disable", change, cancellationToken);
+
+    /// <summary>Returns a Disabled or Retiring version to DecryptOnly.</summary>
+    public Task<KeyVersionInfo> EnableAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync(name, version, KeyVersionState.DecryptOnly, "version.enable", change, cancellationToken);
+
+    /// <summary>Starts a DecryptOnly version's grace period; decryptions are still allowed, and counted.</summary>
+    public Task<KeyVersionInfo> RetireAsync(KeyName name, int version, TimeSpan gracePeriod, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(gracePeriod, TimeSpan.Zero);
+        return TransitionAsync(name, version, KeyVersionState.Retiring, "version.retire", change, cancellationToken, gracePeriod);
+    }
+
+    /// <summary>Schedules a Disabled version for destruction after the key's destruction delay.</summary>
+    public Task<KeyVersionInfo> ScheduleDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync(name, version, KeyVersionState.DestroyScheduled, "version.schedule_destroy", change, cancellationToken);
+
+    /// <summary>Cancels a scheduled destruction; the version returns to Disabled.</summary>
+    public Task<KeyVersionInfo> CancelDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync(name, version, KeyVersionState.Disabled, "version.cancel_destroy", change, cancellationToken);
+
+    /// <summary>Erases a version's material for good, once its destruction delay has passed.</summary>
+    public Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken);
+
+    /// <summary>Sets the lowest version allowed to decrypt; it may not exceed the Active version.</summary>
+    public async Task<KeyInfo> SetMinDecryptionVersionAsync(KeyName name, int minVersion, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(minVersion, 1);
+        var (key, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        var active = versions.Single(v => v.Info.State == KeyVersionState.Active).Info.Version;
+        if (minVersion > active)
+        {
+            await RefuseAsync(change, "key.set_min_decryption_version", name, key.MinDecryptionVersion, minVersion, RekeyErrorCode.PolicyViolation,
+                $"The minimum decryption version cannot exceed the Active version {active}.", cancellationToken).ConfigureAwait(false);
+        }
+
+        var updated = key with { MinDecryptionVersion = minVersion };
+        var audit = Audit(change, "key.set_min_decryption_version", name, key.MinDecryptionVersion, minVersion, "success", null);
+        await _store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
+        _cache.Invalidate(name);
+        return Summarize(updated, versions);
+    }
+
+    /// <summary>Encrypts under the key's Active version with a fresh data key. Returns envelope bytes (see <see cref="EnvelopeText"/> for text).</summary>
+    public async ValueTask<byte[]> EncryptAsync(KeyName name, ReadOnlyMemory<byte> plaintext, EncryptionContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var cached = await _cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
+        var active = cached.Active ?? throw new RekeyException(RekeyErrorCode.KeyInactive, $"Key '{name}' has no Active version.");
+        var kek = await KekAsync(active, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var envelope = EnvelopeCipher.Encrypt(kek, cached.NameBytes, active.Stored.Info.Version, plaintext.Span, context);
+            active.CountEncrypt();
+            return envelope;
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Destroyed(name, active.Stored.Info.Version);
+        }
+    }
+
+    /// <summary>
+    /// Decrypts envelope bytes or their text form (UTF-8) with the context they were encrypted
+    /// with. The key and version come from the envelope. Key-state refusals name the state;
+    /// every other failure is the one <c>DecryptionFailed</c>.
+    /// </summary>
+    public async ValueTask<byte[]> DecryptAsync(ReadOnlyMemory<byte> envelope, EncryptionContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var (name, version) = ReadOrigin(envelope.Span);
+        var (cached, entry) = await UsableForDecryptAsync(name, version, cancellationToken).ConfigureAwait(false);
+        var kek = await KekAsync(entry, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var plaintext = EnvelopeCipher.Decrypt(kek, EnvelopeReader.Parse(envelope.Span, out _), context);
+            entry.CountDecrypt();
+            return plaintext;
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Destroyed(cached.Key.Name, version);
+        }
+    }
+
+    /// <summary>
+    /// Re-wraps an envelope's data key under the key's Active version without decrypting the data:
+    /// only the version and wrapped key change. An envelope already under the Active version is
+    /// returned unchanged.
+    /// </summary>
+    public async ValueTask<byte[]> RewrapAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken = default)
+    {
+        var (name, version) = ReadOrigin(envelope.Span);
+        var (cached, source) = await UsableForDecryptAsync(name, version, cancellationToken).ConfigureAwait(false);
+        var target = cached.Active ?? throw new RekeyException(RekeyErrorCode.KeyInactive, $"Key '{name}' has no Active version.");
+        if (target.Stored.Info.Version == version)
+        {
+            return envelope.ToArray();
+        }
+
+        var from = await KekAsync(source, cancellationToken).ConfigureAwait(false);
+        var to = await KekAsync(target, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var result = EnvelopeCipher.Rewrap(from, to, EnvelopeReader.Parse(envelope.Span, out _), target.Stored.Info.Version);
+            source.CountDecrypt();
+            target.CountEncrypt();
+            return result;
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Destroyed(name, version);
+        }
+    }
+
+    /// <summary>Reads audit events after a sequence number, oldest first.</summary>
+    public Task<IReadOnlyList<AuditEvent>> ReadAuditAsync(long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
+        ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
+        return _store.ReadAuditAsync(afterSequence, limit, cancellationToken);
+    }
+
+    /// <summary>Verifies the whole audit chain, and that it still reaches <paramref name="expectedHead"/> when given.</summary>
+    public async Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
+    {
+        var verifier = new AuditVerifier(expectedHead);
+        long after = 0;
+        while (true)
+        {
+            var page = await _store.ReadAuditAsync(after, 1000, cancellationToken).ConfigureAwait(false);
+            foreach (var e in page)
+            {
+                if (!verifier.Add(e))
+                {
+                    return verifier.Complete();
+                }
+            }
+
+            if (page.Count == 0)
+            {
+                return verifier.Complete();
+            }
+
+            after = page[^1].Sequence;
+        }
+    }
+
+    /// <summary>Writes usage counts kept in memory to the store.</summary>
+    public Task FlushUsageAsync(CancellationToken cancellationToken = default) => _cache.FlushAsync(cancellationToken);
+
+    /// <summary>Flushes usage counts and zeroes every unwrapped KEK held in memory.</summary>
+    public ValueTask DisposeAsync() => _cache.DisposeAsync();
+
+    private static (KeyName Name, int Version) ReadOrigin(ReadOnlySpan<byte> envelope)
+    {
+        var layout = EnvelopeReader.Parse(envelope, out var name);
+        return (name, layout.Version);
+    }
+
+    private async ValueTask<(CachedKey Key, CachedVersion Version)> UsableForDecryptAsync(KeyName name, int version, CancellationToken cancellationToken)
+    {
+        var cached = await _cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
+        if (!cached.Versions.TryGetValue(version, out var entry))
+        {
+            // The version may be newer than our snapshot (rotated elsewhere); read once more.
+            cached = await _cache.ReloadAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
+            if (!cached.Versions.TryGetValue(version, out entry))
+            {
+                throw new RekeyException(RekeyErrorCode.VersionNotFound, $"Key '{name}' has no version {version}.");
+            }
+        }
+
+        KeyLifecycle.EnsureCanDecrypt(name, version, entry.Stored.Info.State, cached.Key.MinDecryptionVersion);
+        return (cached, entry);
+    }
+
+    private async ValueTask<Crypto.AesKeyWrapPadded> KekAsync(CachedVersion version, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _cache.GetKekAsync(version, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Destroyed(version.Stored.Info.Key, version.Stored.Info.Version);
+        }
+    }
+
+    private async Task<KeyVersionInfo> TransitionAsync(
+        KeyName name,
+        int version,
+        KeyVersionState to,
+        string action,
+        ChangeContext? change,
+        CancellationToken cancellationToken,
+        TimeSpan? gracePeriod = null)
+    {
+        var (key, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        var target = versions.FirstOrDefault(v => v.Info.Version == version)
+            ?? throw new RekeyException(RekeyErrorCode.VersionNotFound, $"Key '{name}' has no version {version}.");
+        var from = target.Info.State;
+        var now = Now();
+        var refusal = CheckTransition(name, key, target, to, now);
+        if (refusal is not null)
+        {
+            await RefuseAsync(change, action, name, version, null, refusal.Code, refusal.Message, cancellationToken).ConfigureAwait(false);
+        }
+
+        var updates = new List<VersionUpdate>(2);
+        if (to == KeyVersionState.Active)
+        {
+            updates.Add(Demote(versions.Single(v => v.Info.State == KeyVersionState.Active), now));
+        }
+
+        var info = target.Info with
+        {
+            State = to,
+            ActivatedAt = to == KeyVersionState.Active ? now : target.Info.ActivatedAt,
+            RetireDeadline = to == KeyVersionState.Retiring ? now + gracePeriod!.Value : null,
+            DestroyAfter = to == KeyVersionState.DestroyScheduled ? now + key.DestructionDelay : null,
+            DestroyedAt = to == KeyVersionState.Destroyed ? now : target.Info.DestroyedAt,
+        };
+        var material = to == KeyVersionState.Destroyed ? null : target.WrappedMaterial;
+        updates.Add(new VersionUpdate(target with { Info = info, WrappedMaterial = material }, from));
+        var audit = Audit(change, action, name, version, to == KeyVersionState.Active ? version : null, "success", $"{from} -> {to}");
+        await _store.ApplyAsync(new KeyChange(name, updates, null, null, audit), cancellationToken).ConfigureAwait(false);
+        _cache.Invalidate(name);
+        return info;
+    }
+
+    private static RekeyException? CheckTransition(KeyName name, StoredKey key, StoredKeyVersion target, KeyVersionState to, DateTimeOffset now)
+    {
+        try
+        {
+            KeyLifecycle.EnsureAllowed(name, target.Info.Version, target.Info.State, to);
+        }
+        catch (RekeyException e)
+        {
+            return e;
+        }
+
+        if (to == KeyVersionState.Destroyed && target.Info.DestroyAfter is { } due && now < due)
+        {
+            return new RekeyException(
+                RekeyErrorCode.DestructionNotDue,
+                $"Key '{name}' version {target.Info.Version} may be destroyed from {due:O} (destruction delay {key.DestructionDelay}).");
+        }
+
+        return null;
+    }
+
+    private async Task RefuseAsync(ChangeContext? change, string action, KeyName name, int? from, int? to, RekeyErrorCode code, string message, CancellationToken cancellationToken)
+    {
+        // A refused change is evidence too (a destroy attempted too early, say): record it, then refuse.
+        await _store.AppendAuditAsync(Audit(change, action, name, from, to, "refused:" + code, message), cancellationToken).ConfigureAwait(false);
+        throw new RekeyException(code, message);
+    }
+
+    private async Task<(StoredKey Key, IReadOnlyList<StoredKeyVersion> Versions)> LoadAsync(KeyName name, CancellationToken cancellationToken)
+    {
+        var key = await _store.FindKeyAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
+        var versions = await _store.GetVersionsAsync(name, cancellationToken).ConfigureAwait(false);
+        return (key, versions);
+    }
+
+    private async Task<StoredKeyVersion> NewVersionAsync(KeyName name, int version, KeyVersionState state, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var material = new byte[Crypto.AesKeyWrapPadded.KeySize];
+        try
+        {
+            RandomNumberGenerator.Fill(material);
+            var wrapped = await _root.WrapAsync(material, MaterialBinding.For(name, version), cancellationToken).ConfigureAwait(false);
+            var info = new KeyVersionInfo(name, version, state, now, state == KeyVersionState.Active ? now : null, null, null, null, null, 0, 0);
+            return new StoredKeyVersion(info, wrapped, _root.KeyId);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(material);
+        }
+    }
+
+    private static VersionUpdate Demote(StoredKeyVersion active, DateTimeOffset now) =>
+        new(active with { Info = active.Info with { State = KeyVersionState.DecryptOnly, DeactivatedAt = now } }, KeyVersionState.Active);
+
+    private static KeyInfo Summarize(StoredKey key, IReadOnlyList<StoredKeyVersion> versions) =>
+        new(
+            key.Name,
+            key.CreatedAt,
+            key.MinDecryptionVersion,
+            key.DestructionDelay,
+            versions.SingleOrDefault(v => v.Info.State == KeyVersionState.Active)?.Info.Version ?? 0,
+            versions.Count == 0 ? 0 : versions[^1].Info.Version);
+
+    private AuditRecord Audit(ChangeContext? change, string action, KeyName key, int? from, int? to, string outcome, string? details)
+    {
+        var reason = change?.Reason;
+        var text = reason is null ? details : details is null ? $"reason: {reason}" : $"{details}; reason: {reason}";
+        return new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, action, key.Value, from, to, outcome, text);
+    }
+
+    private DateTimeOffset Now() => AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
+
+    private static RekeyException KeyNotFound(KeyName name) => new(RekeyErrorCode.KeyNotFound, $"Key '{name}' does not exist.");
+
+    private static RekeyException Destroyed(KeyName name, int version) =>
+        new(RekeyErrorCode.KeyDestroyed, string.Create(CultureInfo.InvariantCulture, $"Key '{name}' version {version} is Destroyed and cannot decrypt."));
+}
