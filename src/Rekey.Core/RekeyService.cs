@@ -289,14 +289,16 @@ public sealed class RekeyService : IAsyncDisposable
 
     private async ValueTask<(CachedKey Key, CachedVersion Version)> UsableForDecryptAsync(KeyName name, int version, CancellationToken cancellationToken)
     {
-        var cached = await _cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
+        // An unknown key or version in a ciphertext is the one decryption error, not KeyNotFound:
+        // otherwise decrypt would tell a caller which key names exist.
+        var cached = await _cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw RekeyException.DecryptionFailed();
         if (!cached.Versions.TryGetValue(version, out var entry))
         {
             // The version may be newer than our snapshot (rotated elsewhere); read once more.
-            cached = await _cache.ReloadAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
+            cached = await _cache.ReloadAsync(name, cancellationToken).ConfigureAwait(false) ?? throw RekeyException.DecryptionFailed();
             if (!cached.Versions.TryGetValue(version, out entry))
             {
-                throw new RekeyException(RekeyErrorCode.VersionNotFound, $"Key '{name}' has no version {version}.");
+                throw RekeyException.DecryptionFailed();
             }
         }
 

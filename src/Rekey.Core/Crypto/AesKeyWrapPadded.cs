@@ -231,7 +231,7 @@ internal sealed class AesKeyWrapPadded : IDisposable
             bytesWritten = length;
             return true;
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             return false;
         }

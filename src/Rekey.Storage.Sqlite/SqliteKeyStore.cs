@@ -1,0 +1,436 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Rekey.Audit;
+using Rekey.Errors;
+using Rekey.Keys;
+
+namespace Rekey.Storage.Sqlite;
+
+/// <summary>
+/// The embedded store: one SQLite file in WAL mode with <c>synchronous=FULL</c> (a committed
+/// change survives power loss) and <c>secure_delete=ON</c> (erased material is overwritten, not
+/// left in free pages). Safe for several processes on one machine.
+/// </summary>
+/// <remarks>
+/// Each change runs in a <c>BEGIN IMMEDIATE</c> transaction, which also serializes audit
+/// appends, so sequence numbers and hash links never fork. After a version is destroyed the WAL
+/// is checkpointed and truncated so the old page images holding its material are gone too.
+/// </remarks>
+public sealed class SqliteKeyStore : IKeyStore
+{
+    private const string VersionColumns =
+        "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
+
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    private SqliteKeyStore(string connectionString, TimeProvider time)
+    {
+        _connectionString = connectionString;
+        _time = time;
+    }
+
+    /// <summary>The database file.</summary>
+    public string Path { get; private init; } = string.Empty;
+
+    /// <summary>Opens (creating when missing) the store at <paramref name="path"/> and brings its schema up to date.</summary>
+    public static async Task<SqliteKeyStore> OpenAsync(string path, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        var store = new SqliteKeyStore(connectionString, timeProvider ?? TimeProvider.System) { Path = System.IO.Path.GetFullPath(path) };
+        await store.RunAsync(
+            connection =>
+            {
+                using (var wal = connection.CreateCommand())
+                {
+                    wal.CommandText = "PRAGMA journal_mode=WAL;";
+                    wal.ExecuteNonQuery();
+                }
+
+                SqliteSchema.Migrate(connection, store._time.GetUtcNow().ToUnixTimeMilliseconds());
+                return 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+        return store;
+    }
+
+    /// <inheritdoc />
+    public Task CreateKeyAsync(StoredKey key, StoredKeyVersion firstVersion, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                using (var insert = Command(connection, transaction, "INSERT INTO keys (name, created_at, min_decryption_version, destruction_delay_ms) VALUES ($n, $c, $m, $d);"))
+                {
+                    insert.Parameters.AddWithValue("$n", key.Name.Value);
+                    insert.Parameters.AddWithValue("$c", key.CreatedAt.ToUnixTimeMilliseconds());
+                    insert.Parameters.AddWithValue("$m", key.MinDecryptionVersion);
+                    insert.Parameters.AddWithValue("$d", (long)key.DestructionDelay.TotalMilliseconds);
+                    try
+                    {
+                        insert.ExecuteNonQuery();
+                    }
+                    catch (SqliteException e) when (e.SqliteErrorCode == 19)
+                    {
+                        throw new RekeyException(RekeyErrorCode.KeyExists, $"Key '{key.Name}' already exists.");
+                    }
+                }
+
+                InsertVersion(connection, transaction, firstVersion);
+                AppendAudit(connection, transaction, audit);
+                transaction.Commit();
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<StoredKey?> FindKeyAsync(KeyName name, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var command = Command(connection, null, "SELECT name, created_at, min_decryption_version, destruction_delay_ms FROM keys WHERE name = $n;");
+                command.Parameters.AddWithValue("$n", name.Value);
+                using var reader = command.ExecuteReader();
+                return reader.Read() ? ReadKey(reader) : null;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<StoredKey>> ListKeysAsync(string? prefix, CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<StoredKey>>(
+            connection =>
+            {
+                // substr rather than LIKE: key names contain '_', a LIKE wildcard.
+                using var command = Command(connection, null, "SELECT name, created_at, min_decryption_version, destruction_delay_ms FROM keys WHERE substr(name, 1, length($p)) = $p ORDER BY name;");
+                command.Parameters.AddWithValue("$p", prefix ?? string.Empty);
+                using var reader = command.ExecuteReader();
+                var keys = new List<StoredKey>();
+                while (reader.Read())
+                {
+                    keys.Add(ReadKey(reader));
+                }
+
+                return keys;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<StoredKeyVersion>> GetVersionsAsync(KeyName name, CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<StoredKeyVersion>>(
+            connection =>
+            {
+                using var command = Command(connection, null, $"SELECT {VersionColumns} FROM key_versions WHERE key_name = $n ORDER BY version;");
+                command.Parameters.AddWithValue("$n", name.Value);
+                using var reader = command.ExecuteReader();
+                var versions = new List<StoredKeyVersion>();
+                while (reader.Read())
+                {
+                    versions.Add(ReadVersion(reader));
+                }
+
+                return versions;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public async Task ApplyAsync(KeyChange change, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        var destroyed = await RunAsync(
+            connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                using (var exists = Command(connection, transaction, "SELECT 1 FROM keys WHERE name = $n;"))
+                {
+                    exists.Parameters.AddWithValue("$n", change.Key.Value);
+                    if (exists.ExecuteScalar() is null)
+                    {
+                        throw new RekeyException(RekeyErrorCode.KeyNotFound, $"Key '{change.Key}' does not exist.");
+                    }
+                }
+
+                foreach (var update in change.Updates)
+                {
+                    UpdateVersion(connection, transaction, update);
+                }
+
+                if (change.Insert is not null)
+                {
+                    InsertVersion(connection, transaction, change.Insert);
+                }
+
+                if (change.KeyUpdate is { } key)
+                {
+                    using var command = Command(connection, transaction, "UPDATE keys SET min_decryption_version = $m, destruction_delay_ms = $d WHERE name = $n;");
+                    command.Parameters.AddWithValue("$n", key.Name.Value);
+                    command.Parameters.AddWithValue("$m", key.MinDecryptionVersion);
+                    command.Parameters.AddWithValue("$d", (long)key.DestructionDelay.TotalMilliseconds);
+                    command.ExecuteNonQuery();
+                }
+
+                AppendAudit(connection, transaction, change.Audit);
+                transaction.Commit();
+                return change.Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);
+            },
+            cancellationToken).ConfigureAwait(false);
+
+        if (destroyed)
+        {
+            await TruncateWalAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task AddUsageAsync(IReadOnlyCollection<UsageDelta> deltas, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                using var command = Command(connection, transaction, "UPDATE key_versions SET encrypt_count = encrypt_count + $e, decrypt_count = decrypt_count + $d WHERE key_name = $n AND version = $v;");
+                var e = command.Parameters.Add("$e", SqliteType.Integer);
+                var d = command.Parameters.Add("$d", SqliteType.Integer);
+                var n = command.Parameters.Add("$n", SqliteType.Text);
+                var v = command.Parameters.Add("$v", SqliteType.Integer);
+                foreach (var delta in deltas)
+                {
+                    (e.Value, d.Value, n.Value, v.Value) = (delta.Encrypts, delta.Decrypts, delta.Key.Value, delta.Version);
+                    command.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task AppendAuditAsync(AuditRecord audit, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                AppendAudit(connection, transaction, audit);
+                transaction.Commit();
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AuditEvent>> ReadAuditAsync(long afterSequence, int limit, CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<AuditEvent>>(
+            connection =>
+            {
+                using var command = Command(connection, null, "SELECT seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM audit_events WHERE seq > $a ORDER BY seq LIMIT $l;");
+                command.Parameters.AddWithValue("$a", afterSequence);
+                command.Parameters.AddWithValue("$l", limit);
+                using var reader = command.ExecuteReader();
+                var events = new List<AuditEvent>();
+                while (reader.Read())
+                {
+                    var record = new AuditRecord(
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                        reader.GetString(2),
+                        reader.GetString(3),
+                        reader.IsDBNull(4) ? null : reader.GetString(4),
+                        reader.IsDBNull(5) ? null : reader.GetInt32(5),
+                        reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                        reader.GetString(7),
+                        reader.IsDBNull(8) ? null : reader.GetString(8));
+                    events.Add(new AuditEvent(reader.GetInt64(0), record, reader.GetString(9), reader.GetString(10)));
+                }
+
+                return events;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
+    }
+
+    private Task TruncateWalAsync(CancellationToken cancellationToken) =>
+        RunAsync(
+            connection =>
+            {
+                using var command = Command(connection, null, "PRAGMA wal_checkpoint(TRUNCATE);");
+                command.ExecuteNonQuery();
+                return 0;
+            },
+            cancellationToken);
+
+    private static void UpdateVersion(SqliteConnection connection, SqliteTransaction transaction, VersionUpdate update)
+    {
+        var row = update.Updated;
+        using var command = Command(
+            connection,
+            transaction,
+            """
+            UPDATE key_versions SET state = $state, material = $material, root_key_id = $root, activated_at = $activated,
+                deactivated_at = $deactivated, retire_deadline = $deadline, destroy_after = $destroyAfter, destroyed_at = $destroyed
+            WHERE key_name = $key AND version = $version AND state = $expected;
+            """);
+        BindVersion(command, row);
+        command.Parameters.AddWithValue("$expected", update.ExpectedState.ToString());
+        int changed;
+        try
+        {
+            changed = command.ExecuteNonQuery();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            throw Conflict(row.Info.Key, row.Info.Version);
+        }
+
+        if (changed == 0)
+        {
+            throw Conflict(row.Info.Key, row.Info.Version);
+        }
+    }
+
+    private static void InsertVersion(SqliteConnection connection, SqliteTransaction transaction, StoredKeyVersion row)
+    {
+        using var command = Command(
+            connection,
+            transaction,
+            $"""
+            INSERT INTO key_versions ({VersionColumns})
+            VALUES ($key, $version, $state, $material, $root, $created, $activated, $deactivated, $deadline, $destroyAfter, $destroyed, $encrypts, $decrypts);
+            """);
+        BindVersion(command, row);
+        command.Parameters.AddWithValue("$created", row.Info.CreatedAt.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$encrypts", row.Info.EncryptCount);
+        command.Parameters.AddWithValue("$decrypts", row.Info.DecryptCount);
+        try
+        {
+            command.ExecuteNonQuery();
+        }
+        catch (SqliteException e) when (e.SqliteErrorCode == 19)
+        {
+            throw Conflict(row.Info.Key, row.Info.Version);
+        }
+    }
+
+    private static void BindVersion(SqliteCommand command, StoredKeyVersion row)
+    {
+        var info = row.Info;
+        command.Parameters.AddWithValue("$key", info.Key.Value);
+        command.Parameters.AddWithValue("$version", info.Version);
+        command.Parameters.AddWithValue("$state", info.State.ToString());
+        command.Parameters.Add("$material", SqliteType.Blob).Value = (object?)row.WrappedMaterial ?? DBNull.Value;
+        command.Parameters.AddWithValue("$root", row.RootKeyId);
+        command.Parameters.AddWithValue("$activated", Millis(info.ActivatedAt));
+        command.Parameters.AddWithValue("$deactivated", Millis(info.DeactivatedAt));
+        command.Parameters.AddWithValue("$deadline", Millis(info.RetireDeadline));
+        command.Parameters.AddWithValue("$destroyAfter", Millis(info.DestroyAfter));
+        command.Parameters.AddWithValue("$destroyed", Millis(info.DestroyedAt));
+    }
+
+    private static void AppendAudit(SqliteConnection connection, SqliteTransaction transaction, AuditRecord record)
+    {
+        long sequence = 1;
+        var previous = AuditChain.GenesisHash;
+        using (var head = Command(connection, transaction, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1;"))
+        using (var reader = head.ExecuteReader())
+        {
+            if (reader.Read())
+            {
+                sequence = reader.GetInt64(0) + 1;
+                previous = reader.GetString(1);
+            }
+        }
+
+        var sealedEvent = AuditChain.Seal(record, sequence, previous);
+        var r = sealedEvent.Record;
+        using var insert = Command(
+            connection,
+            transaction,
+            "INSERT INTO audit_events (seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash) VALUES ($s, $t, $a, $ac, $k, $f, $to, $o, $d, $p, $h);");
+        insert.Parameters.AddWithValue("$s", sealedEvent.Sequence);
+        insert.Parameters.AddWithValue("$t", r.Time.ToUnixTimeMilliseconds());
+        insert.Parameters.AddWithValue("$a", r.Actor);
+        insert.Parameters.AddWithValue("$ac", r.Action);
+        insert.Parameters.AddWithValue("$k", (object?)r.Key ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$f", (object?)r.FromVersion ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$to", (object?)r.ToVersion ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$o", r.Outcome);
+        insert.Parameters.AddWithValue("$d", (object?)r.Details ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$p", sealedEvent.PreviousHash);
+        insert.Parameters.AddWithValue("$h", sealedEvent.Hash);
+        insert.ExecuteNonQuery();
+    }
+
+    private static StoredKey ReadKey(SqliteDataReader reader) =>
+        new(
+            KeyName.Parse(reader.GetString(0)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+            reader.GetInt32(2),
+            TimeSpan.FromMilliseconds(reader.GetInt64(3)));
+
+    private static StoredKeyVersion ReadVersion(SqliteDataReader reader)
+    {
+        var info = new KeyVersionInfo(
+            KeyName.Parse(reader.GetString(0)),
+            reader.GetInt32(1),
+            Enum.Parse<KeyVersionState>(reader.GetString(2)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+            Time(reader, 6),
+            Time(reader, 7),
+            Time(reader, 8),
+            Time(reader, 9),
+            Time(reader, 10),
+            reader.GetInt64(11),
+            reader.GetInt64(12));
+        return new StoredKeyVersion(info, reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3), reader.GetString(4));
+    }
+
+    private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+
+    private static object Millis(DateTimeOffset? time) => time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value;
+
+    private static RekeyException Conflict(KeyName key, int version) =>
+        new(RekeyErrorCode.Conflict, string.Create(CultureInfo.InvariantCulture, $"Key '{key}' version {version} was changed concurrently; read it again and retry."));
+
+    private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        return command;
+    }
+
+    private async Task<T> RunAsync<T>(Func<SqliteConnection, T> work, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            await using var connection = new SqliteConnection(_connectionString);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            using (var pragmas = connection.CreateCommand())
+            {
+                pragmas.CommandText = "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON;";
+                pragmas.ExecuteNonQuery();
+            }
+
+            return work(connection);
+        }
+        catch (SqliteException e)
+        {
+            // SQLITE_BUSY (5) and SQLITE_LOCKED (6) outlasted the busy timeout: another writer holds the lock.
+            var transient = e.SqliteErrorCode is 5 or 6;
+            throw new RekeyStoreException($"The SQLite store failed: {e.Message}", transient, e);
+        }
+        catch (IOException e)
+        {
+            throw new RekeyStoreException($"The SQLite store failed: {e.Message}", isTransient: false, e);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.Data.Sqlite;
+using Rekey.Errors;
+
+namespace Rekey.Storage.Sqlite;
+
+/// <summary>
+/// The store's versioned schema. Each migration runs once, in order, inside the same
+/// transaction as the row that records it; a database newer than this build is refused.
+/// </summary>
+internal static class SqliteSchema
+{
+    private static readonly (int Version, string Sql)[] Migrations =
+    [
+        (1, """
+            CREATE TABLE keys (
+                name TEXT PRIMARY KEY,
+                created_at INTEGER NOT NULL,
+                min_decryption_version INTEGER NOT NULL CHECK (min_decryption_version >= 1),
+                destruction_delay_ms INTEGER NOT NULL CHECK (destruction_delay_ms >= 0)
+            ) STRICT;
+
+            CREATE TABLE key_versions (
+                key_name TEXT NOT NULL REFERENCES keys (name),
+                version INTEGER NOT NULL CHECK (version >= 1),
+                state TEXT NOT NULL CHECK (state IN ('Pending', 'Active', 'DecryptOnly', 'Retiring', 'Disabled', 'DestroyScheduled', 'Destroyed')),
+                material BLOB,
+                root_key_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                activated_at INTEGER,
+                deactivated_at INTEGER,
+                retire_deadline INTEGER,
+                destroy_after INTEGER,
+                destroyed_at INTEGER,
+                encrypt_count INTEGER NOT NULL DEFAULT 0,
+                decrypt_count INTEGER NOT NULL DEFAULT 0,
+                PRIMARY KEY (key_name, version),
+                CHECK ((state = 'Destroyed') = (material IS NULL))
+            ) STRICT;
+
+            -- The database itself allows at most one Active version per key.
+            CREATE UNIQUE INDEX key_versions_one_active ON key_versions (key_name) WHERE state = 'Active';
+
+            CREATE TABLE audit_events (
+                seq INTEGER PRIMARY KEY,
+                time INTEGER NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                key_name TEXT,
+                from_version INTEGER,
+                to_version INTEGER,
+                outcome TEXT NOT NULL,
+                details TEXT,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL
+            ) STRICT;
+
+            CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+
+            CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+            BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
+            """),
+    ];
+
+    /// <summary>The schema version this build writes.</summary>
+    public static int LatestVersion => Migrations[^1].Version;
+
+    public static void Migrate(SqliteConnection connection, long nowMs)
+    {
+        using var transaction = connection.BeginTransaction();
+        Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT;");
+        using var read = connection.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations;";
+        var current = Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > LatestVersion)
+        {
+            throw new RekeyStoreException(
+                $"The database has schema version {current}, newer than this build's {LatestVersion}; upgrade Rekey.", isTransient: false);
+        }
+
+        foreach (var (version, sql) in Migrations)
+        {
+            if (version <= current)
+            {
+                continue;
+            }
+
+            Execute(connection, transaction, sql);
+            using var record = connection.CreateCommand();
+            record.Transaction = transaction;
+            record.CommandText = "INSERT INTO schema_migrations (version, applied_at) VALUES ($v, $t);";
+            record.Parameters.AddWithValue("$v", version);
+            record.Parameters.AddWithValue("$t", nowMs);
+            record.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

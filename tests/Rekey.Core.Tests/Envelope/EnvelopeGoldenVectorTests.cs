@@ -1,0 +1,88 @@
+using System.Text;
+using System.Text.Json;
+using Rekey.Crypto;
+using Rekey.Envelope;
+using Rekey.Errors;
+using Rekey.Keys;
+using Rekey.Testing;
+
+namespace Rekey.Core.Tests.Envelope;
+
+/// <summary>
+/// Format v1 is pinned by vectors made by an independent Python implementation of
+/// docs/formats.md. These bytes must never change: stored data depends on them.
+/// </summary>
+public sealed class EnvelopeGoldenVectorTests
+{
+    public static TheoryData<string> Labels()
+    {
+        var data = new TheoryData<string>();
+        foreach (var v in Load())
+        {
+            data.Add(v.GetProperty("label").GetString()!);
+        }
+
+        return data;
+    }
+
+    [Fact]
+    public void VectorFile_IsPinned()
+    {
+        // Editing the vectors would hide a format change; their hash is fixed here on purpose.
+        var bytes = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Vectors", "envelope-v1.json"));
+        Assert.Equal("5e20579bff77b4757de7b7e8ed9814e62f62208323bcb802a9744633c806e62c", Hex.Of(System.Security.Cryptography.SHA256.HashData(bytes)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Labels))]
+    public void Encrypt_WithVectorInputs_ProducesVectorBytes(string label)
+    {
+        var v = Find(label);
+        using var kek = new AesKeyWrapPadded(Hex.Bytes(v.GetProperty("kek").GetString()!));
+        var envelope = EnvelopeCipher.EncryptWith(
+            kek,
+            Encoding.ASCII.GetBytes(v.GetProperty("key").GetString()!),
+            v.GetProperty("version").GetInt32(),
+            Hex.Bytes(v.GetProperty("plaintext").GetString()!),
+            EncryptionContext.From(v.GetProperty("context").GetString()!),
+            Hex.Bytes(v.GetProperty("dek").GetString()!),
+            Hex.Bytes(v.GetProperty("nonce").GetString()!));
+
+        Assert.Equal(v.GetProperty("envelope").GetString(), Hex.Of(envelope));
+        Assert.Equal(v.GetProperty("text").GetString(), EnvelopeText.Encode(envelope));
+    }
+
+    [Theory]
+    [MemberData(nameof(Labels))]
+    public void Decrypt_VectorText_GivesVectorPlaintext(string label)
+    {
+        var v = Find(label);
+        using var kek = new AesKeyWrapPadded(Hex.Bytes(v.GetProperty("kek").GetString()!));
+        var bytes = EnvelopeText.Decode(v.GetProperty("text").GetString()!);
+        var header = EnvelopeReader.ReadHeader(bytes);
+        Assert.Equal(KeyName.Parse(v.GetProperty("key").GetString()!), header.Key);
+        Assert.Equal(v.GetProperty("version").GetInt32(), header.Version);
+
+        var plaintext = EnvelopeCipher.Decrypt(kek, EnvelopeReader.Parse(bytes, out _), EncryptionContext.From(v.GetProperty("context").GetString()!));
+        Assert.Equal(v.GetProperty("plaintext").GetString(), Hex.Of(plaintext));
+    }
+
+    [Theory]
+    [MemberData(nameof(Labels))]
+    public void Decode_TextWhoseVisibleVersionDisagrees_IsRejected(string label)
+    {
+        var text = Find(label).GetProperty("text").GetString()!;
+        var colon = text.IndexOf(':', "rekey:v".Length);
+        var tampered = "rekey:v99" + text[colon..];
+        var e = Assert.Throws<RekeyException>(() => EnvelopeText.Decode(tampered));
+        Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
+    }
+
+    private static JsonElement Find(string label) => Load().Single(v => v.GetProperty("label").GetString() == label);
+
+    private static List<JsonElement> Load()
+    {
+        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Vectors", "envelope-v1.json")));
+        return doc.RootElement.GetProperty("vectors").EnumerateArray().ToList();
+    }
+}
