@@ -1,0 +1,119 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Rekey.Errors;
+using Rekey.Keys;
+
+namespace Rekey.Cli;
+
+/// <summary>Builds the <c>rekey</c> command tree and runs it, mapping every failure to one exit code.</summary>
+internal static class CliApp
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var globals = new GlobalOptions();
+        var root = new RootCommand("Rekey: envelope encryption with versioned keys and zero-downtime rotation.");
+        globals.AddTo(root);
+        root.Subcommands.Add(InitCommand.Build(globals));
+        root.Subcommands.Add(KeyCommands.Build(globals));
+        foreach (var command in CryptoCommands.Build(globals))
+        {
+            root.Subcommands.Add(command);
+        }
+
+        root.Subcommands.Add(AuditCommands.Build(globals));
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await stderr.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+            }
+
+            await stderr.WriteLineAsync("Run 'rekey --help' for usage.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        globals.Stdout = stdout;
+        globals.Stderr = stderr;
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a command body, turning every failure into a message on stderr and its exit code.</summary>
+    public static async Task<int> Guard(GlobalOptions globals, Func<Task<int>> body)
+    {
+        var stderr = globals.Stderr;
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (RekeyException e)
+        {
+            await stderr.WriteLineAsync($"error [{e.Code}]: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.For(e.Code);
+        }
+        catch (RekeyStoreException e)
+        {
+            await stderr.WriteLineAsync($"error [Store{(e.IsTransient ? ", transient" : string.Empty)}]: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.StoreFailure;
+        }
+        catch (UsageException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (ArgumentException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await stderr.WriteLineAsync($"error [IO]: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.StoreFailure;
+        }
+    }
+
+    public static KeyName ParseKeyName(string value) =>
+        KeyName.TryParse(value, out var name) ? name : throw new UsageException($"'{value}' is not a valid key name: {KeyName.Validate(value)}");
+}
+
+/// <summary>A command-line mistake found after parsing (a value the parser cannot judge).</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>Options every command takes, and where output goes.</summary>
+internal sealed class GlobalOptions
+{
+    public Option<string> Dir { get; } = new("--dir")
+    {
+        Description = "The local store's folder (default: $REKEY_DIR, else ./.rekey).",
+        Recursive = true,
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("REKEY_DIR") is { Length: > 0 } dir ? dir : ".rekey",
+    };
+
+    public Option<OutputFormat> Format { get; } = new("--format")
+    {
+        Description = "Output format: table or json.",
+        Recursive = true,
+        DefaultValueFactory = _ => OutputFormat.Table,
+    };
+
+    public TextWriter Stdout { get; set; } = Console.Out;
+
+    public TextWriter Stderr { get; set; } = Console.Error;
+
+    public void AddTo(RootCommand root)
+    {
+        root.Options.Add(Dir);
+        root.Options.Add(Format);
+    }
+
+    public Output OutputFor(ParseResult parse) => new(parse.GetValue(Format), Stdout);
+
+    public async Task<T> WithServiceAsync<T>(ParseResult parse, Func<RekeyService, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var home = StoreHome.Open(parse.GetValue(Dir)!);
+        await using var open = await home.OpenServiceAsync(null, cancellationToken).ConfigureAwait(false);
+        return await work(open.Service).ConfigureAwait(false);
+    }
+}

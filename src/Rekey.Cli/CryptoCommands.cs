@@ -1,0 +1,123 @@
+using System.CommandLine;
+using System.Text;
+using Rekey.Envelope;
+using Rekey.Errors;
+
+namespace Rekey.Cli;
+
+/// <summary><c>rekey encrypt|decrypt|rewrap</c>: standard input to standard output.</summary>
+internal static class CryptoCommands
+{
+    // One envelope holds at most 64 MiB; its text form is about 4/3 of that.
+    private const int MaxInput = 90 * 1024 * 1024;
+
+    public static IEnumerable<Command> Build(GlobalOptions globals)
+    {
+        yield return Encrypt(globals);
+        yield return Decrypt(globals);
+        yield return Rewrap(globals);
+    }
+
+    private static Option<string> ContextOption() => new("--context")
+    {
+        Description = "What the data belongs to, bound into the ciphertext (for example 'tenant=h42;table=patients;id=17'). Decrypt needs the same.",
+        Required = true,
+    };
+
+    private static Command Encrypt(GlobalOptions globals)
+    {
+        var key = new Option<string>("--key") { Description = "The key to encrypt under (its Active version).", Required = true };
+        var context = ContextOption();
+        var binary = new Option<bool>("--binary") { Description = "Write the envelope's bytes instead of its text form (rekey:v<N>:...)." };
+        var command = new Command("encrypt", "Encrypt standard input; write the envelope to standard output.") { key, context, binary };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var name = CliApp.ParseKeyName(parse.GetValue(key)!);
+            var ctx = EncryptionContext.From(parse.GetValue(context)!);
+            var plaintext = await ReadStdinAsync(ct).ConfigureAwait(false);
+            var envelope = await service.EncryptAsync(name, plaintext, ctx, ct).ConfigureAwait(false);
+            await WriteEnvelopeAsync(globals, envelope, parse.GetValue(binary)).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }, ct)));
+        return command;
+    }
+
+    private static Command Decrypt(GlobalOptions globals)
+    {
+        var key = new Option<string?>("--key") { Description = "Optional: refuse ciphertexts that are not under this key." };
+        var context = ContextOption();
+        var command = new Command("decrypt", "Decrypt an envelope (text or bytes) from standard input; write the plaintext to standard output.") { key, context };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var ctx = EncryptionContext.From(parse.GetValue(context)!);
+            var (envelope, _) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            var plaintext = await service.DecryptAsync(envelope, ctx, ct).ConfigureAwait(false);
+            await using var stdout = Console.OpenStandardOutput();
+            await stdout.WriteAsync(plaintext, ct).ConfigureAwait(false);
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext);
+            return ExitCodes.Ok;
+        }, ct)));
+        return command;
+    }
+
+    private static Command Rewrap(GlobalOptions globals)
+    {
+        var key = new Option<string?>("--key") { Description = "Optional: refuse ciphertexts that are not under this key." };
+        var command = new Command("rewrap", "Re-wrap an envelope from standard input under its key's Active version, without decrypting the data (no context needed). Writes the same form it read.") { key };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var (envelope, wasText) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            var rewrapped = await service.RewrapAsync(envelope, ct).ConfigureAwait(false);
+            await WriteEnvelopeAsync(globals, rewrapped, binary: !wasText).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }, ct)));
+        return command;
+    }
+
+    private static async Task<(byte[] Envelope, bool WasText)> ReadEnvelopeAsync(string? expectedKey, CancellationToken cancellationToken)
+    {
+        var input = await ReadStdinAsync(cancellationToken).ConfigureAwait(false);
+        var prefix = Encoding.ASCII.GetBytes(EnvelopeText.Prefix);
+        var wasText = input.AsSpan().TrimStart(" \t\r\n"u8).StartsWith(prefix);
+        var envelope = wasText ? EnvelopeText.Decode(Encoding.ASCII.GetString(input)) : input;
+        if (expectedKey is not null && EnvelopeReader.ReadHeader(envelope).Key != CliApp.ParseKeyName(expectedKey))
+        {
+            throw new RekeyException(RekeyErrorCode.DecryptionFailed, "The ciphertext could not be decrypted.");
+        }
+
+        return (envelope, wasText);
+    }
+
+    private static async Task WriteEnvelopeAsync(GlobalOptions globals, byte[] envelope, bool binary)
+    {
+        if (binary)
+        {
+            await using var stdout = Console.OpenStandardOutput();
+            await stdout.WriteAsync(envelope).ConfigureAwait(false);
+        }
+        else
+        {
+            await globals.Stdout.WriteLineAsync(EnvelopeText.Encode(envelope)).ConfigureAwait(false);
+            await globals.Stdout.FlushAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<byte[]> ReadStdinAsync(CancellationToken cancellationToken)
+    {
+        await using var stdin = Console.OpenStandardInput();
+        using var buffer = new MemoryStream();
+        var chunk = new byte[81920];
+        int read;
+        while ((read = await stdin.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > MaxInput)
+            {
+                throw new UsageException("Standard input is larger than one envelope can hold (64 MiB of plaintext).");
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,39 @@
+using System.Globalization;
+
+namespace Rekey.Cli;
+
+/// <summary>Durations on the command line: a whole number with a unit, <c>30s</c>, <c>15m</c>, <c>24h</c>, <c>7d</c>.</summary>
+internal static class Durations
+{
+    public static bool TryParse(string text, out TimeSpan duration)
+    {
+        duration = default;
+        if (text.Length < 2 || !long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n > 36_500L * 24 * 3600)
+        {
+            return false;
+        }
+
+        TimeSpan? parsed = text[^1] switch
+        {
+            's' => TimeSpan.FromSeconds(n),
+            'm' => TimeSpan.FromMinutes(n),
+            'h' => TimeSpan.FromHours(n),
+            'd' => TimeSpan.FromDays(n),
+            _ => null,
+        };
+        if (parsed is null || parsed > TimeSpan.FromDays(36_500))
+        {
+            return false;
+        }
+
+        duration = parsed.Value;
+        return true;
+    }
+
+    public static string Format(TimeSpan t) =>
+        t.TotalSeconds == 0 ? "0s"
+        : t.TotalDays == Math.Floor(t.TotalDays) ? $"{t.TotalDays:0}d"
+        : t.TotalHours == Math.Floor(t.TotalHours) ? $"{t.TotalHours:0}h"
+        : t.TotalMinutes == Math.Floor(t.TotalMinutes) ? $"{t.TotalMinutes:0}m"
+        : $"{t.TotalSeconds:0}s";
+}

@@ -1,0 +1,182 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Rekey.Audit;
+using Rekey.Keys;
+using Spectre.Console;
+
+namespace Rekey.Cli;
+
+/// <summary>How results are printed: human tables, or JSON for scripts.</summary>
+internal enum OutputFormat
+{
+    Table,
+    Json,
+}
+
+/// <summary>Prints results to standard output in the chosen format. Never prints key material.</summary>
+internal sealed class Output
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    private readonly IAnsiConsole _console;
+
+    public Output(OutputFormat format, TextWriter writer)
+    {
+        Format = format;
+        _console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(writer),
+            Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
+        if (Console.IsOutputRedirected)
+        {
+            // Not a terminal: do not wrap tables at 80 columns.
+            _console.Profile.Width = 240;
+        }
+    }
+
+    public OutputFormat Format { get; }
+
+    public void Keys(IEnumerable<KeyInfo> keys)
+    {
+        var list = keys.Select(KeyView.From).ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Key", "Active", "Latest", "Min decrypt", "Destruction delay", "Created");
+        foreach (var k in list)
+        {
+            table.AddRow(Esc(k.Name), Num(k.ActiveVersion), Num(k.LatestVersion), Num(k.MinDecryptionVersion), Esc(k.DestructionDelay), Time(k.CreatedAt));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Key(KeyInfo key, IReadOnlyList<KeyVersionInfo> versions)
+    {
+        var view = KeyView.From(key) with { Versions = versions.Select(VersionView.From).ToList() };
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(view);
+            return;
+        }
+
+        _console.WriteLine($"Key {key.Name}: active version {key.ActiveVersion}, minimum decryption version {key.MinDecryptionVersion}, destruction delay {view.DestructionDelay}");
+        Versions(versions);
+    }
+
+    public void Version(KeyVersionInfo version)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(VersionView.From(version));
+            return;
+        }
+
+        Versions([version]);
+    }
+
+    public void Audit(IEnumerable<AuditEvent> events)
+    {
+        var list = events.Select(AuditView.From).ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Seq", "Time", "Actor", "Action", "Key", "From", "To", "Outcome", "Details");
+        foreach (var e in list)
+        {
+            table.AddRow(Num(e.Sequence), Time(e.Time), Esc(e.Actor), Esc(e.Action), Esc(e.Key ?? string.Empty), Num(e.FromVersion), Num(e.ToVersion), Esc(e.Outcome), Esc(e.Details ?? string.Empty));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Verification(AuditVerification result)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(new
+            {
+                valid = result.IsValid,
+                events = result.EventCount,
+                head = result.Head?.ToString(),
+                failedAtSequence = result.FailedAtSequence,
+                problem = result.Problem,
+            });
+            return;
+        }
+
+        if (result.IsValid)
+        {
+            _console.WriteLine($"Audit log OK: {result.EventCount} events.");
+            _console.WriteLine($"Head: {result.Head?.ToString() ?? "(empty)"}");
+            _console.WriteLine("Keep the head elsewhere; pass it to 'rekey audit verify --head' to detect a truncated log.");
+        }
+        else
+        {
+            _console.WriteLine($"Audit log INVALID: {result.Problem}");
+        }
+    }
+
+    public void Message(string text, object json)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(json);
+        }
+        else
+        {
+            _console.WriteLine(text);
+        }
+    }
+
+    private void Versions(IEnumerable<KeyVersionInfo> versions)
+    {
+        var table = new Table().AddColumns("Version", "State", "Created", "Activated", "Deactivated", "Retire deadline", "Destroy after", "Destroyed", "Encrypts", "Decrypts");
+        foreach (var v in versions)
+        {
+            table.AddRow(Num(v.Version), v.State.ToString(), Time(v.CreatedAt), Time(v.ActivatedAt), Time(v.DeactivatedAt), Time(v.RetireDeadline), Time(v.DestroyAfter), Time(v.DestroyedAt), Num(v.EncryptCount), Num(v.DecryptCount));
+        }
+
+        _console.Write(table);
+    }
+
+    private void WriteJson<T>(T value) => _console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, Json));
+
+    private static string Esc(string text) => Markup.Escape(text);
+
+    private static string Num(long? n) => n?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
+
+    private static string Time(DateTimeOffset? t) => t?.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? string.Empty;
+
+    private sealed record KeyView(string Name, DateTimeOffset CreatedAt, int ActiveVersion, int LatestVersion, int MinDecryptionVersion, string DestructionDelay, long DestructionDelaySeconds, IReadOnlyList<VersionView>? Versions = null)
+    {
+        public static KeyView From(KeyInfo k) =>
+            new(k.Name.Value, k.CreatedAt, k.ActiveVersion, k.LatestVersion, k.MinDecryptionVersion, Durations.Format(k.DestructionDelay), (long)k.DestructionDelay.TotalSeconds);
+    }
+
+    private sealed record VersionView(string Key, int Version, KeyVersionState State, DateTimeOffset CreatedAt, DateTimeOffset? ActivatedAt, DateTimeOffset? DeactivatedAt, DateTimeOffset? RetireDeadline, DateTimeOffset? DestroyAfter, DateTimeOffset? DestroyedAt, long EncryptCount, long DecryptCount)
+    {
+        public static VersionView From(KeyVersionInfo v) =>
+            new(v.Key.Value, v.Version, v.State, v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount);
+    }
+
+    private sealed record AuditView(long Sequence, DateTimeOffset Time, string Actor, string Action, string? Key, int? FromVersion, int? ToVersion, string Outcome, string? Details, string PreviousHash, string Hash)
+    {
+        public static AuditView From(AuditEvent e) =>
+            new(e.Sequence, e.Record.Time, e.Record.Actor, e.Record.Action, e.Record.Key, e.Record.FromVersion, e.Record.ToVersion, e.Record.Outcome, e.Record.Details, e.PreviousHash, e.Hash);
+    }
+}

@@ -1,0 +1,139 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Rekey.Errors;
+using Rekey.Root;
+using Rekey.Storage.Sqlite;
+
+namespace Rekey.Cli;
+
+/// <summary>
+/// A local store's folder: <c>rekey.json</c> (which root key to use), <c>rekey.db</c>, and
+/// <c>root.key</c> or <c>root.params</c>. Created by <c>rekey init</c>, owner-only (0700).
+/// </summary>
+internal sealed class StoreHome
+{
+    public const string ConfigFile = "rekey.json";
+    public const string DatabaseFile = "rekey.db";
+    public const string KeyFile = "root.key";
+    public const string ParamsFile = "root.params";
+
+    private StoreHome(string directory, HomeConfig config)
+    {
+        Directory = directory;
+        Config = config;
+    }
+
+    public string Directory { get; }
+
+    public HomeConfig Config { get; }
+
+    public static StoreHome Initialize(string directory, string? passphraseEnv, out LocalRootKeyProvider root)
+    {
+        var full = Path.GetFullPath(directory);
+        if (File.Exists(Path.Combine(full, ConfigFile)))
+        {
+            throw new RekeyException(RekeyErrorCode.Conflict, $"A Rekey store already exists in '{full}'.");
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            System.IO.Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+        else
+        {
+            System.IO.Directory.CreateDirectory(full);
+        }
+
+        HomeConfig config;
+        if (passphraseEnv is null)
+        {
+            root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(full, KeyFile));
+            config = new HomeConfig("key-file", null);
+        }
+        else
+        {
+            var passphrase = ReadPassphrase(passphraseEnv);
+            root = LocalRootKeyProvider.CreateFromPassphrase(Path.Combine(full, ParamsFile), passphrase);
+            config = new HomeConfig("passphrase", passphraseEnv);
+        }
+
+        File.WriteAllText(Path.Combine(full, ConfigFile), JsonSerializer.Serialize(config, HomeConfigJson.Default.HomeConfig));
+        return new StoreHome(full, config);
+    }
+
+    public static StoreHome Open(string directory)
+    {
+        var full = Path.GetFullPath(directory);
+        var configPath = Path.Combine(full, ConfigFile);
+        if (!File.Exists(configPath))
+        {
+            throw new RekeyException(RekeyErrorCode.KeyNotFound, $"No Rekey store in '{full}'. Run 'rekey init --dir {directory}' first, or set REKEY_DIR.");
+        }
+
+        HomeConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize(File.ReadAllText(configPath), HomeConfigJson.Default.HomeConfig);
+        }
+        catch (JsonException e)
+        {
+            throw new RekeyStoreException($"'{configPath}' is not valid: {e.Message}", isTransient: false, e);
+        }
+
+        return config is { Root: "key-file" or "passphrase" }
+            ? new StoreHome(full, config)
+            : throw new RekeyStoreException($"'{configPath}' names no known root key kind.", isTransient: false);
+    }
+
+    public async Task<OpenStore> OpenServiceAsync(LocalRootKeyProvider? root, CancellationToken cancellationToken)
+    {
+        root ??= OpenRoot();
+        try
+        {
+            var store = await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            return new OpenStore(new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = ActorName() }), store, root);
+        }
+        catch
+        {
+            root.Dispose();
+            throw;
+        }
+    }
+
+    private LocalRootKeyProvider OpenRoot() => Config.Root == "key-file"
+        ? LocalRootKeyProvider.OpenKeyFile(Path.Combine(Directory, KeyFile))
+        : LocalRootKeyProvider.OpenFromPassphrase(Path.Combine(Directory, ParamsFile), ReadPassphrase(Config.PassphraseEnv!));
+
+    private static string ReadPassphrase(string variable)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrEmpty(value)
+            ? throw new RekeyException(RekeyErrorCode.RootKeyUnavailable, $"The root key passphrase is read from the environment variable {variable}, which is not set.")
+            : value;
+    }
+
+    // The audit log records who ran the command; on a local store that is the OS user.
+    private static string ActorName() => "local:" + Environment.UserName;
+}
+
+/// <summary>A service over an open store; disposing it flushes counters and zeroes the root key.</summary>
+internal sealed class OpenStore(RekeyService service, SqliteKeyStore store, LocalRootKeyProvider root) : IAsyncDisposable
+{
+    public RekeyService Service { get; } = service;
+
+    public async ValueTask DisposeAsync()
+    {
+        await Service.DisposeAsync().ConfigureAwait(false);
+        await store.DisposeAsync().ConfigureAwait(false);
+        root.Dispose();
+    }
+}
+
+/// <summary>The contents of rekey.json.</summary>
+/// <param name="Root"><c>key-file</c> or <c>passphrase</c>.</param>
+/// <param name="PassphraseEnv">For <c>passphrase</c>: the environment variable holding it.</param>
+internal sealed record HomeConfig(string Root, string? PassphraseEnv);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(HomeConfig))]
+internal sealed partial class HomeConfigJson : JsonSerializerContext;
