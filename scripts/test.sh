@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every test: builds the solution and runs each test project against real parts (SQLite
+# files, the built CLI as a process). Prints 'N passed, N failed' at the end; exits non-zero on
+# any failure.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+if [ ! -d "$root/../shared/vectors" ]; then
+  echo "test.sh: ../shared/vectors is missing beside the repository; the crypto tests need it." >&2
+  exit 1
+fi
+
+dotnet build Rekey.slnx -c Release --nologo -v quiet
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test Rekey.slnx -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
+
+# dotnet test prints one summary line per test project; add them up into the plain closing line.
+awk '/(Passed|Failed)! +- Failed: +[0-9]+, Passed: +[0-9]+/ {
+       for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { gsub(",", "", p); printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+if ! grep -qE '(Passed|Failed)! +- Failed' "$log"; then
+  echo "test.sh: no test summary found; the test run did not complete." >&2
+  exit 1
+fi
+exit "$status"
