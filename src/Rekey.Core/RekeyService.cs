@@ -202,7 +202,7 @@ public sealed class RekeyService : IAsyncDisposable
         var kek = await KekAsync(entry, cancellationToken).ConfigureAwait(false);
         try
         {
-            var plaintext = EnvelopeCipher.Decrypt(kek, EnvelopeReader.Parse(envelope.Span, out _), context);
+            var plaintext = EnvelopeCipher.Decrypt(kek, Layout(envelope.Span), context);
             entry.CountDecrypt();
             return plaintext;
         }
@@ -231,7 +231,7 @@ public sealed class RekeyService : IAsyncDisposable
         var to = await KekAsync(target, cancellationToken).ConfigureAwait(false);
         try
         {
-            var result = EnvelopeCipher.Rewrap(from, to, EnvelopeReader.Parse(envelope.Span, out _), target.Stored.Info.Version);
+            var result = EnvelopeCipher.Rewrap(from, to, Layout(envelope.Span), target.Stored.Info.Version);
             source.CountDecrypt();
             target.CountEncrypt();
             return result;
@@ -286,6 +286,10 @@ public sealed class RekeyService : IAsyncDisposable
         var layout = EnvelopeReader.Parse(envelope, out var name);
         return (name, layout.Version);
     }
+
+    // The envelope was fully validated by ReadOrigin before the await; only the spans are needed again.
+    private static EnvelopeLayout Layout(ReadOnlySpan<byte> envelope) =>
+        EnvelopeLayout.TryParse(envelope, out var layout) ? layout : throw RekeyException.DecryptionFailed();
 
     private async ValueTask<(CachedKey Key, CachedVersion Version)> UsableForDecryptAsync(KeyName name, int version, CancellationToken cancellationToken)
     {

@@ -52,24 +52,30 @@ public readonly record struct KeyName
             return $"must be 1 to {MaxLength} characters long.";
         }
 
-        foreach (var c in value)
+        // One pass, no allocation: this runs on every decrypt.
+        var segmentStart = 0;
+        for (var i = 0; i <= value.Length; i++)
         {
-            if (c is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.' or '/'))
+            if (i == value.Length || value[i] == '/')
+            {
+                var segment = value.AsSpan(segmentStart, i - segmentStart);
+                if (segment.Length == 0)
+                {
+                    return "may not have an empty segment (leading, trailing or doubled '/').";
+                }
+
+                if (segment is "." or "..")
+                {
+                    return "may not have a '.' or '..' segment.";
+                }
+
+                segmentStart = i + 1;
+                continue;
+            }
+
+            if (value[i] is not ((>= 'a' and <= 'z') or (>= '0' and <= '9') or '-' or '_' or '.'))
             {
                 return "may contain only a-z, 0-9, '-', '_', '.' and '/'.";
-            }
-        }
-
-        foreach (var segment in value.Split('/'))
-        {
-            if (segment.Length == 0)
-            {
-                return "may not have an empty segment (leading, trailing or doubled '/').";
-            }
-
-            if (segment is "." or "..")
-            {
-                return "may not have a '.' or '..' segment.";
             }
         }
 
