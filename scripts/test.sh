@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: builds the solution and runs each test project against real parts (SQLite
-# files, the built CLI as a process). Prints 'N passed, N failed' at the end; exits non-zero on
-# any failure.
+# files, a throwaway PostgreSQL 15 cluster, the built CLI as a process). Prints 'N passed,
+# N failed' at the end; exits non-zero on any failure.
+#   REKEY_TEST_PG="Host=...;Database=..."  use an existing PostgreSQL instead of starting one.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -11,9 +12,16 @@ if [ ! -d "$root/../shared/vectors" ]; then
   exit 1
 fi
 
+if [ -z "${REKEY_TEST_PG:-}" ]; then
+  # shellcheck source=scripts/pg-test-cluster.sh
+  source "$root/scripts/pg-test-cluster.sh"
+  trap pg_test_stop EXIT
+  pg_test_start
+fi
+
 dotnet build Rekey.slnx -c Release --nologo -v quiet
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log"; declare -F pg_test_stop >/dev/null && pg_test_stop' EXIT
 status=0
 dotnet test Rekey.slnx -c Release --no-build --nologo 2>&1 | tee "$log" || status=$?
 

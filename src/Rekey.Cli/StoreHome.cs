@@ -90,7 +90,7 @@ internal sealed class StoreHome
         root ??= OpenRoot();
         try
         {
-            var store = await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            var store = await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, changePollInterval: TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
             return new OpenStore(new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = ActorName() }), store, root);
         }
         catch

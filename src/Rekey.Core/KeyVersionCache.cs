@@ -31,6 +31,9 @@ internal sealed class CachedKey
     public long LoadedAt { get; }
 
     public byte[] NameBytes { get; }
+
+    /// <summary>Set when a change is known to have happened; the next use reads the store again.</summary>
+    public bool Stale { get; set; }
 }
 
 /// <summary>One version in the cache: its row, its KEK once unwrapped, and uses not yet flushed.</summary>
@@ -69,20 +72,38 @@ internal sealed class KeyVersionCache : IAsyncDisposable
     private readonly IRootKeyProvider _root;
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
+    private readonly TimeSpan _notifiedTtl;
+    private readonly IKeyChangeFeed? _feed;
     private readonly ConcurrentDictionary<string, CachedKey> _keys = new(StringComparer.Ordinal);
     private readonly Lock _kekGate = new();
+    private long _invalidations;
 
-    public KeyVersionCache(IKeyStore store, IRootKeyProvider root, TimeProvider time, TimeSpan ttl)
+    public KeyVersionCache(IKeyStore store, IRootKeyProvider root, TimeProvider time, TimeSpan ttl, TimeSpan notifiedTtl)
     {
         _store = store;
         _root = root;
         _time = time;
         _ttl = ttl;
+        _notifiedTtl = notifiedTtl;
+        _feed = store as IKeyChangeFeed;
+        if (_feed is not null)
+        {
+            _feed.KeyChanged += OnKeyChanged;
+        }
     }
 
     /// <summary>The cached key if it is still fresh; no I/O.</summary>
-    public CachedKey? TryGetFresh(string name) =>
-        _keys.TryGetValue(name, out var cached) && _time.GetElapsedTime(cached.LoadedAt) < _ttl ? cached : null;
+    public CachedKey? TryGetFresh(string name)
+    {
+        if (!_keys.TryGetValue(name, out var cached) || cached.Stale)
+        {
+            return null;
+        }
+
+        // With a live change feed, notifications keep the cache right and the TTL is only a safety net.
+        var ttl = _feed is { IsLive: true } ? _notifiedTtl : _ttl;
+        return _time.GetElapsedTime(cached.LoadedAt) < ttl ? cached : null;
+    }
 
     public async ValueTask<CachedKey?> GetAsync(KeyName name, CancellationToken cancellationToken) =>
         TryGetFresh(name.Value) ?? await ReloadAsync(name, cancellationToken).ConfigureAwait(false);
@@ -90,6 +111,7 @@ internal sealed class KeyVersionCache : IAsyncDisposable
     /// <summary>Reads the key again from the store, keeping unwrapped KEKs and unflushed counts of versions that still have material.</summary>
     public async ValueTask<CachedKey?> ReloadAsync(KeyName name, CancellationToken cancellationToken)
     {
+        var invalidationsBefore = Interlocked.Read(ref _invalidations);
         var key = await _store.FindKeyAsync(name, cancellationToken).ConfigureAwait(false);
         if (key is null)
         {
@@ -123,17 +145,29 @@ internal sealed class KeyVersionCache : IAsyncDisposable
             }
         }
 
-        var fresh = new CachedKey(key, versions, _time.GetTimestamp(), Encoding.ASCII.GetBytes(name.Value));
+        var fresh = new CachedKey(key, versions, _time.GetTimestamp(), Encoding.ASCII.GetBytes(name.Value))
+        {
+            // A change announced while we were reading may not be in what we read: use it once, read again next time.
+            Stale = Interlocked.Read(ref _invalidations) != invalidationsBefore,
+        };
         _keys[name.Value] = fresh;
         return fresh;
     }
 
-    /// <summary>Drops a key so the next use reads it again (after a change made through this process).</summary>
-    public void Invalidate(KeyName name)
+    /// <summary>Marks a key (or every key, for null) changed, so the next use reads it again.</summary>
+    public void Invalidate(KeyName? name)
     {
-        if (_keys.TryGetValue(name.Value, out var cached))
+        Interlocked.Increment(ref _invalidations);
+        if (name is null)
         {
-            _keys[name.Value] = new CachedKey(cached.Key, cached.Versions, long.MinValue / 2, cached.NameBytes);
+            foreach (var cached in _keys.Values)
+            {
+                cached.Stale = true;
+            }
+        }
+        else if (_keys.TryGetValue(name.Value.Value, out var cached))
+        {
+            cached.Stale = true;
         }
     }
 
@@ -182,6 +216,11 @@ internal sealed class KeyVersionCache : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_feed is not null)
+        {
+            _feed.KeyChanged -= OnKeyChanged;
+        }
+
         try
         {
             await FlushAsync(CancellationToken.None).ConfigureAwait(false);
@@ -196,6 +235,8 @@ internal sealed class KeyVersionCache : IAsyncDisposable
             _keys.Clear();
         }
     }
+
+    private void OnKeyChanged(object? sender, KeyChangedEventArgs e) => Invalidate(e.Key);
 
     private async Task FlushAsync(CachedKey cached, CancellationToken cancellationToken)
     {

@@ -39,7 +39,7 @@ public sealed class RekeyService : IAsyncDisposable
         _store = store;
         _root = root;
         _time = timeProvider ?? TimeProvider.System;
-        _cache = new KeyVersionCache(store, root, _time, _options.CacheTtl);
+        _cache = new KeyVersionCache(store, root, _time, _options.CacheTtl, _options.NotifiedCacheTtl);
     }
 
     /// <summary>Creates a key with version 1 Active.</summary>

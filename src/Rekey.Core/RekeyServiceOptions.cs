@@ -9,6 +9,12 @@ public sealed class RekeyServiceOptions
     /// </summary>
     public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// The same bound while the store's change feed (<see cref="Storage.IKeyChangeFeed"/>) is live:
+    /// notifications invalidate at once, so this is only a safety net. Default 30 s.
+    /// </summary>
+    public TimeSpan NotifiedCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The destruction delay given to new keys unless they say otherwise. Default 24 h.</summary>
     public TimeSpan DefaultDestructionDelay { get; set; } = TimeSpan.FromHours(24);
 
@@ -18,6 +24,7 @@ public sealed class RekeyServiceOptions
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(CacheTtl, TimeSpan.Zero, nameof(CacheTtl));
+        ArgumentOutOfRangeException.ThrowIfLessThan(NotifiedCacheTtl, TimeSpan.Zero, nameof(NotifiedCacheTtl));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultDestructionDelay, TimeSpan.Zero, nameof(DefaultDestructionDelay));
         ArgumentException.ThrowIfNullOrWhiteSpace(DefaultActor, nameof(DefaultActor));
     }

@@ -15,14 +15,20 @@ namespace Rekey.Storage.Sqlite;
 /// Each change runs in a <c>BEGIN IMMEDIATE</c> transaction, which also serializes audit
 /// appends, so sequence numbers and hash links never fork. After a version is destroyed the WAL
 /// is checkpointed and truncated so the old page images holding its material are gone too.
+/// Changes made by other processes are noticed by polling the audit table (see
+/// <see cref="IKeyChangeFeed"/>), every 250 ms by default.
 /// </remarks>
-public sealed class SqliteKeyStore : IKeyStore
+public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
 {
     private const string VersionColumns =
         "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
 
+    /// <summary>How often other processes' changes are looked for, unless told otherwise.</summary>
+    public static readonly TimeSpan DefaultChangePollInterval = TimeSpan.FromMilliseconds(250);
+
     private readonly string _connectionString;
     private readonly TimeProvider _time;
+    private SqliteChangePoller? _poller;
 
     private SqliteKeyStore(string connectionString, TimeProvider time)
     {
@@ -30,11 +36,24 @@ public sealed class SqliteKeyStore : IKeyStore
         _time = time;
     }
 
+    /// <inheritdoc />
+    public event EventHandler<KeyChangedEventArgs>? KeyChanged;
+
+    /// <inheritdoc />
+    public bool IsLive => _poller?.IsLive ?? false;
+
+    /// <summary>Runs inside a change's transaction after its version updates; tests inject faults and pauses here.</summary>
+    internal Action? AfterVersionUpdates { get; set; }
+
     /// <summary>The database file.</summary>
     public string Path { get; private init; } = string.Empty;
 
-    /// <summary>Opens (creating when missing) the store at <paramref name="path"/> and brings its schema up to date.</summary>
-    public static async Task<SqliteKeyStore> OpenAsync(string path, TimeProvider? timeProvider = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Opens (creating when missing) the store at <paramref name="path"/>, brings its schema up
+    /// to date, and polls for other processes' changes every <paramref name="changePollInterval"/>
+    /// (default <see cref="DefaultChangePollInterval"/>; <see cref="TimeSpan.Zero"/> turns polling off).
+    /// </summary>
+    public static async Task<SqliteKeyStore> OpenAsync(string path, TimeProvider? timeProvider = null, TimeSpan? changePollInterval = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var connectionString = new SqliteConnectionStringBuilder
@@ -58,12 +77,19 @@ public sealed class SqliteKeyStore : IKeyStore
                 return 0;
             },
             cancellationToken).ConfigureAwait(false);
+        var interval = changePollInterval ?? DefaultChangePollInterval;
+        if (interval > TimeSpan.Zero)
+        {
+            store._poller = new SqliteChangePoller(connectionString, interval, store._time, key => store.KeyChanged?.Invoke(store, new KeyChangedEventArgs(key)));
+        }
+
         return store;
     }
 
     /// <inheritdoc />
-    public Task CreateKeyAsync(StoredKey key, StoredKeyVersion firstVersion, AuditRecord audit, CancellationToken cancellationToken = default) =>
-        RunAsync(
+    public async Task CreateKeyAsync(StoredKey key, StoredKeyVersion firstVersion, AuditRecord audit, CancellationToken cancellationToken = default)
+    {
+        await RunAsync(
             connection =>
             {
                 using var transaction = connection.BeginTransaction();
@@ -88,7 +114,9 @@ public sealed class SqliteKeyStore : IKeyStore
                 transaction.Commit();
                 return 0;
             },
-            cancellationToken);
+            cancellationToken).ConfigureAwait(false);
+        RaiseChanged(key.Name);
+    }
 
     /// <inheritdoc />
     public Task<StoredKey?> FindKeyAsync(KeyName name, CancellationToken cancellationToken = default) =>
@@ -166,6 +194,8 @@ public sealed class SqliteKeyStore : IKeyStore
                     InsertVersion(connection, transaction, change.Insert);
                 }
 
+                AfterVersionUpdates?.Invoke();
+
                 if (change.KeyUpdate is { } key)
                 {
                     using var command = Command(connection, transaction, "UPDATE keys SET min_decryption_version = $m, destruction_delay_ms = $d WHERE name = $n;");
@@ -180,6 +210,7 @@ public sealed class SqliteKeyStore : IKeyStore
                 return change.Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);
             },
             cancellationToken).ConfigureAwait(false);
+        RaiseChanged(change.Key);
 
         if (destroyed)
         {
@@ -250,11 +281,18 @@ public sealed class SqliteKeyStore : IKeyStore
             cancellationToken);
 
     /// <inheritdoc />
-    public ValueTask DisposeAsync()
+    public async ValueTask DisposeAsync()
     {
+        if (_poller is not null)
+        {
+            await _poller.DisposeAsync().ConfigureAwait(false);
+        }
+
         SqliteConnection.ClearAllPools();
-        return ValueTask.CompletedTask;
     }
+
+    // Services sharing this store object learn of the change at once; other processes through the poller.
+    private void RaiseChanged(KeyName key) => KeyChanged?.Invoke(this, new KeyChangedEventArgs(key));
 
     private Task TruncateWalAsync(CancellationToken cancellationToken) =>
         RunAsync(

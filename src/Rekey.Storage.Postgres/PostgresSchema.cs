@@ -1,0 +1,114 @@
+using Npgsql;
+using Rekey.Errors;
+
+namespace Rekey.Storage.Postgres;
+
+/// <summary>
+/// The store's versioned schema, in the <c>rekey</c> schema of the database. Migrations run under
+/// a transaction-scoped advisory lock, so several instances starting at once apply each one once.
+/// </summary>
+internal static class PostgresSchema
+{
+    /// <summary>Advisory lock ids: the schema's, and the audit chain's (held by every writer).</summary>
+    public const long MigrationLock = 0x52454B45_59000001;
+    public const long AuditLock = 0x52454B45_59000002;
+
+    /// <summary>The notification channel every change is announced on.</summary>
+    public const string Channel = "rekey_key_changes";
+
+    private static readonly (int Version, string Sql)[] Migrations =
+    [
+        (1, """
+            CREATE TABLE rekey.keys (
+                name text PRIMARY KEY,
+                created_at bigint NOT NULL,
+                min_decryption_version integer NOT NULL CHECK (min_decryption_version >= 1),
+                destruction_delay_ms bigint NOT NULL CHECK (destruction_delay_ms >= 0)
+            );
+
+            CREATE TABLE rekey.key_versions (
+                key_name text NOT NULL REFERENCES rekey.keys (name),
+                version integer NOT NULL CHECK (version >= 1),
+                state text NOT NULL CHECK (state IN ('Pending', 'Active', 'DecryptOnly', 'Retiring', 'Disabled', 'DestroyScheduled', 'Destroyed')),
+                material bytea,
+                root_key_id text NOT NULL,
+                created_at bigint NOT NULL,
+                activated_at bigint,
+                deactivated_at bigint,
+                retire_deadline bigint,
+                destroy_after bigint,
+                destroyed_at bigint,
+                encrypt_count bigint NOT NULL DEFAULT 0,
+                decrypt_count bigint NOT NULL DEFAULT 0,
+                PRIMARY KEY (key_name, version),
+                CHECK ((state = 'Destroyed') = (material IS NULL))
+            );
+
+            -- The database itself allows at most one Active version per key.
+            CREATE UNIQUE INDEX key_versions_one_active ON rekey.key_versions (key_name) WHERE state = 'Active';
+
+            CREATE TABLE rekey.audit_events (
+                seq bigint PRIMARY KEY,
+                time bigint NOT NULL,
+                actor text NOT NULL,
+                action text NOT NULL,
+                key_name text,
+                from_version integer,
+                to_version integer,
+                outcome text NOT NULL,
+                details text,
+                prev_hash text NOT NULL,
+                hash text NOT NULL
+            );
+
+            CREATE FUNCTION rekey.audit_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RAISE EXCEPTION 'audit_events is append-only';
+            END $$;
+
+            CREATE TRIGGER audit_events_no_update BEFORE UPDATE OR DELETE ON rekey.audit_events
+                FOR EACH ROW EXECUTE FUNCTION rekey.audit_events_append_only();
+            CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON rekey.audit_events
+                FOR EACH STATEMENT EXECUTE FUNCTION rekey.audit_events_append_only();
+            """),
+    ];
+
+    public static int LatestVersion => Migrations[^1].Version;
+
+    public static async Task MigrateAsync(NpgsqlDataSource dataSource, long nowMs, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, $"SELECT pg_advisory_xact_lock({MigrationLock});", cancellationToken).ConfigureAwait(false);
+        await ExecuteAsync(connection, "CREATE SCHEMA IF NOT EXISTS rekey; CREATE TABLE IF NOT EXISTS rekey.schema_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL);", cancellationToken).ConfigureAwait(false);
+
+        await using var read = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM rekey.schema_migrations;", connection);
+        var current = Convert.ToInt32(await read.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > LatestVersion)
+        {
+            throw new RekeyStoreException($"The database has schema version {current}, newer than this build's {LatestVersion}; upgrade Rekey.", isTransient: false);
+        }
+
+        foreach (var (version, sql) in Migrations)
+        {
+            if (version <= current)
+            {
+                continue;
+            }
+
+            await ExecuteAsync(connection, sql, cancellationToken).ConfigureAwait(false);
+            await using var record = new NpgsqlCommand("INSERT INTO rekey.schema_migrations (version, applied_at) VALUES ($1, $2);", connection);
+            record.Parameters.AddWithValue(version);
+            record.Parameters.AddWithValue(nowMs);
+            await record.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task ExecuteAsync(NpgsqlConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,45 @@
+using Microsoft.Data.Sqlite;
+using Rekey.Testing.Conformance;
+
+namespace Rekey.Storage.Sqlite.Tests;
+
+/// <summary>The shared store conformance suite, on a SQLite file.</summary>
+public sealed class SqliteConformanceTests : KeyStoreConformanceTests
+{
+    private string _path = string.Empty;
+
+    protected override Task CreateBackingAsync(string directory)
+    {
+        _path = Path.Combine(directory, "rekey.db");
+        return Task.CompletedTask;
+    }
+
+    protected override async Task<IKeyStore> OpenStoreAsync(TimeProvider time) => await SqliteKeyStore.OpenAsync(_path, time);
+
+    protected override Task DisposeBackingAsync()
+    {
+        SqliteConnection.ClearAllPools();
+        return Task.CompletedTask;
+    }
+
+    protected override Task<object?> SqlAsync(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={_path};Pooling=False;Default Timeout=30");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Task.FromResult(command.ExecuteScalar());
+    }
+
+    protected override void SetAfterVersionUpdates(IKeyStore store, Action? hook) => ((SqliteKeyStore)store).AfterVersionUpdates = hook;
+
+    protected override Task DropAuditGuardsAsync() => SqlAsync("DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;");
+
+    protected override Task<bool> PersistedDataContainsAsync(byte[] needle)
+    {
+        SqliteConnection.ClearAllPools();
+        var found = Directory.GetFiles(Path.GetDirectoryName(_path)!, "rekey.db*")
+            .Any(file => File.ReadAllBytes(file).AsSpan().IndexOf(needle) >= 0);
+        return Task.FromResult(found);
+    }
+}

@@ -1,0 +1,412 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text;
+using Rekey.Envelope;
+using Rekey.Errors;
+using Rekey.Keys;
+using Rekey.Root;
+using Rekey.Storage;
+
+namespace Rekey.Testing.Conformance;
+
+/// <summary>
+/// What every store must do, run unchanged against each one: a store's test project derives
+/// from this class and says only how to open the store, run raw SQL and reach its internals.
+/// </summary>
+public abstract class KeyStoreConformanceTests : IAsyncLifetime
+{
+    protected static readonly KeyName Key = KeyName.Parse("tenants/h42/patients");
+    private static readonly EncryptionContext Context = EncryptionContext.From("tenant=h42;id=17");
+    private static readonly byte[] Plaintext = Encoding.UTF8.GetBytes("Jane Doe, 1970-01-01");
+    private readonly List<IAsyncDisposable> _opened = [];
+    private string _dir = string.Empty;
+
+    protected FakeTimeProvider Time { get; } = new();
+
+    protected LocalRootKeyProvider Root { get; private set; } = null!;
+
+    protected IKeyStore Store { get; private set; } = null!;
+
+    protected RekeyService Service { get; private set; } = null!;
+
+    protected string RootKeyPath => Path.Combine(_dir, "root.key");
+
+    public async Task InitializeAsync()
+    {
+        _dir = Directory.CreateTempSubdirectory("rekey-conformance-").FullName;
+        Root = LocalRootKeyProvider.CreateKeyFile(RootKeyPath);
+        await CreateBackingAsync(_dir);
+        Store = await OpenStoreAsync(Time);
+        Service = new RekeyService(Store, Root, new RekeyServiceOptions { DefaultDestructionDelay = TimeSpan.Zero }, Time);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        foreach (var opened in _opened)
+        {
+            await opened.DisposeAsync();
+        }
+
+        await Store.DisposeAsync();
+        await DisposeBackingAsync();
+        Root.Dispose();
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task CreateKey_ThenRead_RoundTripsEveryField()
+    {
+        await Service.CreateKeyAsync(Key, new KeyCreateOptions(TimeSpan.FromHours(3)));
+        var key = await Store.FindKeyAsync(Key);
+        Assert.Equal(new StoredKey(Key, Time.GetUtcNow(), 1, TimeSpan.FromHours(3)), key);
+        var version = Assert.Single(await Store.GetVersionsAsync(Key));
+        Assert.Equal(KeyVersionState.Active, version.Info.State);
+        Assert.Equal(Time.GetUtcNow(), version.Info.ActivatedAt);
+        Assert.Equal(Root.KeyId, version.RootKeyId);
+        Assert.Equal(61, version.WrappedMaterial!.Length);
+    }
+
+    [Fact]
+    public async Task CreateKey_Twice_IsKeyExists_AndAddsNoEvent()
+    {
+        await Service.CreateKeyAsync(Key);
+        var e = await Assert.ThrowsAsync<RekeyException>(() => Service.CreateKeyAsync(Key));
+        Assert.Equal(RekeyErrorCode.KeyExists, e.Code);
+        Assert.Single(await Service.ReadAuditAsync());
+    }
+
+    [Fact]
+    public async Task FindKey_Missing_IsNull_AndVersionsEmpty()
+    {
+        Assert.Null(await Store.FindKeyAsync(Key));
+        Assert.Empty(await Store.GetVersionsAsync(Key));
+    }
+
+    [Fact]
+    public async Task ListKeys_ByPrefix_TreatsUnderscoreAndPercentLiterally()
+    {
+        foreach (var name in new[] { "a_b/x", "axb/y", "a_b/z", "c", "a/b" })
+        {
+            await Service.CreateKeyAsync(KeyName.Parse(name));
+        }
+
+        Assert.Equal(["a_b/x", "a_b/z"], (await Service.ListKeysAsync("a_b/")).Select(k => k.Name.Value));
+        Assert.Empty(await Service.ListKeysAsync("%"));
+        Assert.Equal(["a/b", "a_b/x", "a_b/z", "axb/y", "c"], (await Service.ListKeysAsync()).Select(k => k.Name.Value));
+    }
+
+    [Fact]
+    public async Task EveryAllowedTransition_IsApplied_AndAudited()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key, new RotateOptions(Activate: false));
+        await Service.ActivateAsync(Key, 2);                        // Pending -> Active, Active -> DecryptOnly
+        await Service.RetireAsync(Key, 1, TimeSpan.FromDays(1));    // DecryptOnly -> Retiring
+        await Service.EnableAsync(Key, 1);                          // Retiring -> DecryptOnly
+        await Service.RetireAsync(Key, 1, TimeSpan.FromDays(1));
+        await Service.DisableAsync(Key, 1);                         // Retiring -> Disabled
+        await Service.EnableAsync(Key, 1);                          // Disabled -> DecryptOnly
+        await Service.DisableAsync(Key, 1);                         // DecryptOnly -> Disabled
+        await Service.ScheduleDestroyAsync(Key, 1);                 // Disabled -> DestroyScheduled
+        await Service.CancelDestroyAsync(Key, 1);                   // DestroyScheduled -> Disabled
+        await Service.ScheduleDestroyAsync(Key, 1);
+        await Service.DestroyAsync(Key, 1);                         // DestroyScheduled -> Destroyed
+        await Service.RotateAsync(Key, new RotateOptions(Activate: false));
+        await Service.DisableAsync(Key, 3);                         // Pending -> Disabled
+
+        var states = (await Store.GetVersionsAsync(Key)).Select(v => v.Info.State);
+        Assert.Equal([KeyVersionState.Destroyed, KeyVersionState.Active, KeyVersionState.Disabled], states);
+        var events = await Service.ReadAuditAsync();
+        Assert.Equal(15, events.Count);
+        Assert.All(events, e => Assert.Equal("success", e.Record.Outcome));
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+    }
+
+    [Fact]
+    public async Task RefusedTransition_ChangesNothing_AndIsAuditedAsRefused()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        var before = await Store.GetVersionsAsync(Key);
+        var e = await Assert.ThrowsAsync<RekeyException>(() => Service.ScheduleDestroyAsync(Key, 1));
+        Assert.Equal(RekeyErrorCode.TransitionNotAllowed, e.Code);
+        Assert.Equal(before.Select(v => v.Info), (await Store.GetVersionsAsync(Key)).Select(v => v.Info));
+        Assert.Equal("refused:TransitionNotAllowed", (await Service.ReadAuditAsync())[^1].Record.Outcome);
+    }
+
+    [Fact]
+    public async Task Database_RefusesASecondActiveVersion()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        await Assert.ThrowsAnyAsync<Exception>(() => SqlAsync($"UPDATE key_versions SET state = 'Active' WHERE key_name = '{Key}' AND version = 1;"));
+        Assert.Equal(1L, Convert.ToInt64(await SqlAsync($"SELECT count(*) FROM key_versions WHERE key_name = '{Key}' AND state = 'Active';"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task Database_RefusesDestroyedStateWithMaterial()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        await Assert.ThrowsAnyAsync<Exception>(() => SqlAsync($"UPDATE key_versions SET state = 'Destroyed' WHERE key_name = '{Key}' AND version = 1;"));
+    }
+
+    [Fact]
+    public async Task Rotate_FaultAfterDemotion_RollsBack_OldVersionStaysActive_NoEvent()
+    {
+        await Service.CreateKeyAsync(Key);
+        var eventsBefore = (await Service.ReadAuditAsync()).Count;
+        SetAfterVersionUpdates(Store, () => throw new IOException("injected fault after the demotion"));
+        try
+        {
+            await Assert.ThrowsAnyAsync<Exception>(() => Service.RotateAsync(Key));
+        }
+        finally
+        {
+            SetAfterVersionUpdates(Store, null);
+        }
+
+        var only = Assert.Single(await Store.GetVersionsAsync(Key));
+        Assert.Equal(KeyVersionState.Active, only.Info.State);
+        Assert.Equal(eventsBefore, (await Service.ReadAuditAsync()).Count);
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+        Assert.Equal(2, (await Service.RotateAsync(Key)).Version);
+    }
+
+    [Fact]
+    public async Task Destroy_ErasesMaterial_FromRowAndPersistedData()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        var material = (await Store.GetVersionsAsync(Key))[0].WrappedMaterial!;
+        Assert.True(await PersistedDataContainsAsync(material), "before destruction the material must be found, or this test proves nothing");
+
+        await Service.DisableAsync(Key, 1);
+        await Service.ScheduleDestroyAsync(Key, 1);
+        await Service.DestroyAsync(Key, 1);
+
+        Assert.Null((await Store.GetVersionsAsync(Key))[0].WrappedMaterial);
+        Assert.False(await PersistedDataContainsAsync(material), "destroyed material must not remain in the store's data");
+    }
+
+    [Fact]
+    public async Task AuditTable_RefusesUpdateAndDelete()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Assert.ThrowsAnyAsync<Exception>(() => SqlAsync("UPDATE audit_events SET actor = 'mallory';"));
+        await Assert.ThrowsAnyAsync<Exception>(() => SqlAsync("DELETE FROM audit_events;"));
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+    }
+
+    [Theory]
+    [InlineData("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2;", 2L)]
+    [InlineData("DELETE FROM audit_events WHERE seq = 2;", 3L)]
+    [InlineData("UPDATE audit_events SET seq = 10 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 10;", 2L)]
+    [InlineData("INSERT INTO audit_events SELECT 10, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM audit_events WHERE seq = 4; DELETE FROM audit_events WHERE seq = 4; UPDATE audit_events SET seq = 5 WHERE seq = 10; INSERT INTO audit_events SELECT 4, time, 'mallory', action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM audit_events WHERE seq = 3;", 4L)]
+    public async Task Verify_DetectsTamperingThroughSql(string tamper, long failsAt)
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        await Service.RotateAsync(Key);
+        await Service.DisableAsync(Key, 1);
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+
+        await DropAuditGuardsAsync();
+        await SqlAsync(tamper);
+        var result = await Service.VerifyAuditAsync();
+        Assert.False(result.IsValid);
+        Assert.Equal(failsAt, result.FailedAtSequence);
+    }
+
+    [Fact]
+    public async Task Verify_DetectsTruncatedTail_GivenTheRecordedHead()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        await Service.RotateAsync(Key);
+        var head = (await Service.VerifyAuditAsync()).Head!.Value;
+
+        await DropAuditGuardsAsync();
+        await SqlAsync("DELETE FROM audit_events WHERE seq = 3;");
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+        var result = await Service.VerifyAuditAsync(head);
+        Assert.False(result.IsValid);
+        Assert.Contains("removed from the end", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Usage_IsAddedToCounters()
+    {
+        await Service.CreateKeyAsync(Key);
+        var envelope = await Service.EncryptAsync(Key, Plaintext, Context);
+        await Service.EncryptAsync(Key, Plaintext, Context);
+        await Service.DecryptAsync(envelope, Context);
+        await Service.FlushUsageAsync();
+        await Service.EncryptAsync(Key, Plaintext, Context);
+        await Service.FlushUsageAsync();
+        var v1 = Assert.Single(await Store.GetVersionsAsync(Key)).Info;
+        Assert.Equal((3, 1), (v1.EncryptCount, v1.DecryptCount));
+    }
+
+    [Fact]
+    public async Task Open_DatabaseFromNewerBuild_IsRefused()
+    {
+        await SqlAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0);");
+        var e = await Assert.ThrowsAsync<RekeyStoreException>(() => OpenStoreAsync(Time));
+        Assert.Contains("newer", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Open_SeveralInstancesAtOnce_OnOneStore_AllSucceed()
+    {
+        var stores = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => OpenStoreAsync(Time))));
+        _opened.AddRange(stores);
+        await Service.CreateKeyAsync(Key);
+        Assert.All(stores, s => Assert.NotNull(s.FindKeyAsync(Key).GetAwaiter().GetResult()));
+    }
+
+    [Fact]
+    public async Task Rotate_SixteenRacersWithSameExpectedVersion_ExactlyOneWins()
+    {
+        await Service.CreateKeyAsync(Key);
+        var services = await OpenServicesAsync(16);
+        using var start = new Barrier(16);
+        var outcomes = await Task.WhenAll(services.Select(s => Task.Run(async () =>
+        {
+            start.SignalAndWait();
+            try
+            {
+                await s.RotateAsync(Key, new RotateOptions(ExpectedActiveVersion: 1));
+                return (RekeyErrorCode?)null;
+            }
+            catch (RekeyException e)
+            {
+                return e.Code;
+            }
+        })));
+
+        Assert.Equal(1, outcomes.Count(o => o is null));
+        Assert.All(outcomes.Where(o => o is not null), o => Assert.Equal(RekeyErrorCode.Conflict, o));
+        Assert.Equal(2, (await Service.GetKeyAsync(Key)).LatestVersion);
+        Assert.Equal(2, (await Service.ReadAuditAsync()).Count);
+    }
+
+    [Fact]
+    public async Task Rotate_SixteenRacersWithoutExpectedVersion_AllSucceed_ContiguousAndAlwaysOneActive()
+    {
+        await Service.CreateKeyAsync(Key);
+        var services = await OpenServicesAsync(16);
+        var samples = new ConcurrentBag<long>();
+        using var stop = new CancellationTokenSource();
+        var sampler = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                samples.Add(Convert.ToInt64(await SqlAsync($"SELECT count(*) FROM key_versions WHERE key_name = '{Key}' AND state = 'Active';"), System.Globalization.CultureInfo.InvariantCulture));
+            }
+        });
+
+        using var start = new Barrier(16);
+        var results = await Task.WhenAll(services.Select(s => Task.Run(() =>
+        {
+            start.SignalAndWait();
+            return s.RotateAsync(Key);
+        })));
+        await stop.CancelAsync();
+        await sampler;
+
+        Assert.Equal(Enumerable.Range(2, 16), results.Select(r => r.Version).Order());
+        var versions = await Store.GetVersionsAsync(Key);
+        Assert.Equal(Enumerable.Range(1, 17), versions.Select(v => v.Info.Version));
+        Assert.Equal(17, Assert.Single(versions, v => v.Info.State == KeyVersionState.Active).Info.Version);
+        Assert.NotEmpty(samples);
+        Assert.All(samples, count => Assert.Equal(1L, count));
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+    }
+
+    [Fact]
+    public async Task OtherInstance_SeesRotationAndDisable_WithinOneSecond()
+    {
+        // Two instances with their own connections and the real clock, as two servers would run.
+        var a = await OpenServiceAsync(TimeProvider.System);
+        var b = await OpenServiceAsync(TimeProvider.System);
+        await a.CreateKeyAsync(Key);
+        var old = await b.EncryptAsync(Key, Plaintext, Context);
+        Assert.Equal(Plaintext, await b.DecryptAsync(old, Context));
+
+        await a.RotateAsync(Key);
+        var rotationSeen = await TimeUntilAsync(async () => EnvelopeReader.ReadHeader(await b.EncryptAsync(Key, Plaintext, Context)).Version == 2);
+        Assert.True(rotationSeen < TimeSpan.FromSeconds(1), $"rotation seen after {rotationSeen.TotalMilliseconds:0} ms");
+
+        await a.DisableAsync(Key, 1);
+        var disableSeen = await TimeUntilAsync(async () =>
+        {
+            try
+            {
+                await b.DecryptAsync(old, Context);
+                return false;
+            }
+            catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyDisabled)
+            {
+                return true;
+            }
+        });
+        Assert.True(disableSeen < TimeSpan.FromSeconds(1), $"disable seen after {disableSeen.TotalMilliseconds:0} ms");
+    }
+
+    /// <summary>Creates the empty backing storage (a file, a database) for one test.</summary>
+    protected abstract Task CreateBackingAsync(string directory);
+
+    /// <summary>Opens a new store instance over the backing storage, with its own connections.</summary>
+    protected abstract Task<IKeyStore> OpenStoreAsync(TimeProvider time);
+
+    protected abstract Task DisposeBackingAsync();
+
+    /// <summary>Runs raw SQL against the store's tables (unqualified names) and returns the first value.</summary>
+    protected abstract Task<object?> SqlAsync(string sql);
+
+    protected abstract void SetAfterVersionUpdates(IKeyStore store, Action? hook);
+
+    /// <summary>Removes the append-only guards, as someone with write access to the database could.</summary>
+    protected abstract Task DropAuditGuardsAsync();
+
+    /// <summary>True when the bytes appear anywhere in what the store has persisted.</summary>
+    protected abstract Task<bool> PersistedDataContainsAsync(byte[] needle);
+
+    protected async Task<RekeyService> OpenServiceAsync(TimeProvider time)
+    {
+        var store = await OpenStoreAsync(time);
+        var service = new RekeyService(store, Root, new RekeyServiceOptions(), time);
+        _opened.Add(service);
+        _opened.Add(store);
+        return service;
+    }
+
+    private async Task<List<RekeyService>> OpenServicesAsync(int count)
+    {
+        var services = new List<RekeyService>(count);
+        for (var i = 0; i < count; i++)
+        {
+            services.Add(await OpenServiceAsync(Time));
+        }
+
+        return services;
+    }
+
+    private static async Task<TimeSpan> TimeUntilAsync(Func<Task<bool>> condition)
+    {
+        var watch = Stopwatch.StartNew();
+        while (watch.Elapsed < TimeSpan.FromSeconds(5))
+        {
+            if (await condition())
+            {
+                return watch.Elapsed;
+            }
+
+            await Task.Delay(10);
+        }
+
+        return watch.Elapsed;
+    }
+}
