@@ -11,20 +11,37 @@ internal static class InitCommand
         {
             Description = "Derive the root key from a passphrase read from this environment variable (PBKDF2-SHA256, 600,000 iterations) instead of a random key file.",
         };
-        var command = new Command("init", "Create a local store: database, root key and configuration.") { passphraseEnv };
+        var store = new Option<string?>("--store")
+        {
+            Description = "Keep keys in PostgreSQL instead of a SQLite file: 'Host=db;Database=rekey;Username=rekey' or 'postgres://rekey@db/rekey'. The role needs rights to create (or own) the 'rekey' schema.",
+        };
+        var command = new Command("init", "Create a store: database, root key and configuration.") { passphraseEnv, store };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var dir = parse.GetValue(globals.Dir)!;
-            var home = StoreHome.Initialize(dir, parse.GetValue(passphraseEnv), out var root);
-            // Opening the store creates the database and its schema.
-            await (await home.OpenServiceAsync(root, ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            var home = StoreHome.Initialize(dir, parse.GetValue(passphraseEnv), parse.GetValue(store), out var root);
+            try
+            {
+                // Opening the store creates the database and its schema.
+                await (await home.OpenServiceAsync(root, ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+            }
+            catch
+            {
+                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                home.Abandon();
+                throw;
+            }
+
 
             var rootDescription = home.Config.Root == "key-file"
                 ? $"root key file {Path.Combine(home.Directory, StoreHome.KeyFile)} (mode 0600; back it up: without it no key can be used)"
                 : $"root key derived from the passphrase in ${home.Config.PassphraseEnv}";
+            var database = home.Config.Store is { } connectionString
+                ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(connectionString)
+                : Path.Combine(home.Directory, StoreHome.DatabaseFile);
             globals.OutputFor(parse).Message(
-                $"Initialized a Rekey store in {home.Directory}\n  database {Path.Combine(home.Directory, StoreHome.DatabaseFile)}\n  {rootDescription}",
-                new { directory = home.Directory, root = home.Config.Root, passphraseEnv = home.Config.PassphraseEnv });
+                $"Initialized a Rekey store in {home.Directory}\n  database {database}\n  {rootDescription}",
+                new { directory = home.Directory, root = home.Config.Root, passphraseEnv = home.Config.PassphraseEnv, database });
             return ExitCodes.Ok;
         }));
         return command;

@@ -2,13 +2,16 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Rekey.Errors;
 using Rekey.Root;
+using Rekey.Storage;
+using Rekey.Storage.Postgres;
 using Rekey.Storage.Sqlite;
 
 namespace Rekey.Cli;
 
 /// <summary>
-/// A local store's folder: <c>rekey.json</c> (which root key to use), <c>rekey.db</c>, and
-/// <c>root.key</c> or <c>root.params</c>. Created by <c>rekey init</c>, owner-only (0700).
+/// A store's home folder: <c>rekey.json</c> (which store and root key to use), <c>rekey.db</c>
+/// unless the store is PostgreSQL, and <c>root.key</c> or <c>root.params</c>. Created by
+/// <c>rekey init</c>, owner-only (0700; rekey.json 0600, as it may hold a database password).
 /// </summary>
 internal sealed class StoreHome
 {
@@ -27,8 +30,14 @@ internal sealed class StoreHome
 
     public HomeConfig Config { get; }
 
-    public static StoreHome Initialize(string directory, string? passphraseEnv, out LocalRootKeyProvider root)
+    public static StoreHome Initialize(string directory, string? passphraseEnv, string? store, out LocalRootKeyProvider root)
     {
+        if (store is not null)
+        {
+            // Refuse a bad connection string before anything is written.
+            store = PostgresConnectionString.Normalize(store);
+        }
+
         var full = Path.GetFullPath(directory);
         if (File.Exists(Path.Combine(full, ConfigFile)))
         {
@@ -48,16 +57,26 @@ internal sealed class StoreHome
         if (passphraseEnv is null)
         {
             root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(full, KeyFile));
-            config = new HomeConfig("key-file", null);
+            config = new HomeConfig("key-file", null, store);
         }
         else
         {
             var passphrase = ReadPassphrase(passphraseEnv);
             root = LocalRootKeyProvider.CreateFromPassphrase(Path.Combine(full, ParamsFile), passphrase);
-            config = new HomeConfig("passphrase", passphraseEnv);
+            config = new HomeConfig("passphrase", passphraseEnv, store);
         }
 
-        File.WriteAllText(Path.Combine(full, ConfigFile), JsonSerializer.Serialize(config, HomeConfigJson.Default.HomeConfig));
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var file = new StreamWriter(Path.Combine(full, ConfigFile), System.Text.Encoding.UTF8, options))
+        {
+            file.Write(JsonSerializer.Serialize(config, HomeConfigJson.Default.HomeConfig));
+        }
+
         return new StoreHome(full, config);
     }
 
@@ -90,13 +109,30 @@ internal sealed class StoreHome
         root ??= OpenRoot();
         try
         {
-            var store = await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, changePollInterval: TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            // One command, one process: no need to follow other instances' changes.
+            IKeyStore store = Config.Store is { } connectionString
+                ? await PostgresKeyStore.OpenAsync(connectionString, TimeProvider.System, listen: false, cancellationToken).ConfigureAwait(false)
+                : await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, changePollInterval: TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
             return new OpenStore(new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = ActorName() }), store, root);
         }
         catch
         {
             root.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Removes what <see cref="Initialize"/> wrote, after the store could not be created.</summary>
+    public void Abandon()
+    {
+        foreach (var name in new[] { ConfigFile, KeyFile, ParamsFile, DatabaseFile, DatabaseFile + "-wal", DatabaseFile + "-shm" })
+        {
+            File.Delete(Path.Combine(Directory, name));
+        }
+
+        if (!System.IO.Directory.EnumerateFileSystemEntries(Directory).Any())
+        {
+            System.IO.Directory.Delete(Directory);
         }
     }
 
@@ -117,7 +153,7 @@ internal sealed class StoreHome
 }
 
 /// <summary>A service over an open store; disposing it flushes counters and zeroes the root key.</summary>
-internal sealed class OpenStore(RekeyService service, SqliteKeyStore store, LocalRootKeyProvider root) : IAsyncDisposable
+internal sealed class OpenStore(RekeyService service, IKeyStore store, LocalRootKeyProvider root) : IAsyncDisposable
 {
     public RekeyService Service { get; } = service;
 
@@ -132,7 +168,8 @@ internal sealed class OpenStore(RekeyService service, SqliteKeyStore store, Loca
 /// <summary>The contents of rekey.json.</summary>
 /// <param name="Root"><c>key-file</c> or <c>passphrase</c>.</param>
 /// <param name="PassphraseEnv">For <c>passphrase</c>: the environment variable holding it.</param>
-internal sealed record HomeConfig(string Root, string? PassphraseEnv);
+/// <param name="Store">A PostgreSQL connection string; null for the SQLite file in the folder.</param>
+internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HomeConfig))]

@@ -144,6 +144,38 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Postgres_Store_QuickstartWorks()
+    {
+        await using var database = await Rekey.Testing.PostgresDatabase.CreateAsync();
+        _rekey.Run("init", "--store", database.ConnectionString).Ok();
+        Assert.False(File.Exists(Path.Combine(_rekey.StoreDir, "rekey.db")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_rekey.StoreDir, "rekey.json")));
+
+        _rekey.Run("key", "create", Key).Ok();
+        var v1 = _rekey.Run(Plaintext, "encrypt", "--key", Key, "--context", Context).Ok().StdoutBytes;
+        _rekey.Run("key", "rotate", Key).Ok();
+        Assert.Equal(Plaintext, _rekey.Run(v1, "decrypt", "--context", Context).Ok().StdoutBytes);
+        Assert.Equal(1L, await database.ExecuteAsync("SELECT count(*) FROM key_versions WHERE state = 'Active';"));
+        _rekey.Run("audit", "verify").Ok();
+    }
+
+    [Fact]
+    public void Init_WithBadStore_IsUsageError_AndWritesNothing()
+    {
+        Assert.Equal(2, _rekey.Run("init", "--store", "Host=h;Bogus=1").ExitCode);
+        Assert.False(Directory.Exists(_rekey.StoreDir));
+    }
+
+    [Fact]
+    public void Init_WithUnreachableStore_IsStoreFailure_AndLeavesNothing()
+    {
+        var result = _rekey.Run("init", "--store", "Host=127.0.0.1;Port=1;Database=x;Username=x;Password=hunter2;Timeout=2");
+        Assert.Equal(7, result.ExitCode);
+        Assert.DoesNotContain("hunter2", result.Stderr, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(_rekey.StoreDir));
+    }
+
+    [Fact]
     public void Help_ListsTheCommands()
     {
         var help = _rekey.Run("--help").Ok().Stdout;

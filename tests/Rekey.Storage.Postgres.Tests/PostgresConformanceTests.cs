@@ -3,10 +3,12 @@ using Rekey.Testing.Conformance;
 
 namespace Rekey.Storage.Postgres.Tests;
 
-/// <summary>The shared store conformance suite, on a fresh PostgreSQL database per test.</summary>
-public sealed class PostgresConformanceTests : KeyStoreConformanceTests
+/// <summary>The shared store conformance suite and cross-process tests, on a fresh PostgreSQL database per test.</summary>
+public sealed class PostgresConformanceTests : CrossProcessTests
 {
     private PostgresDatabase _database = null!;
+
+    protected override string StoreArgument => _database.ConnectionString;
 
     protected override async Task CreateBackingAsync(string directory) => _database = await PostgresDatabase.CreateAsync();
 

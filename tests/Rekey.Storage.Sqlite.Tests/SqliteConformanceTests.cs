@@ -3,10 +3,12 @@ using Rekey.Testing.Conformance;
 
 namespace Rekey.Storage.Sqlite.Tests;
 
-/// <summary>The shared store conformance suite, on a SQLite file.</summary>
-public sealed class SqliteConformanceTests : KeyStoreConformanceTests
+/// <summary>The shared store conformance suite and cross-process tests, on a SQLite file.</summary>
+public sealed class SqliteConformanceTests : CrossProcessTests
 {
     private string _path = string.Empty;
+
+    protected override string StoreArgument => _path;
 
     protected override Task CreateBackingAsync(string directory)
     {

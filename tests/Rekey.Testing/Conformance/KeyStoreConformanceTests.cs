@@ -267,6 +267,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Race")]
     public async Task Rotate_SixteenRacersWithSameExpectedVersion_ExactlyOneWins()
     {
         await Service.CreateKeyAsync(Key);
@@ -293,6 +294,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Race")]
     public async Task Rotate_SixteenRacersWithoutExpectedVersion_AllSucceed_ContiguousAndAlwaysOneActive()
     {
         await Service.CreateKeyAsync(Key);
@@ -326,6 +328,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    [Trait("Category", "Race")]
     public async Task OtherInstance_SeesRotationAndDisable_WithinOneSecond()
     {
         // Two instances with their own connections and the real clock, as two servers would run.
