@@ -5,9 +5,10 @@ public sealed class RekeyServiceOptions
 {
     /// <summary>
     /// How long a key's versions are trusted from memory before being read again from the store.
-    /// Bounds how long another process's disable or destroy takes to reach this one. Default 1 s.
+    /// Bounds how long another process's disable or destroy takes to reach this one when the store
+    /// has no live change feed. Default 500 ms, so that bound stays under one second.
     /// </summary>
-    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromSeconds(1);
+    public TimeSpan CacheTtl { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>
     /// The same bound while the store's change feed (<see cref="Storage.IKeyChangeFeed"/>) is live:

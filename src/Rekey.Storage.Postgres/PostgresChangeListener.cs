@@ -8,81 +8,75 @@ namespace Rekey.Storage.Postgres;
 /// notification. Reconnects after a failure, and then reports "everything may have changed",
 /// because notifications sent while it was away are lost.
 /// </summary>
-internal sealed class PostgresChangeListener : IAsyncDisposable
+/// <remarks>
+/// Runs on its own thread with blocking waits, so notifications are handled at once even when
+/// the thread pool is busy.
+/// </remarks>
+internal sealed class PostgresChangeListener : IDisposable
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StopCheck = TimeSpan.FromMilliseconds(200);
     private readonly NpgsqlDataSource _dataSource;
     private readonly Action<KeyName?> _changed;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly TaskCompletionSource _firstListen = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Task _loop;
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Thread _thread;
     private volatile bool _live;
 
     public PostgresChangeListener(NpgsqlDataSource dataSource, Action<KeyName?> changed)
     {
         _dataSource = dataSource;
         _changed = changed;
-        _loop = Task.Run(RunAsync);
+        _thread = new Thread(Run) { IsBackground = true, Name = "rekey-postgres-change-listener" };
+        _thread.Start();
     }
 
     public bool IsLive => _live;
 
-    /// <summary>Completes once LISTEN is in place (or the first attempt failed).</summary>
-    public Task Started => _firstListen.Task;
+    /// <summary>Completes once LISTEN is in place, or the first attempt failed.</summary>
+    public Task Started => _firstAttempt.Task;
 
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping is the expected way out.
-        }
-
+        _stop.Set();
+        _thread.Join();
         _stop.Dispose();
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var token = _stop.Token;
         var reconnecting = false;
-        while (!token.IsCancellationRequested)
+        while (!_stop.IsSet)
         {
             try
             {
-                await using var connection = await _dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
+                using var connection = _dataSource.OpenConnection();
                 connection.Notification += (_, e) => _changed(KeyName.TryParse(e.Payload, out var key) ? key : null);
-                await using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.Channel};", connection))
+                using (var listen = new NpgsqlCommand($"LISTEN {PostgresSchema.Channel};", connection))
                 {
-                    await listen.ExecuteNonQueryAsync(token).ConfigureAwait(false);
+                    listen.ExecuteNonQuery();
                 }
 
                 _live = true;
-                _firstListen.TrySetResult();
+                _firstAttempt.TrySetResult();
                 if (reconnecting)
                 {
                     _changed(null);
                 }
 
-                while (true)
+                while (!_stop.IsSet)
                 {
-                    await connection.WaitAsync(token).ConfigureAwait(false);
+                    // Returns early when a notification arrives; the timeout only lets us check for stop.
+                    connection.Wait(StopCheck);
                 }
-            }
-            catch (OperationCanceledException) when (token.IsCancellationRequested)
-            {
-                break;
             }
             catch (Exception e) when (e is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
             {
                 _live = false;
-                _firstListen.TrySetResult();
+                _firstAttempt.TrySetResult();
                 reconnecting = true;
                 _changed(null);
-                await Task.Delay(RetryDelay, token).ConfigureAwait(false);
+                _stop.Wait(RetryDelay);
             }
         }
 

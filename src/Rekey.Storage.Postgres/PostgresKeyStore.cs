@@ -263,10 +263,7 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        if (_listener is not null)
-        {
-            await _listener.DisposeAsync().ConfigureAwait(false);
-        }
+        _listener?.Dispose();
 
         await _dataSource.DisposeAsync().ConfigureAwait(false);
     }

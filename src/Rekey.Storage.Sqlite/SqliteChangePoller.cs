@@ -8,16 +8,20 @@ namespace Rekey.Storage.Sqlite;
 /// event naming its key, so reading the events after the last sequence seen (a primary-key range
 /// scan, usually empty) tells which keys other processes changed.
 /// </summary>
-internal sealed class SqliteChangePoller : IAsyncDisposable
+/// <remarks>
+/// Runs on its own thread with blocking waits: timers and thread-pool continuations are late
+/// exactly when the pool is busy, which is when a prompt invalidation matters most.
+/// </remarks>
+internal sealed class SqliteChangePoller : IDisposable
 {
     private readonly string _connectionString;
     private readonly TimeSpan _interval;
     private readonly TimeProvider _time;
     private readonly Action<KeyName?> _changed;
-    private readonly CancellationTokenSource _stop = new();
-    private readonly Task _loop;
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly Thread _thread;
     private long _lastSequence;
-    private volatile bool _live;
+    private long _lastPolled;
 
     public SqliteChangePoller(string connectionString, TimeSpan interval, TimeProvider time, Action<KeyName?> changed)
     {
@@ -26,46 +30,34 @@ internal sealed class SqliteChangePoller : IAsyncDisposable
         _time = time;
         _changed = changed;
         _lastSequence = ReadLastSequence();
-        _live = true;
-        _loop = Task.Run(RunAsync);
+        _lastPolled = time.GetTimestamp();
+        _thread = new Thread(Run) { IsBackground = true, Name = "rekey-sqlite-change-poller" };
+        _thread.Start();
     }
 
-    public bool IsLive => _live;
+    /// <summary>True while polls keep completing; a stuck or failing poller lets the cache fall back to its short TTL.</summary>
+    public bool IsLive => _time.GetElapsedTime(Interlocked.Read(ref _lastPolled)) < _interval * 4;
 
-    public async ValueTask DisposeAsync()
+    public void Dispose()
     {
-        await _stop.CancelAsync().ConfigureAwait(false);
-        try
-        {
-            await _loop.ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // Stopping is the expected way out.
-        }
-
+        _stop.Set();
+        _thread.Join();
         _stop.Dispose();
     }
 
-    private async Task RunAsync()
+    private void Run()
     {
-        var token = _stop.Token;
-        while (!token.IsCancellationRequested)
+        while (!_stop.Wait(_interval))
         {
-            await Task.Delay(_interval, _time, token).ConfigureAwait(false);
             try
             {
                 Poll();
-                if (!_live)
-                {
-                    // Back after a failure: whatever happened meanwhile was seen by Poll above.
-                    _live = true;
-                }
+                Interlocked.Exchange(ref _lastPolled, _time.GetTimestamp());
             }
             catch (SqliteException)
             {
-                // Busy or unreadable for now: fall back to the cache's short TTL until it recovers.
-                _live = false;
+                // Busy or unreadable for now: IsLive turns false and the cache uses its short TTL
+                // until a poll succeeds again; that poll then reports everything missed meanwhile.
             }
         }
     }

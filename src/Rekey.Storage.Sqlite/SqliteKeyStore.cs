@@ -281,14 +281,11 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
             cancellationToken);
 
     /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
-        if (_poller is not null)
-        {
-            await _poller.DisposeAsync().ConfigureAwait(false);
-        }
-
+        _poller?.Dispose();
         SqliteConnection.ClearAllPools();
+        return ValueTask.CompletedTask;
     }
 
     // Services sharing this store object learn of the change at once; other processes through the poller.
