@@ -25,6 +25,26 @@ public sealed class SqliteKeyStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_EightProcessesWorthAtOnceOnAFreshFile_MigrateOnce()
+    {
+        var path = Path.Combine(_f.Dir, "fresh.db");
+        using var start = new Barrier(8);
+        var stores = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            start.SignalAndWait();
+            return await SqliteKeyStore.OpenAsync(path, changePollInterval: TimeSpan.Zero);
+        })));
+        foreach (var store in stores)
+        {
+            await store.DisposeAsync();
+        }
+
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        Assert.Equal("1", Scalar(connection, "SELECT count(*) FROM schema_migrations;"));
+    }
+
+    [Fact]
     public void JournalMode_IsWal()
     {
         using var connection = _f.OpenRaw();
