@@ -151,7 +151,7 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
     public async Task ApplyAsync(KeyChange change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);
-        var destroyed = await WriteAsync(
+        var destroyingXid = await WriteAsync(
             change.Key,
             async (connection, ct) =>
             {
@@ -186,19 +186,19 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
                 }
 
                 await AppendAuditAsync(connection, change.Audit, ct).ConfigureAwait(false);
-                return change.Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);
+                if (!change.Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed))
+                {
+                    return (long?)null;
+                }
+
+                await using var xid = new NpgsqlCommand("SELECT txid_current();", connection);
+                return (long?)Convert.ToInt64(await xid.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
             },
             cancellationToken).ConfigureAwait(false);
 
-        if (destroyed)
+        if (destroyingXid is { } destroyer)
         {
-            await RunAsync(
-                async ct =>
-                {
-                    await using var vacuum = _dataSource.CreateCommand("VACUUM FULL rekey.key_versions;");
-                    return await vacuum.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                },
-                cancellationToken).ConfigureAwait(false);
+            await EraseDeadRowVersionsAsync(destroyer, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -266,6 +266,42 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         _listener?.Dispose();
 
         await _dataSource.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Every earlier update of a version's row left a dead copy holding its material. VACUUM FULL
+    /// rewrites the table without dead copies, but keeps those a running transaction might still
+    /// see: a snapshot's horizon is the oldest transaction running anywhere in the cluster. So wait
+    /// (a bounded time) until every transaction older than the destroying one has ended first.
+    /// </summary>
+    private async Task EraseDeadRowVersionsAsync(long destroyingXid, CancellationToken cancellationToken)
+    {
+        var deadline = TimeSpan.FromSeconds(10);
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (waited.Elapsed < deadline)
+        {
+            var horizon = await RunAsync(
+                async ct =>
+                {
+                    await using var command = _dataSource.CreateCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint;");
+                    return Convert.ToInt64(await command.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+                },
+                cancellationToken).ConfigureAwait(false);
+            if (horizon > destroyingXid)
+            {
+                break;
+            }
+
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
+
+        await RunAsync(
+            async ct =>
+            {
+                await using var vacuum = _dataSource.CreateCommand("VACUUM FULL rekey.key_versions;");
+                return await vacuum.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task UpdateVersionAsync(NpgsqlConnection connection, VersionUpdate update, CancellationToken cancellationToken)
