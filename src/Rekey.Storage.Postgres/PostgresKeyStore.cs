@@ -22,11 +22,6 @@ namespace Rekey.Storage.Postgres;
 /// </remarks>
 public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
 {
-    private const string VersionColumns =
-        "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
-
-    private const string KeyColumns = "name, created_at, min_decryption_version, destruction_delay_ms";
-
     private readonly NpgsqlDataSource _dataSource;
     private PostgresChangeListener? _listener;
 
@@ -80,7 +75,7 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
             key.Name,
             async (connection, ct) =>
             {
-                await using (var insert = new NpgsqlCommand($"INSERT INTO rekey.keys ({KeyColumns}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING;", connection))
+                await using (var insert = new NpgsqlCommand($"INSERT INTO rekey.keys ({StoreRows.KeyColumns}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING;", connection))
                 {
                     insert.Parameters.AddWithValue(key.Name.Value);
                     insert.Parameters.AddWithValue(key.CreatedAt.ToUnixTimeMilliseconds());
@@ -103,10 +98,10 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         RunAsync(
             async ct =>
             {
-                await using var command = _dataSource.CreateCommand($"SELECT {KeyColumns} FROM rekey.keys WHERE name = $1;");
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.KeyColumns} FROM rekey.keys WHERE name = $1;");
                 command.Parameters.AddWithValue(name.Value);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
-                return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadKey(reader) : null;
+                return await reader.ReadAsync(ct).ConfigureAwait(false) ? StoreRows.ReadKey(reader) : null;
             },
             cancellationToken);
 
@@ -116,13 +111,13 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
             async ct =>
             {
                 // starts_with rather than LIKE: key names contain '_', a LIKE wildcard.
-                await using var command = _dataSource.CreateCommand($"SELECT {KeyColumns} FROM rekey.keys WHERE starts_with(name, $1) ORDER BY name COLLATE \"C\";");
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.KeyColumns} FROM rekey.keys WHERE starts_with(name, $1) ORDER BY name COLLATE \"C\";");
                 command.Parameters.AddWithValue(prefix ?? string.Empty);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 var keys = new List<StoredKey>();
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    keys.Add(ReadKey(reader));
+                    keys.Add(StoreRows.ReadKey(reader));
                 }
 
                 return keys;
@@ -134,13 +129,13 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         RunAsync<IReadOnlyList<StoredKeyVersion>>(
             async ct =>
             {
-                await using var command = _dataSource.CreateCommand($"SELECT {VersionColumns} FROM rekey.key_versions WHERE key_name = $1 ORDER BY version;");
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.VersionColumns} FROM rekey.key_versions WHERE key_name = $1 ORDER BY version;");
                 command.Parameters.AddWithValue(name.Value);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 var versions = new List<StoredKeyVersion>();
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    versions.Add(ReadVersion(reader));
+                    versions.Add(StoreRows.ReadVersion(reader));
                 }
 
                 return versions;
@@ -237,23 +232,14 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         RunAsync<IReadOnlyList<AuditEvent>>(
             async ct =>
             {
-                await using var command = _dataSource.CreateCommand("SELECT seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM rekey.audit_events WHERE seq > $1 ORDER BY seq LIMIT $2;");
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.AuditColumns} FROM rekey.audit_events WHERE seq > $1 ORDER BY seq LIMIT $2;");
                 command.Parameters.AddWithValue(afterSequence);
                 command.Parameters.AddWithValue(limit);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 var events = new List<AuditEvent>();
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))
                 {
-                    var record = new AuditRecord(
-                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                        reader.GetString(2),
-                        reader.GetString(3),
-                        reader.IsDBNull(4) ? null : reader.GetString(4),
-                        reader.IsDBNull(5) ? null : reader.GetInt32(5),
-                        reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                        reader.GetString(7),
-                        reader.IsDBNull(8) ? null : reader.GetString(8));
-                    events.Add(new AuditEvent(reader.GetInt64(0), record, reader.GetString(9), reader.GetString(10)));
+                    events.Add(StoreRows.ReadAuditEvent(reader));
                 }
 
                 return events;
@@ -318,14 +304,14 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         command.Parameters.AddWithValue(update.ExpectedState.ToString());
         if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
         {
-            throw Conflict(row.Info.Key, row.Info.Version);
+            throw StoreRows.Conflict(row.Info.Key, row.Info.Version);
         }
     }
 
     private static async Task InsertVersionAsync(NpgsqlConnection connection, StoredKeyVersion row, CancellationToken cancellationToken)
     {
         await using var command = new NpgsqlCommand(
-            $"INSERT INTO rekey.key_versions ({VersionColumns}) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10, $12, $13) ON CONFLICT DO NOTHING;",
+            $"INSERT INTO rekey.key_versions ({StoreRows.VersionColumns}) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10, $12, $13) ON CONFLICT DO NOTHING;",
             connection);
         BindVersion(command, row);
         command.Parameters.AddWithValue(row.Info.CreatedAt.ToUnixTimeMilliseconds());
@@ -336,7 +322,7 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         // number or an Active slot taken by a concurrent change is a conflict, not a fault.
         if (await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 0)
         {
-            throw Conflict(row.Info.Key, row.Info.Version);
+            throw StoreRows.Conflict(row.Info.Key, row.Info.Version);
         }
     }
 
@@ -388,38 +374,8 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static StoredKey ReadKey(NpgsqlDataReader reader) =>
-        new(
-            KeyName.Parse(reader.GetString(0)),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-            reader.GetInt32(2),
-            TimeSpan.FromMilliseconds(reader.GetInt64(3)));
-
-    private static StoredKeyVersion ReadVersion(NpgsqlDataReader reader)
-    {
-        var info = new KeyVersionInfo(
-            KeyName.Parse(reader.GetString(0)),
-            reader.GetInt32(1),
-            Enum.Parse<KeyVersionState>(reader.GetString(2)),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-            Time(reader, 6),
-            Time(reader, 7),
-            Time(reader, 8),
-            Time(reader, 9),
-            Time(reader, 10),
-            reader.GetInt64(11),
-            reader.GetInt64(12));
-        return new StoredKeyVersion(info, reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.GetString(4));
-    }
-
-    private static DateTimeOffset? Time(NpgsqlDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
     private static NpgsqlParameter Millis(DateTimeOffset? time) =>
         new() { NpgsqlDbType = NpgsqlDbType.Bigint, Value = time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value };
-
-    private static RekeyException Conflict(KeyName key, int version) =>
-        new(RekeyErrorCode.Conflict, string.Create(CultureInfo.InvariantCulture, $"Key '{key}' version {version} was changed concurrently; read it again and retry."));
 
     /// <summary>One write transaction: audit-chain lock first, then the work, then NOTIFY (delivered on commit).</summary>
     private Task<T> WriteAsync<T>(KeyName? changed, Func<NpgsqlConnection, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>

@@ -20,9 +20,6 @@ namespace Rekey.Storage.Sqlite;
 /// </remarks>
 public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
 {
-    private const string VersionColumns =
-        "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
-
     /// <summary>How often other processes' changes are looked for, unless told otherwise.</summary>
     public static readonly TimeSpan DefaultChangePollInterval = TimeSpan.FromMilliseconds(250);
 
@@ -126,7 +123,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
                 using var command = Command(connection, null, "SELECT name, created_at, min_decryption_version, destruction_delay_ms FROM keys WHERE name = $n;");
                 command.Parameters.AddWithValue("$n", name.Value);
                 using var reader = command.ExecuteReader();
-                return reader.Read() ? ReadKey(reader) : null;
+                return reader.Read() ? StoreRows.ReadKey(reader) : null;
             },
             cancellationToken);
 
@@ -142,7 +139,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
                 var keys = new List<StoredKey>();
                 while (reader.Read())
                 {
-                    keys.Add(ReadKey(reader));
+                    keys.Add(StoreRows.ReadKey(reader));
                 }
 
                 return keys;
@@ -154,13 +151,13 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
         RunAsync<IReadOnlyList<StoredKeyVersion>>(
             connection =>
             {
-                using var command = Command(connection, null, $"SELECT {VersionColumns} FROM key_versions WHERE key_name = $n ORDER BY version;");
+                using var command = Command(connection, null, $"SELECT {StoreRows.VersionColumns} FROM key_versions WHERE key_name = $n ORDER BY version;");
                 command.Parameters.AddWithValue("$n", name.Value);
                 using var reader = command.ExecuteReader();
                 var versions = new List<StoredKeyVersion>();
                 while (reader.Read())
                 {
-                    versions.Add(ReadVersion(reader));
+                    versions.Add(StoreRows.ReadVersion(reader));
                 }
 
                 return versions;
@@ -257,23 +254,14 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
         RunAsync<IReadOnlyList<AuditEvent>>(
             connection =>
             {
-                using var command = Command(connection, null, "SELECT seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM audit_events WHERE seq > $a ORDER BY seq LIMIT $l;");
+                using var command = Command(connection, null, $"SELECT {StoreRows.AuditColumns} FROM audit_events WHERE seq > $a ORDER BY seq LIMIT $l;");
                 command.Parameters.AddWithValue("$a", afterSequence);
                 command.Parameters.AddWithValue("$l", limit);
                 using var reader = command.ExecuteReader();
                 var events = new List<AuditEvent>();
                 while (reader.Read())
                 {
-                    var record = new AuditRecord(
-                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                        reader.GetString(2),
-                        reader.GetString(3),
-                        reader.IsDBNull(4) ? null : reader.GetString(4),
-                        reader.IsDBNull(5) ? null : reader.GetInt32(5),
-                        reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                        reader.GetString(7),
-                        reader.IsDBNull(8) ? null : reader.GetString(8));
-                    events.Add(new AuditEvent(reader.GetInt64(0), record, reader.GetString(9), reader.GetString(10)));
+                    events.Add(StoreRows.ReadAuditEvent(reader));
                 }
 
                 return events;
@@ -321,12 +309,12 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19)
         {
-            throw Conflict(row.Info.Key, row.Info.Version);
+            throw StoreRows.Conflict(row.Info.Key, row.Info.Version);
         }
 
         if (changed == 0)
         {
-            throw Conflict(row.Info.Key, row.Info.Version);
+            throw StoreRows.Conflict(row.Info.Key, row.Info.Version);
         }
     }
 
@@ -336,7 +324,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
             connection,
             transaction,
             $"""
-            INSERT INTO key_versions ({VersionColumns})
+            INSERT INTO key_versions ({StoreRows.VersionColumns})
             VALUES ($key, $version, $state, $material, $root, $created, $activated, $deactivated, $deadline, $destroyAfter, $destroyed, $encrypts, $decrypts);
             """);
         BindVersion(command, row);
@@ -349,7 +337,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
         }
         catch (SqliteException e) when (e.SqliteErrorCode == 19)
         {
-            throw Conflict(row.Info.Key, row.Info.Version);
+            throw StoreRows.Conflict(row.Info.Key, row.Info.Version);
         }
     }
 
@@ -402,37 +390,7 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
         insert.ExecuteNonQuery();
     }
 
-    private static StoredKey ReadKey(SqliteDataReader reader) =>
-        new(
-            KeyName.Parse(reader.GetString(0)),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-            reader.GetInt32(2),
-            TimeSpan.FromMilliseconds(reader.GetInt64(3)));
-
-    private static StoredKeyVersion ReadVersion(SqliteDataReader reader)
-    {
-        var info = new KeyVersionInfo(
-            KeyName.Parse(reader.GetString(0)),
-            reader.GetInt32(1),
-            Enum.Parse<KeyVersionState>(reader.GetString(2)),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-            Time(reader, 6),
-            Time(reader, 7),
-            Time(reader, 8),
-            Time(reader, 9),
-            Time(reader, 10),
-            reader.GetInt64(11),
-            reader.GetInt64(12));
-        return new StoredKeyVersion(info, reader.IsDBNull(3) ? null : (byte[])reader.GetValue(3), reader.GetString(4));
-    }
-
-    private static DateTimeOffset? Time(SqliteDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
-
     private static object Millis(DateTimeOffset? time) => time is { } t ? t.ToUnixTimeMilliseconds() : DBNull.Value;
-
-    private static RekeyException Conflict(KeyName key, int version) =>
-        new(RekeyErrorCode.Conflict, string.Create(CultureInfo.InvariantCulture, $"Key '{key}' version {version} was changed concurrently; read it again and retry."));
 
     private static SqliteCommand Command(SqliteConnection connection, SqliteTransaction? transaction, string sql)
     {

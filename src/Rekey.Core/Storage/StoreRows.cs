@@ -1,0 +1,78 @@
+using System.Data.Common;
+using System.Globalization;
+using Rekey.Audit;
+using Rekey.Errors;
+using Rekey.Keys;
+
+namespace Rekey.Storage;
+
+/// <summary>
+/// Reads store rows into records, for SQL stores whose tables share one column layout (see
+/// <see cref="KeyColumns"/>, <see cref="VersionColumns"/> and <see cref="AuditColumns"/>): every
+/// time is Unix milliseconds, every state its name.
+/// </summary>
+public static class StoreRows
+{
+    /// <summary>The key columns, in the order <see cref="ReadKey"/> expects.</summary>
+    public const string KeyColumns = "name, created_at, min_decryption_version, destruction_delay_ms";
+
+    /// <summary>The version columns, in the order <see cref="ReadVersion"/> expects.</summary>
+    public const string VersionColumns =
+        "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
+
+    /// <summary>The audit columns, in the order <see cref="ReadAuditEvent"/> expects.</summary>
+    public const string AuditColumns = "seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash";
+
+    /// <summary>Reads a key row selected with <see cref="KeyColumns"/>.</summary>
+    public static StoredKey ReadKey(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new StoredKey(
+            KeyName.Parse(reader.GetString(0)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+            reader.GetInt32(2),
+            TimeSpan.FromMilliseconds(reader.GetInt64(3)));
+    }
+
+    /// <summary>Reads a version row selected with <see cref="VersionColumns"/>.</summary>
+    public static StoredKeyVersion ReadVersion(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var info = new KeyVersionInfo(
+            KeyName.Parse(reader.GetString(0)),
+            reader.GetInt32(1),
+            Enum.Parse<KeyVersionState>(reader.GetString(2)),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+            Time(reader, 6),
+            Time(reader, 7),
+            Time(reader, 8),
+            Time(reader, 9),
+            Time(reader, 10),
+            reader.GetInt64(11),
+            reader.GetInt64(12));
+        return new StoredKeyVersion(info, reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.GetString(4));
+    }
+
+    /// <summary>Reads an audit row selected with <see cref="AuditColumns"/>.</summary>
+    public static AuditEvent ReadAuditEvent(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        var record = new AuditRecord(
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+            reader.GetString(2),
+            reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4),
+            reader.IsDBNull(5) ? null : reader.GetInt32(5),
+            reader.IsDBNull(6) ? null : reader.GetInt32(6),
+            reader.GetString(7),
+            reader.IsDBNull(8) ? null : reader.GetString(8));
+        return new AuditEvent(reader.GetInt64(0), record, reader.GetString(9), reader.GetString(10));
+    }
+
+    /// <summary>The refusal for a conditional update that found another state, or a version number already taken.</summary>
+    public static RekeyException Conflict(KeyName key, int version) =>
+        new(RekeyErrorCode.Conflict, string.Create(CultureInfo.InvariantCulture, $"Key '{key}' version {version} was changed concurrently; read it again and retry."));
+
+    private static DateTimeOffset? Time(DbDataReader reader, int ordinal) =>
+        reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));
+}
