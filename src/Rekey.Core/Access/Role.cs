@@ -1,0 +1,23 @@
+namespace Rekey.Access;
+
+/// <summary>
+/// What a principal may do. Stored by name, so names never change. Which endpoint needs which
+/// role is decided in one policy table by the server.
+/// </summary>
+public enum Role
+{
+    /// <summary>Everything, including managing tokens.</summary>
+    Admin = 1,
+
+    /// <summary>Key lifecycle: create, rotate, disable, schedule and approve destruction.</summary>
+    KeyOfficer = 2,
+
+    /// <summary>Operations: rotate, re-wrap jobs, read key metadata.</summary>
+    Operator = 3,
+
+    /// <summary>Data plane: encrypt, decrypt, re-wrap, data keys.</summary>
+    Application = 4,
+
+    /// <summary>Read-only: key metadata and the audit log.</summary>
+    Auditor = 5,
+}
