@@ -1,6 +1,7 @@
 using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
+using Rekey.Access;
 using Rekey.Audit;
 using Rekey.Errors;
 using Rekey.Keys;
@@ -20,7 +21,7 @@ namespace Rekey.Storage.Postgres;
 /// material does not linger in dead row versions. Needs a database and a role that may create
 /// the <c>rekey</c> schema (or owns it).
 /// </remarks>
-public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
+public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IKeyChangeFeed
 {
     private readonly NpgsqlDataSource _dataSource;
     private PostgresChangeListener? _listener;
@@ -243,6 +244,84 @@ public sealed class PostgresKeyStore : IKeyStore, IKeyChangeFeed
                 }
 
                 return events;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task CreateTokenAsync(AccessToken token, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        WriteAsync(
+            null,
+            async (connection, ct) =>
+            {
+                ArgumentNullException.ThrowIfNull(token);
+                await using var insert = new NpgsqlCommand($"INSERT INTO rekey.tokens ({StoreRows.TokenColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING;", connection);
+                insert.Parameters.AddWithValue(token.Id);
+                insert.Parameters.AddWithValue(token.Name);
+                insert.Parameters.AddWithValue(StoreRows.FormatRoles(token.Roles));
+                insert.Parameters.AddWithValue(StoreRows.FormatPatterns(token.Patterns));
+                insert.Parameters.AddWithValue(token.SecretHash);
+                insert.Parameters.AddWithValue(token.CreatedAt.ToUnixTimeMilliseconds());
+                insert.Parameters.Add(Millis(token.ExpiresAt));
+                insert.Parameters.Add(Millis(token.RevokedAt));
+                if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                {
+                    throw StoreRows.TokenConflict(token.Id);
+                }
+
+                await AppendAuditAsync(connection, audit, ct).ConfigureAwait(false);
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AccessToken?> FindTokenAsync(string id, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            async ct =>
+            {
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.TokenColumns} FROM rekey.tokens WHERE id = $1;");
+                command.Parameters.AddWithValue(id);
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await reader.ReadAsync(ct).ConfigureAwait(false) ? StoreRows.ReadToken(reader) : null;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AccessToken>> ListTokensAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<AccessToken>>(
+            async ct =>
+            {
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.TokenColumns} FROM rekey.tokens ORDER BY created_at, id;");
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                var tokens = new List<AccessToken>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    tokens.Add(StoreRows.ReadToken(reader));
+                }
+
+                return tokens;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task RevokeTokenAsync(string id, DateTimeOffset revokedAt, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        WriteAsync(
+            null,
+            async (connection, ct) =>
+            {
+                await using (var update = new NpgsqlCommand("UPDATE rekey.tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL;", connection))
+                {
+                    update.Parameters.AddWithValue(id);
+                    update.Parameters.AddWithValue(revokedAt.ToUnixTimeMilliseconds());
+                    if (await update.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
+                    {
+                        await using var exists = new NpgsqlCommand("SELECT 1 FROM rekey.tokens WHERE id = $1;", connection);
+                        exists.Parameters.AddWithValue(id);
+                        throw await exists.ExecuteScalarAsync(ct).ConfigureAwait(false) is null ? StoreRows.TokenNotFound(id) : StoreRows.TokenConflict(id);
+                    }
+                }
+
+                await AppendAuditAsync(connection, audit, ct).ConfigureAwait(false);
+                return 0;
             },
             cancellationToken);
 

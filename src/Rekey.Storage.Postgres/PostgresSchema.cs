@@ -71,6 +71,18 @@ internal static class PostgresSchema
             CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON rekey.audit_events
                 FOR EACH STATEMENT EXECUTE FUNCTION rekey.audit_events_append_only();
             """),
+        (2, """
+            CREATE TABLE rekey.tokens (
+                id text PRIMARY KEY,
+                name text NOT NULL,
+                roles text NOT NULL,
+                patterns text NOT NULL,
+                secret_hash bytea NOT NULL CHECK (length(secret_hash) = 32),
+                created_at bigint NOT NULL,
+                expires_at bigint,
+                revoked_at bigint
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Rekey.Access;
 using Rekey.Audit;
 using Rekey.Errors;
 using Rekey.Keys;
@@ -18,7 +19,7 @@ namespace Rekey.Storage.Sqlite;
 /// Changes made by other processes are noticed by polling the audit table (see
 /// <see cref="IKeyChangeFeed"/>), every 250 ms by default.
 /// </remarks>
-public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
+public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IKeyChangeFeed
 {
     /// <summary>How often other processes' changes are looked for, unless told otherwise.</summary>
     public static readonly TimeSpan DefaultChangePollInterval = TimeSpan.FromMilliseconds(250);
@@ -265,6 +266,88 @@ public sealed class SqliteKeyStore : IKeyStore, IKeyChangeFeed
                 }
 
                 return events;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task CreateTokenAsync(AccessToken token, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                ArgumentNullException.ThrowIfNull(token);
+                using var transaction = connection.BeginTransaction();
+                using (var insert = Command(connection, transaction, $"INSERT INTO tokens ({StoreRows.TokenColumns}) VALUES ($i, $n, $r, $p, $h, $c, $e, $v) ON CONFLICT DO NOTHING;"))
+                {
+                    insert.Parameters.AddWithValue("$i", token.Id);
+                    insert.Parameters.AddWithValue("$n", token.Name);
+                    insert.Parameters.AddWithValue("$r", StoreRows.FormatRoles(token.Roles));
+                    insert.Parameters.AddWithValue("$p", StoreRows.FormatPatterns(token.Patterns));
+                    insert.Parameters.AddWithValue("$h", token.SecretHash);
+                    insert.Parameters.AddWithValue("$c", token.CreatedAt.ToUnixTimeMilliseconds());
+                    insert.Parameters.AddWithValue("$e", Millis(token.ExpiresAt));
+                    insert.Parameters.AddWithValue("$v", Millis(token.RevokedAt));
+                    if (insert.ExecuteNonQuery() == 0)
+                    {
+                        throw StoreRows.TokenConflict(token.Id);
+                    }
+                }
+
+                AppendAudit(connection, transaction, audit);
+                transaction.Commit();
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AccessToken?> FindTokenAsync(string id, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var command = Command(connection, null, $"SELECT {StoreRows.TokenColumns} FROM tokens WHERE id = $i;");
+                command.Parameters.AddWithValue("$i", id);
+                using var reader = command.ExecuteReader();
+                return reader.Read() ? StoreRows.ReadToken(reader) : null;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AccessToken>> ListTokensAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<AccessToken>>(
+            connection =>
+            {
+                using var command = Command(connection, null, $"SELECT {StoreRows.TokenColumns} FROM tokens ORDER BY created_at, id;");
+                using var reader = command.ExecuteReader();
+                var tokens = new List<AccessToken>();
+                while (reader.Read())
+                {
+                    tokens.Add(StoreRows.ReadToken(reader));
+                }
+
+                return tokens;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task RevokeTokenAsync(string id, DateTimeOffset revokedAt, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                using (var update = Command(connection, transaction, "UPDATE tokens SET revoked_at = $v WHERE id = $i AND revoked_at IS NULL;"))
+                {
+                    update.Parameters.AddWithValue("$i", id);
+                    update.Parameters.AddWithValue("$v", revokedAt.ToUnixTimeMilliseconds());
+                    if (update.ExecuteNonQuery() == 0)
+                    {
+                        using var exists = Command(connection, transaction, "SELECT 1 FROM tokens WHERE id = $i;");
+                        exists.Parameters.AddWithValue("$i", id);
+                        throw exists.ExecuteScalar() is null ? StoreRows.TokenNotFound(id) : StoreRows.TokenConflict(id);
+                    }
+                }
+
+                AppendAudit(connection, transaction, audit);
+                transaction.Commit();
+                return 0;
             },
             cancellationToken);
 

@@ -60,6 +60,18 @@ internal static class SqliteSchema
             CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
             BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END;
             """),
+        (2, """
+            CREATE TABLE tokens (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                roles TEXT NOT NULL,
+                patterns TEXT NOT NULL,
+                secret_hash BLOB NOT NULL CHECK (length(secret_hash) = 32),
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER,
+                revoked_at INTEGER
+            ) STRICT;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

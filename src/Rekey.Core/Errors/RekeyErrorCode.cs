@@ -48,4 +48,7 @@ public enum RekeyErrorCode
 
     /// <summary>The audit log failed verification.</summary>
     AuditChainBroken = 14,
+
+    /// <summary>No access token has the given id.</summary>
+    TokenNotFound = 15,
 }

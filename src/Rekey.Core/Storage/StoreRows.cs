@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using Rekey.Access;
 using Rekey.Audit;
 using Rekey.Errors;
 using Rekey.Keys;
@@ -22,6 +23,30 @@ public static class StoreRows
 
     /// <summary>The audit columns, in the order <see cref="ReadAuditEvent"/> expects.</summary>
     public const string AuditColumns = "seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash";
+
+    /// <summary>The token columns, in the order <see cref="ReadToken"/> expects.</summary>
+    public const string TokenColumns = "id, name, roles, patterns, secret_hash, created_at, expires_at, revoked_at";
+
+    /// <summary>Roles as stored: names joined by commas.</summary>
+    public static string FormatRoles(IEnumerable<Role> roles) => string.Join(',', roles.Order());
+
+    /// <summary>Patterns as stored: joined by commas (a pattern never contains one).</summary>
+    public static string FormatPatterns(IEnumerable<KeyPattern> patterns) => string.Join(',', patterns.Select(p => p.Value));
+
+    /// <summary>Reads a token row selected with <see cref="TokenColumns"/>.</summary>
+    public static AccessToken ReadToken(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new AccessToken(
+            reader.GetString(0),
+            reader.GetString(1),
+            reader.GetString(2).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(Enum.Parse<Role>).ToHashSet(),
+            reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).Select(KeyPattern.Parse).ToList(),
+            reader.GetFieldValue<byte[]>(4),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+            Time(reader, 6),
+            Time(reader, 7));
+    }
 
     /// <summary>Reads a key row selected with <see cref="KeyColumns"/>.</summary>
     public static StoredKey ReadKey(DbDataReader reader)
@@ -72,6 +97,12 @@ public static class StoreRows
     /// <summary>The refusal for a conditional update that found another state, or a version number already taken.</summary>
     public static RekeyException Conflict(KeyName key, int version) =>
         new(RekeyErrorCode.Conflict, string.Create(CultureInfo.InvariantCulture, $"Key '{key}' version {version} was changed concurrently; read it again and retry."));
+
+    /// <summary>The refusal for an unknown token id.</summary>
+    public static RekeyException TokenNotFound(string id) => new(RekeyErrorCode.TokenNotFound, $"No access token has id '{id}'.");
+
+    /// <summary>The refusal for revoking a token twice, or reusing an id.</summary>
+    public static RekeyException TokenConflict(string id) => new(RekeyErrorCode.Conflict, $"Access token '{id}' exists already or is already revoked.");
 
     private static DateTimeOffset? Time(DbDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(ordinal));

@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
+using Rekey.Access;
+using Rekey.Audit;
 using Rekey.Envelope;
 using Rekey.Errors;
 using Rekey.Keys;
@@ -250,6 +252,34 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Tokens_CreateFindListRevoke_RoundTrip_AndAreAudited()
+    {
+        var tokens = (ITokenStore)Store;
+        TokenSecret.Issue(out var id, out var secret, out var hash);
+        var token = new AccessToken(id, "ci deploy", new HashSet<Role> { Role.Application, Role.Auditor }, [KeyPattern.Parse("tenants/h42/*"), KeyPattern.Parse("shared")], hash, Time.GetUtcNow(), Time.GetUtcNow().AddDays(30), null);
+        await tokens.CreateTokenAsync(token, TokenAudit("token.create", id));
+
+        var found = await tokens.FindTokenAsync(id);
+        Assert.NotNull(found);
+        Assert.Equal((token.Name, token.CreatedAt, token.ExpiresAt, token.RevokedAt), (found.Name, found.CreatedAt, found.ExpiresAt, found.RevokedAt));
+        Assert.True(found.Roles.SetEquals(token.Roles));
+        Assert.Equal(token.Patterns, found.Patterns);
+        Assert.True(TokenSecret.TryRead(secret, out _, out var presented) && TokenSecret.Matches(presented, found));
+        Assert.Null(await tokens.FindTokenAsync("0000000000000000"));
+        Assert.Equal([id], (await tokens.ListTokensAsync()).Select(t => t.Id));
+
+        Time.Advance(TimeSpan.FromMinutes(1));
+        await tokens.RevokeTokenAsync(id, Time.GetUtcNow(), TokenAudit("token.revoke", id));
+        Assert.Equal(Time.GetUtcNow(), (await tokens.FindTokenAsync(id))!.RevokedAt);
+        Assert.Equal(RekeyErrorCode.Conflict, (await Assert.ThrowsAsync<RekeyException>(() => tokens.RevokeTokenAsync(id, Time.GetUtcNow(), TokenAudit("token.revoke", id)))).Code);
+        Assert.Equal(RekeyErrorCode.TokenNotFound, (await Assert.ThrowsAsync<RekeyException>(() => tokens.RevokeTokenAsync("0000000000000000", Time.GetUtcNow(), TokenAudit("token.revoke", "0000000000000000")))).Code);
+        Assert.Equal(RekeyErrorCode.Conflict, (await Assert.ThrowsAsync<RekeyException>(() => tokens.CreateTokenAsync(token, TokenAudit("token.create", id)))).Code);
+
+        Assert.Equal(["token.create", "token.revoke"], (await Service.ReadAuditAsync()).Select(e => e.Record.Action));
+        Assert.False(await PersistedDataContainsAsync(System.Text.Encoding.ASCII.GetBytes(secret[21..])), "the token secret must never be stored");
+    }
+
+    [Fact]
     public async Task Open_DatabaseFromNewerBuild_IsRefused()
     {
         await SqlAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0);");
@@ -376,6 +406,8 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
 
     /// <summary>True when the bytes appear anywhere in what the store has persisted.</summary>
     protected abstract Task<bool> PersistedDataContainsAsync(byte[] needle);
+
+    private AuditRecord TokenAudit(string action, string id) => new(Time.GetUtcNow(), "admin", action, null, null, null, "success", "token " + id);
 
     protected async Task<RekeyService> OpenServiceAsync(TimeProvider time)
     {
