@@ -15,27 +15,57 @@ public sealed record AuditVerification(bool IsValid, long EventCount, AuditHead?
 /// </summary>
 /// <remarks>
 /// A hash chain alone cannot tell a truncated log from a short one, nor a log rewritten from some
-/// event on with fresh hashes by someone with write access. A head kept elsewhere catches the
-/// first; signed checkpoints (issued by the server) catch the second.
+/// event on with fresh hashes by someone with write access. A head kept elsewhere catches both up
+/// to that head; signed checkpoints (<see cref="AuditCheckpoint"/>) do the same without trusting
+/// whoever kept the head, since only the audit-signing key can make them.
 /// </remarks>
 public sealed class AuditVerifier
 {
-    private readonly AuditHead? _expectedHead;
+    private readonly SortedDictionary<long, (string Hash, string What)> _anchors = [];
+    private readonly long _lastAnchor;
     private long _count;
     private AuditEvent? _last;
-    private bool _headSeen;
 
-    /// <summary>Starts a verification; pass a head recorded earlier to detect truncation.</summary>
-    public AuditVerifier(AuditHead? expectedHead = null) => _expectedHead = expectedHead;
+    /// <summary>
+    /// Starts a verification. A head recorded earlier, and signed checkpoints with the public
+    /// keys (SubjectPublicKeyInfo DER, by key id) that verify them, are anchors the chain must
+    /// pass through unchanged and reach; a checkpoint whose signature does not verify fails the log.
+    /// </summary>
+    public AuditVerifier(AuditHead? expectedHead = null, IEnumerable<AuditCheckpoint>? checkpoints = null, IReadOnlyDictionary<string, byte[]>? publicKeys = null)
+    {
+        if (expectedHead is { } head)
+        {
+            _anchors[head.Sequence] = (head.Hash, "the recorded head");
+        }
+
+        foreach (var checkpoint in checkpoints ?? [])
+        {
+            if (publicKeys is null || !publicKeys.TryGetValue(checkpoint.KeyId, out var publicKey) || !checkpoint.VerifyWith(publicKey))
+            {
+                Failure = new AuditVerification(false, 0, null, checkpoint.Sequence, $"The checkpoint at sequence {checkpoint.Sequence} does not verify with the audit-signing key {checkpoint.KeyId}: it is forged or altered.");
+                break;
+            }
+
+            if (_anchors.TryGetValue(checkpoint.Sequence, out var other) && !string.Equals(other.Hash, checkpoint.Hash, StringComparison.Ordinal))
+            {
+                Failure = new AuditVerification(false, 0, null, checkpoint.Sequence, $"Two anchors at sequence {checkpoint.Sequence} disagree.");
+                break;
+            }
+
+            _anchors[checkpoint.Sequence] = (checkpoint.Hash, "a signed checkpoint");
+        }
+
+        _lastAnchor = _anchors.Count == 0 ? 0 : _anchors.Keys.Max();
+    }
 
     /// <summary>The first failure found, if any; once set, later events are ignored.</summary>
     public AuditVerification? Failure { get; private set; }
 
     /// <summary>Verifies a complete log in one call.</summary>
-    public static AuditVerification Verify(IEnumerable<AuditEvent> events, AuditHead? expectedHead = null)
+    public static AuditVerification Verify(IEnumerable<AuditEvent> events, AuditHead? expectedHead = null, IEnumerable<AuditCheckpoint>? checkpoints = null, IReadOnlyDictionary<string, byte[]>? publicKeys = null)
     {
         ArgumentNullException.ThrowIfNull(events);
-        var verifier = new AuditVerifier(expectedHead);
+        var verifier = new AuditVerifier(expectedHead, checkpoints, publicKeys);
         foreach (var e in events)
         {
             if (!verifier.Add(e))
@@ -73,14 +103,9 @@ public sealed class AuditVerifier
             return Fail(e.Sequence, "its hash does not match its contents: the event was edited.");
         }
 
-        if (_expectedHead is { } head && head.Sequence == e.Sequence)
+        if (_anchors.TryGetValue(e.Sequence, out var anchor) && !string.Equals(anchor.Hash, e.Hash, StringComparison.Ordinal))
         {
-            if (!string.Equals(head.Hash, e.Hash, StringComparison.Ordinal))
-            {
-                return Fail(e.Sequence, "the event at the recorded head has a different hash: the log was rewritten.");
-            }
-
-            _headSeen = true;
+            return Fail(e.Sequence, $"the event differs from {anchor.What} at this sequence: the log was rewritten.");
         }
 
         _count++;
@@ -97,14 +122,15 @@ public sealed class AuditVerifier
         }
 
         AuditHead? head = _last is null ? null : new AuditHead(_last.Sequence, _last.Hash);
-        if (_expectedHead is { } expected && !_headSeen)
+        var end = _last?.Sequence ?? 0;
+        if (_lastAnchor > end)
         {
             return new AuditVerification(
                 false,
                 _count,
                 head,
-                (_last?.Sequence ?? 0) + 1,
-                $"the log ends at sequence {_last?.Sequence ?? 0} but a head at sequence {expected.Sequence} was recorded: events were removed from the end.");
+                end + 1,
+                $"the log ends at sequence {end} but {_anchors[_lastAnchor].What} is at sequence {_lastAnchor}: events were removed from the end.");
         }
 
         return new AuditVerification(true, _count, head, null, null);

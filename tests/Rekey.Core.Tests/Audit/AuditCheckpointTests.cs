@@ -1,0 +1,98 @@
+using System.Text.Json;
+using Rekey.Audit;
+using Rekey.Root;
+using Rekey.Testing;
+
+namespace Rekey.Core.Tests.Audit;
+
+/// <summary>Signed checkpoints: the ECDSA primitive against Wycheproof, signing, and verification of the chain against them.</summary>
+public sealed class AuditCheckpointTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rekey-checkpoint-").FullName;
+
+    [Fact]
+    public void VerifyP256_EveryWycheproofP1363Vector_GivesTheExpectedResult()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryPaths.Vectors, "wycheproof", "ecdsa_secp256r1_sha256_p1363_test.json")));
+        var count = 0;
+        var failures = new List<string>();
+        foreach (var group in doc.RootElement.GetProperty("testGroups").EnumerateArray())
+        {
+            var key = Hex.Bytes(group.GetProperty("publicKeyDer").GetString()!);
+            foreach (var t in group.GetProperty("tests").EnumerateArray())
+            {
+                count++;
+                var valid = AuditCheckpoint.VerifyP256(key, Hex.Bytes(t.GetProperty("msg").GetString()!), Hex.Bytes(t.GetProperty("sig").GetString()!));
+                if (valid != (t.GetProperty("result").GetString() == "valid"))
+                {
+                    failures.Add($"tc{t.GetProperty("tcId").GetInt32()} {t.GetProperty("comment").GetString()}");
+                }
+            }
+        }
+
+        Assert.Equal(262, count);
+        Assert.Empty(failures);
+    }
+
+    [Fact]
+    public async Task Signer_WrappedByRoot_ReopensAndSignsVerifiably()
+    {
+        using var root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "root.key"));
+        var (signer, wrapped) = await AuditSigner.CreateAsync(root);
+        using (signer)
+        {
+            using var reopened = await AuditSigner.OpenAsync(root, signer.KeyId, wrapped);
+            Assert.Equal(signer.PublicKey, reopened.PublicKey);
+            var checkpoint = reopened.Sign(new AuditHead(7, new string('a', 64)), DateTimeOffset.UnixEpoch);
+            Assert.Equal(64, checkpoint.Signature.Length);
+            Assert.True(checkpoint.VerifyWith(signer.PublicKey));
+            Assert.False((checkpoint with { Sequence = 8 }).VerifyWith(signer.PublicKey));
+            Assert.False((checkpoint with { Hash = new string('b', 64) }).VerifyWith(signer.PublicKey));
+        }
+    }
+
+    [Fact]
+    public async Task Verify_WithCheckpoints_CatchesWhatABareChainCannot()
+    {
+        using var root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "root.key"));
+        var (signer, _) = await AuditSigner.CreateAsync(root);
+        using var _s = signer;
+        var keys = new Dictionary<string, byte[]> { [signer.KeyId] = signer.PublicKey };
+        var chain = Chain(6, "alice");
+        var checkpoint = signer.Sign(new AuditHead(4, chain[3].Hash), DateTimeOffset.UnixEpoch);
+
+        Assert.True(AuditVerifier.Verify(chain, checkpoints: [checkpoint], publicKeys: keys).IsValid);
+
+        // Truncated behind the checkpoint: a bare chain still looks valid.
+        Assert.True(AuditVerifier.Verify(chain.Take(3)).IsValid);
+        Assert.Contains("removed from the end", AuditVerifier.Verify(chain.Take(3), checkpoints: [checkpoint], publicKeys: keys).Problem, StringComparison.Ordinal);
+
+        // Rewritten from the start with fresh hashes: a bare chain still looks valid.
+        var forged = Chain(6, "mallory");
+        Assert.True(AuditVerifier.Verify(forged).IsValid);
+        var rewritten = AuditVerifier.Verify(forged, checkpoints: [checkpoint], publicKeys: keys);
+        Assert.False(rewritten.IsValid);
+        Assert.Equal(4, rewritten.FailedAtSequence);
+
+        // A forged checkpoint over the forged chain does not verify without the signing key.
+        var fake = checkpoint with { Hash = forged[3].Hash };
+        Assert.Contains("forged or altered", AuditVerifier.Verify(forged, checkpoints: [fake], publicKeys: keys).Problem, StringComparison.Ordinal);
+        Assert.False(AuditVerifier.Verify(chain, checkpoints: [checkpoint], publicKeys: new Dictionary<string, byte[]>()).IsValid);
+    }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static List<AuditEvent> Chain(int count, string actor)
+    {
+        var events = new List<AuditEvent>();
+        var previous = AuditChain.GenesisHash;
+        for (var i = 1; i <= count; i++)
+        {
+            var e = AuditChain.Seal(new AuditRecord(DateTimeOffset.UnixEpoch, actor, "key.rotate", "k", i, i + 1, "success", null), i, previous);
+            events.Add(e);
+            previous = e.Hash;
+        }
+
+        return events;
+    }
+}
