@@ -42,6 +42,29 @@ internal static class AuditCommands
             return result.IsValid ? ExitCodes.Ok : ExitCodes.AuditInvalid;
         }, ct)));
         audit.Subcommands.Add(verify);
+
+        var checkpoint = new Command("checkpoint", "Sign the chain's current head with the audit-signing key (created on first use) and store the checkpoint.");
+        checkpoint.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var signed = await service.CheckpointAuditAsync(null, ct).ConfigureAwait(false);
+            globals.OutputFor(parse).Message(
+                signed is null ? "The audit log is empty; nothing to sign." : $"Signed checkpoint at sequence {signed.Sequence} ({signed.Hash}) with {signed.KeyId}.",
+                new { sequence = signed?.Sequence, hash = signed?.Hash, keyId = signed?.KeyId, signature = signed is null ? null : Convert.ToBase64String(signed.Signature) });
+            return ExitCodes.Ok;
+        }, ct)));
+        audit.Subcommands.Add(checkpoint);
+
+        var publicKey = new Command("public-key", "Print the audit-signing public keys (PEM), to verify checkpoints elsewhere.");
+        publicKey.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var keys = await service.GetAuditPublicKeysAsync(ct).ConfigureAwait(false);
+            var pems = keys.ToDictionary(k => k.Key, k => System.Security.Cryptography.PemEncoding.WriteString("PUBLIC KEY", k.Value));
+            globals.OutputFor(parse).Message(
+                keys.Count == 0 ? "No audit-signing key yet: run 'rekey audit checkpoint'." : string.Join('\n', pems.Select(p => $"# {p.Key}\n{p.Value}")),
+                pems);
+            return ExitCodes.Ok;
+        }, ct)));
+        audit.Subcommands.Add(publicKey);
         return audit;
     }
 }

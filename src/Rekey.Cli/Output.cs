@@ -112,6 +112,7 @@ internal sealed class Output
             {
                 valid = result.IsValid,
                 events = result.EventCount,
+                checkpoints = result.CheckpointCount,
                 head = result.Head?.ToString(),
                 failedAtSequence = result.FailedAtSequence,
                 problem = result.Problem,
@@ -121,7 +122,7 @@ internal sealed class Output
 
         if (result.IsValid)
         {
-            _console.WriteLine($"Audit log OK: {result.EventCount} events.");
+            _console.WriteLine($"Audit log OK: {result.EventCount} events, {result.CheckpointCount} signed checkpoints verified.");
             _console.WriteLine($"Head: {result.Head?.ToString() ?? "(empty)"}");
             _console.WriteLine("Keep the head elsewhere; pass it to 'rekey audit verify --head' to detect a truncated log.");
         }

@@ -250,10 +250,67 @@ public sealed class RekeyService : IAsyncDisposable
         return _store.ReadAuditAsync(afterSequence, limit, cancellationToken);
     }
 
-    /// <summary>Verifies the whole audit chain, and that it still reaches <paramref name="expectedHead"/> when given.</summary>
+    /// <summary>
+    /// Signs the audit chain's current head with the audit-signing key (created, wrapped by the
+    /// root and recorded in the log on first use) and stores the checkpoint. Returns null for an
+    /// empty log. Needs a store that keeps checkpoints.
+    /// </summary>
+    public async Task<AuditCheckpoint?> CheckpointAuditAsync(ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var store = CheckpointStore();
+        var keys = await store.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
+        AuditSigner signer;
+        if (keys.Count == 0)
+        {
+            var (created, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
+            signer = created;
+            var record = new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, "audit.signing_key.create", null, null, null, "success", "audit-signing key " + signer.KeyId);
+            await store.AddSigningKeyAsync(new StoredSigningKey(signer.KeyId, signer.PublicKey, wrapped, _root.KeyId, Now()), record, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            signer = await AuditSigner.OpenAsync(_root, keys[^1].KeyId, keys[^1].WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
+        }
+
+        using (signer)
+        {
+            if (await store.GetAuditHeadAsync(cancellationToken).ConfigureAwait(false) is not { } head)
+            {
+                return null;
+            }
+
+            var checkpoint = signer.Sign(head, Now());
+            await store.AddCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+            return checkpoint;
+        }
+    }
+
+    /// <summary>The audit-signing public keys (SubjectPublicKeyInfo DER, by key id), for verifying checkpoints elsewhere.</summary>
+    public async Task<IReadOnlyDictionary<string, byte[]>> GetAuditPublicKeysAsync(CancellationToken cancellationToken = default)
+    {
+        if (_store is not IAuditCheckpointStore store)
+        {
+            return new Dictionary<string, byte[]>();
+        }
+
+        var keys = await store.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
+        return keys.ToDictionary(k => k.KeyId, k => k.PublicKey, StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Verifies the whole audit chain: against <paramref name="expectedHead"/> when given, and
+    /// against every signed checkpoint the store holds (signatures checked with the stored public
+    /// keys), so a tail removed or a log rewritten behind a checkpoint is reported.
+    /// </summary>
     public async Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
     {
-        var verifier = new AuditVerifier(expectedHead);
+        IReadOnlyList<AuditCheckpoint> checkpoints = [];
+        if (_store is IAuditCheckpointStore checkpointStore)
+        {
+            checkpoints = await checkpointStore.GetCheckpointsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var verifier = new AuditVerifier(expectedHead, checkpoints, await GetAuditPublicKeysAsync(cancellationToken).ConfigureAwait(false));
         long after = 0;
         while (true)
         {
@@ -280,6 +337,9 @@ public sealed class RekeyService : IAsyncDisposable
 
     /// <summary>Flushes usage counts and zeroes every unwrapped KEK held in memory.</summary>
     public ValueTask DisposeAsync() => _cache.DisposeAsync();
+
+    private IAuditCheckpointStore CheckpointStore() =>
+        _store as IAuditCheckpointStore ?? throw new NotSupportedException("This store does not keep signed audit checkpoints.");
 
     private static (KeyName Name, int Version) ReadOrigin(ReadOnlySpan<byte> envelope)
     {

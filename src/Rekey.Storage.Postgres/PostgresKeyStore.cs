@@ -21,7 +21,7 @@ namespace Rekey.Storage.Postgres;
 /// material does not linger in dead row versions. Needs a database and a role that may create
 /// the <c>rekey</c> schema (or owns it).
 /// </remarks>
-public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IKeyChangeFeed
+public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed
 {
     private readonly NpgsqlDataSource _dataSource;
     private PostgresChangeListener? _listener;
@@ -322,6 +322,86 @@ public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IKeyChangeFeed
 
                 await AppendAuditAsync(connection, audit, ct).ConfigureAwait(false);
                 return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddSigningKeyAsync(StoredSigningKey key, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        WriteAsync(
+            null,
+            async (connection, ct) =>
+            {
+                ArgumentNullException.ThrowIfNull(key);
+                await using var insert = new NpgsqlCommand($"INSERT INTO rekey.audit_signing_keys ({StoreRows.SigningKeyColumns}) VALUES ($1, $2, $3, $4, $5);", connection);
+                insert.Parameters.AddWithValue(key.KeyId);
+                insert.Parameters.AddWithValue(key.PublicKey);
+                insert.Parameters.AddWithValue(key.WrappedPrivateKey);
+                insert.Parameters.AddWithValue(key.RootKeyId);
+                insert.Parameters.AddWithValue(key.CreatedAt.ToUnixTimeMilliseconds());
+                await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                await AppendAuditAsync(connection, audit, ct).ConfigureAwait(false);
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<StoredSigningKey>> GetSigningKeysAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<StoredSigningKey>>(
+            async ct =>
+            {
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.SigningKeyColumns} FROM rekey.audit_signing_keys ORDER BY created_at, key_id;");
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                var keys = new List<StoredSigningKey>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    keys.Add(StoreRows.ReadSigningKey(reader));
+                }
+
+                return keys;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            async ct =>
+            {
+                ArgumentNullException.ThrowIfNull(checkpoint);
+                await using var insert = _dataSource.CreateCommand($"INSERT INTO rekey.audit_checkpoints ({StoreRows.CheckpointColumns}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;");
+                insert.Parameters.AddWithValue(checkpoint.Sequence);
+                insert.Parameters.AddWithValue(checkpoint.Hash);
+                insert.Parameters.AddWithValue(checkpoint.Time.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue(checkpoint.KeyId);
+                insert.Parameters.AddWithValue(checkpoint.Signature);
+                return await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AuditCheckpoint>> GetCheckpointsAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<AuditCheckpoint>>(
+            async ct =>
+            {
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.CheckpointColumns} FROM rekey.audit_checkpoints ORDER BY seq;");
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                var checkpoints = new List<AuditCheckpoint>();
+                while (await reader.ReadAsync(ct).ConfigureAwait(false))
+                {
+                    checkpoints.Add(StoreRows.ReadCheckpoint(reader));
+                }
+
+                return checkpoints;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AuditHead?> GetAuditHeadAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<AuditHead?>(
+            async ct =>
+            {
+                await using var command = _dataSource.CreateCommand("SELECT seq, hash FROM rekey.audit_events ORDER BY seq DESC LIMIT 1;");
+                await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await reader.ReadAsync(ct).ConfigureAwait(false) ? new AuditHead(reader.GetInt64(0), reader.GetString(1)) : null;
             },
             cancellationToken);
 

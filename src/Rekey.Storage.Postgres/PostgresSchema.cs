@@ -83,6 +83,23 @@ internal static class PostgresSchema
                 revoked_at bigint
             );
             """),
+        (3, """
+            CREATE TABLE rekey.audit_signing_keys (
+                key_id text PRIMARY KEY,
+                public_key bytea NOT NULL,
+                wrapped_private_key bytea NOT NULL,
+                root_key_id text NOT NULL,
+                created_at bigint NOT NULL
+            );
+
+            CREATE TABLE rekey.audit_checkpoints (
+                seq bigint PRIMARY KEY,
+                hash text NOT NULL,
+                time bigint NOT NULL,
+                key_id text NOT NULL REFERENCES rekey.audit_signing_keys (key_id),
+                signature bytea NOT NULL CHECK (length(signature) = 64)
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -19,7 +19,7 @@ namespace Rekey.Storage.Sqlite;
 /// Changes made by other processes are noticed by polling the audit table (see
 /// <see cref="IKeyChangeFeed"/>), every 250 ms by default.
 /// </remarks>
-public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IKeyChangeFeed
+public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed
 {
     /// <summary>How often other processes' changes are looked for, unless told otherwise.</summary>
     public static readonly TimeSpan DefaultChangePollInterval = TimeSpan.FromMilliseconds(250);
@@ -348,6 +348,90 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IKeyChangeFeed
                 AppendAudit(connection, transaction, audit);
                 transaction.Commit();
                 return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddSigningKeyAsync(StoredSigningKey key, AuditRecord audit, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                ArgumentNullException.ThrowIfNull(key);
+                using var transaction = connection.BeginTransaction();
+                using (var insert = Command(connection, transaction, $"INSERT INTO audit_signing_keys ({StoreRows.SigningKeyColumns}) VALUES ($i, $p, $w, $r, $c);"))
+                {
+                    insert.Parameters.AddWithValue("$i", key.KeyId);
+                    insert.Parameters.AddWithValue("$p", key.PublicKey);
+                    insert.Parameters.AddWithValue("$w", key.WrappedPrivateKey);
+                    insert.Parameters.AddWithValue("$r", key.RootKeyId);
+                    insert.Parameters.AddWithValue("$c", key.CreatedAt.ToUnixTimeMilliseconds());
+                    insert.ExecuteNonQuery();
+                }
+
+                AppendAudit(connection, transaction, audit);
+                transaction.Commit();
+                return 0;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<StoredSigningKey>> GetSigningKeysAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<StoredSigningKey>>(
+            connection =>
+            {
+                using var command = Command(connection, null, $"SELECT {StoreRows.SigningKeyColumns} FROM audit_signing_keys ORDER BY created_at, key_id;");
+                using var reader = command.ExecuteReader();
+                var keys = new List<StoredSigningKey>();
+                while (reader.Read())
+                {
+                    keys.Add(StoreRows.ReadSigningKey(reader));
+                }
+
+                return keys;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task AddCheckpointAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                ArgumentNullException.ThrowIfNull(checkpoint);
+                using var insert = Command(connection, null, $"INSERT INTO audit_checkpoints ({StoreRows.CheckpointColumns}) VALUES ($s, $h, $t, $k, $g) ON CONFLICT DO NOTHING;");
+                insert.Parameters.AddWithValue("$s", checkpoint.Sequence);
+                insert.Parameters.AddWithValue("$h", checkpoint.Hash);
+                insert.Parameters.AddWithValue("$t", checkpoint.Time.ToUnixTimeMilliseconds());
+                insert.Parameters.AddWithValue("$k", checkpoint.KeyId);
+                insert.Parameters.AddWithValue("$g", checkpoint.Signature);
+                return insert.ExecuteNonQuery();
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<AuditCheckpoint>> GetCheckpointsAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<AuditCheckpoint>>(
+            connection =>
+            {
+                using var command = Command(connection, null, $"SELECT {StoreRows.CheckpointColumns} FROM audit_checkpoints ORDER BY seq;");
+                using var reader = command.ExecuteReader();
+                var checkpoints = new List<AuditCheckpoint>();
+                while (reader.Read())
+                {
+                    checkpoints.Add(StoreRows.ReadCheckpoint(reader));
+                }
+
+                return checkpoints;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
+    public Task<AuditHead?> GetAuditHeadAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<AuditHead?>(
+            connection =>
+            {
+                using var command = Command(connection, null, "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1;");
+                using var reader = command.ExecuteReader();
+                return reader.Read() ? new AuditHead(reader.GetInt64(0), reader.GetString(1)) : null;
             },
             cancellationToken);
 

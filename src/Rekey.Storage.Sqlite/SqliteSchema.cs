@@ -72,6 +72,23 @@ internal static class SqliteSchema
                 revoked_at INTEGER
             ) STRICT;
             """),
+        (3, """
+            CREATE TABLE audit_signing_keys (
+                key_id TEXT PRIMARY KEY,
+                public_key BLOB NOT NULL,
+                wrapped_private_key BLOB NOT NULL,
+                root_key_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE audit_checkpoints (
+                seq INTEGER PRIMARY KEY,
+                hash TEXT NOT NULL,
+                time INTEGER NOT NULL,
+                key_id TEXT NOT NULL REFERENCES audit_signing_keys (key_id),
+                signature BLOB NOT NULL CHECK (length(signature) = 64)
+            ) STRICT;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

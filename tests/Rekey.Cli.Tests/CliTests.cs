@@ -28,7 +28,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(Plaintext, _rekey.Run(Encoding.ASCII.GetBytes(v2), "decrypt", "--context", Context).Ok().StdoutBytes);
 
         var verify = _rekey.Run("audit", "verify").Ok().Stdout;
-        Assert.Contains("Audit log OK: 2 events.", verify, StringComparison.Ordinal);
+        Assert.Contains("Audit log OK: 2 events, 0 signed checkpoints verified.", verify, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -125,6 +125,28 @@ public sealed class CliTests : IDisposable
         Assert.Equal(8, truncated.ExitCode);
         Assert.Contains("removed from the end", truncated.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, _rekey.Run("audit", "verify", "--head", "nonsense").ExitCode);
+    }
+
+    [Fact]
+    public void AuditCheckpoint_ThenTruncation_IsReportedWithoutAHead()
+    {
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key).Ok();
+        Assert.Contains("Signed checkpoint at sequence 2", _rekey.Run("audit", "checkpoint").Ok().Stdout, StringComparison.Ordinal);
+        Assert.Contains("BEGIN PUBLIC KEY", _rekey.Run("audit", "public-key").Ok().Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 signed checkpoints verified", _rekey.Run("audit", "verify").Ok().Stdout, StringComparison.Ordinal);
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_rekey.StoreDir, "rekey.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events WHERE seq = 2;";
+            command.ExecuteNonQuery();
+        }
+
+        var truncated = _rekey.Run("audit", "verify");
+        Assert.Equal(8, truncated.ExitCode);
+        Assert.Contains("removed from the end", truncated.Stdout, StringComparison.Ordinal);
     }
 
     [Fact]

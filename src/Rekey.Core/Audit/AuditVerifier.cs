@@ -6,7 +6,11 @@ namespace Rekey.Audit;
 /// <param name="Head">The last event's sequence and hash, if there were events.</param>
 /// <param name="FailedAtSequence">The sequence number where verification failed, if it did.</param>
 /// <param name="Problem">What failed, if anything.</param>
-public sealed record AuditVerification(bool IsValid, long EventCount, AuditHead? Head, long? FailedAtSequence, string? Problem);
+public sealed record AuditVerification(bool IsValid, long EventCount, AuditHead? Head, long? FailedAtSequence, string? Problem)
+{
+    /// <summary>How many signed checkpoints were verified and found on the chain.</summary>
+    public int CheckpointCount { get; init; }
+}
 
 /// <summary>
 /// Checks a whole audit log from its first event: sequence numbers from 1 without gaps, each
@@ -23,6 +27,7 @@ public sealed class AuditVerifier
 {
     private readonly SortedDictionary<long, (string Hash, string What)> _anchors = [];
     private readonly long _lastAnchor;
+    private readonly int _checkpoints;
     private long _count;
     private AuditEvent? _last;
 
@@ -53,6 +58,7 @@ public sealed class AuditVerifier
             }
 
             _anchors[checkpoint.Sequence] = (checkpoint.Hash, "a signed checkpoint");
+            _checkpoints++;
         }
 
         _lastAnchor = _anchors.Count == 0 ? 0 : _anchors.Keys.Max();
@@ -133,7 +139,7 @@ public sealed class AuditVerifier
                 $"the log ends at sequence {end} but {_anchors[_lastAnchor].What} is at sequence {_lastAnchor}: events were removed from the end.");
         }
 
-        return new AuditVerification(true, _count, head, null, null);
+        return new AuditVerification(true, _count, head, null, null) { CheckpointCount = _checkpoints };
     }
 
     private bool Fail(long sequence, string problem)

@@ -27,6 +27,26 @@ public static class StoreRows
     /// <summary>The token columns, in the order <see cref="ReadToken"/> expects.</summary>
     public const string TokenColumns = "id, name, roles, patterns, secret_hash, created_at, expires_at, revoked_at";
 
+    /// <summary>The signing-key columns, in the order <see cref="ReadSigningKey"/> expects.</summary>
+    public const string SigningKeyColumns = "key_id, public_key, wrapped_private_key, root_key_id, created_at";
+
+    /// <summary>The checkpoint columns, in the order <see cref="ReadCheckpoint"/> expects.</summary>
+    public const string CheckpointColumns = "seq, hash, time, key_id, signature";
+
+    /// <summary>Reads a signing-key row selected with <see cref="SigningKeyColumns"/>.</summary>
+    public static StoredSigningKey ReadSigningKey(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new StoredSigningKey(reader.GetString(0), reader.GetFieldValue<byte[]>(1), reader.GetFieldValue<byte[]>(2), reader.GetString(3), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
+    }
+
+    /// <summary>Reads a checkpoint row selected with <see cref="CheckpointColumns"/>.</summary>
+    public static AuditCheckpoint ReadCheckpoint(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new AuditCheckpoint(reader.GetInt64(0), reader.GetString(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), reader.GetString(3), reader.GetFieldValue<byte[]>(4));
+    }
+
     /// <summary>Roles as stored: names joined by commas.</summary>
     public static string FormatRoles(IEnumerable<Role> roles) => string.Join(',', roles.Order());
 

@@ -280,6 +280,43 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Checkpoints_SignedStoredAndVerified_CatchTruncationWithoutAHead()
+    {
+        // On an empty log, creating the signing key is the first audited event, and is signed.
+        var first = await Service.CheckpointAuditAsync();
+        Assert.Equal(1, first!.Sequence);
+        Assert.Equal("audit.signing_key.create", (await Service.ReadAuditAsync())[0].Record.Action);
+
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        var second = await Service.CheckpointAuditAsync();
+        Assert.Equal((3, first.KeyId), (second!.Sequence, second.KeyId));
+        await Service.RotateAsync(Key);
+
+        Assert.True(Assert.Single(await Service.GetAuditPublicKeysAsync()).Value.Length > 0);
+        var ok = await Service.VerifyAuditAsync();
+        Assert.True(ok.IsValid, ok.Problem);
+        Assert.Equal(2, ok.CheckpointCount);
+
+        await DropAuditGuardsAsync();
+        await SqlAsync("DELETE FROM audit_events WHERE seq >= 3;");
+        var truncated = await Service.VerifyAuditAsync();
+        Assert.False(truncated.IsValid);
+        Assert.Contains("signed checkpoint", truncated.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Checkpoints_AlteredInTheDatabase_AreReportedAsForged()
+    {
+        await Service.CreateKeyAsync(Key);
+        var checkpoint = await Service.CheckpointAuditAsync();
+        await SqlAsync($"UPDATE audit_checkpoints SET time = time + 1 WHERE seq = {checkpoint!.Sequence};");
+        var result = await Service.VerifyAuditAsync();
+        Assert.False(result.IsValid);
+        Assert.Contains("forged or altered", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Open_DatabaseFromNewerBuild_IsRefused()
     {
         await SqlAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0);");
