@@ -44,6 +44,16 @@ internal sealed class StoreHome
             throw new RekeyException(RekeyErrorCode.Conflict, $"A Rekey store already exists in '{full}'.");
         }
 
+        // Never adopt (or, if init fails, delete) files that were there before: a database or root
+        // key without its rekey.json is somebody's data.
+        foreach (var name in new[] { KeyFile, ParamsFile, DatabaseFile, DatabaseFile + "-wal" })
+        {
+            if (File.Exists(Path.Combine(full, name)))
+            {
+                throw new RekeyException(RekeyErrorCode.Conflict, $"'{Path.Combine(full, name)}' already exists; refusing to initialize over it. Move it away or pick another --dir.");
+            }
+        }
+
         if (!OperatingSystem.IsWindows())
         {
             System.IO.Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -182,6 +182,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Init_OverAnOrphanedDatabase_Refuses_AndLeavesItAlone()
+    {
+        Directory.CreateDirectory(_rekey.StoreDir);
+        var orphan = Path.Combine(_rekey.StoreDir, "rekey.db");
+        File.WriteAllText(orphan, "somebody's data");
+        var result = _rekey.Run("init");
+        Assert.Equal(5, result.ExitCode);
+        Assert.Contains("refusing to initialize over it", result.Stderr, StringComparison.Ordinal);
+        Assert.Equal("somebody's data", File.ReadAllText(orphan));
+        Assert.False(File.Exists(Path.Combine(_rekey.StoreDir, "rekey.json")));
+    }
+
+    [Fact]
     public void Init_WithBadStore_IsUsageError_AndWritesNothing()
     {
         Assert.Equal(2, _rekey.Run("init", "--store", "Host=h;Bogus=1").ExitCode);
