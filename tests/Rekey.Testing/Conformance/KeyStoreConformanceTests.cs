@@ -317,6 +317,22 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Open_StoreAtSchemaVersionOne_UpgradesInPlace_KeepingItsData()
+    {
+        await Service.CreateKeyAsync(Key);
+        var envelope = await Service.EncryptAsync(Key, Plaintext, Context);
+
+        // Take the store back to what schema version 1 had.
+        await SqlAsync("DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
+
+        var upgraded = await OpenServiceAsync(Time);
+        Assert.Equal(Plaintext, await upgraded.DecryptAsync(envelope, Context));
+        Assert.Equal(3L, Convert.ToInt64(await SqlAsync("SELECT count(*) FROM schema_migrations;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.NotNull(await upgraded.CheckpointAuditAsync());
+        Assert.True((await upgraded.VerifyAuditAsync()).IsValid);
+    }
+
+    [Fact]
     public async Task Open_DatabaseFromNewerBuild_IsRefused()
     {
         await SqlAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0);");
