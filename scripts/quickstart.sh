@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The quickstart from README.md, scripted: a fresh embedded store in a temporary folder; create
-# a key, encrypt, rotate, decrypt the old ciphertext, re-wrap it, verify the audit log.
+# a key, encrypt, rotate, decrypt the old ciphertext, re-wrap it, sign and verify the audit log.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 rekey="$root/rekey"
@@ -25,6 +25,8 @@ step "echo \"\$new\" | rekey decrypt --context 'tenant=h42;id=17'"
 echo "$new" | "$rekey" decrypt --context 'tenant=h42;id=17'; echo
 step "rekey audit list"
 "$rekey" audit list
+step "rekey audit checkpoint"
+"$rekey" audit checkpoint
 step "rekey audit verify"
 "$rekey" audit verify
 printf '\nThe store is in %s (export REKEY_DIR=%s to keep using it).\n' "$REKEY_DIR" "$REKEY_DIR"
