@@ -122,7 +122,8 @@ internal sealed class Output
 
         if (result.IsValid)
         {
-            _console.WriteLine($"Audit log OK: {result.EventCount} events, {result.CheckpointCount} signed checkpoints verified.");
+            var checkpoints = result.CheckpointCount == 1 ? "1 signed checkpoint" : $"{result.CheckpointCount} signed checkpoints";
+            _console.WriteLine($"Audit log OK: {result.EventCount} events, {checkpoints} verified.");
             _console.WriteLine($"Head: {result.Head?.ToString() ?? "(empty)"}");
             _console.WriteLine("Keep the head elsewhere; pass it to 'rekey audit verify --head' to detect a truncated log.");
         }

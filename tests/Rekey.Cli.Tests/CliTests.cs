@@ -134,7 +134,7 @@ public sealed class CliTests : IDisposable
         _rekey.Run("key", "create", Key).Ok();
         Assert.Contains("Signed checkpoint at sequence 2", _rekey.Run("audit", "checkpoint").Ok().Stdout, StringComparison.Ordinal);
         Assert.Contains("BEGIN PUBLIC KEY", _rekey.Run("audit", "public-key").Ok().Stdout, StringComparison.Ordinal);
-        Assert.Contains("1 signed checkpoints verified", _rekey.Run("audit", "verify").Ok().Stdout, StringComparison.Ordinal);
+        Assert.Contains("1 signed checkpoint verified", _rekey.Run("audit", "verify").Ok().Stdout, StringComparison.Ordinal);
 
         using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_rekey.StoreDir, "rekey.db")};Pooling=False"))
         {
