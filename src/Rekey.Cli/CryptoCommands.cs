@@ -82,7 +82,7 @@ internal static class CryptoCommands
         var envelope = wasText ? EnvelopeText.Decode(Encoding.ASCII.GetString(input)) : input;
         if (expectedKey is not null && EnvelopeReader.ReadHeader(envelope).Key != CliApp.ParseKeyName(expectedKey))
         {
-            throw new RekeyException(RekeyErrorCode.DecryptionFailed, "The ciphertext could not be decrypted.");
+            throw RekeyException.DecryptionFailed();
         }
 
         return (envelope, wasText);

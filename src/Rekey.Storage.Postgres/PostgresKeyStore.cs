@@ -182,7 +182,7 @@ public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointS
                 }
 
                 await AppendAuditAsync(connection, change.Audit, ct).ConfigureAwait(false);
-                if (!change.Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed))
+                if (!change.ErasesMaterial)
                 {
                     return (long?)null;
                 }

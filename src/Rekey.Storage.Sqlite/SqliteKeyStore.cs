@@ -205,7 +205,7 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointSto
 
                 AppendAudit(connection, transaction, change.Audit);
                 transaction.Commit();
-                return change.Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);
+                return change.ErasesMaterial;
             },
             cancellationToken).ConfigureAwait(false);
         RaiseChanged(change.Key);

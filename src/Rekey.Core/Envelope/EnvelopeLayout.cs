@@ -95,7 +95,7 @@ internal readonly ref struct EnvelopeLayout
         return true;
     }
 
-    /// <summary>Writes everything before the ciphertext; returns the nonce slot for the caller to fill.</summary>
+    /// <summary>Writes magic, format, algorithm, key name, version and wrapped-key length; the caller fills the wrapped key and nonce.</summary>
     public static void WriteHeader(Span<byte> destination, ReadOnlySpan<byte> keyName, int version)
     {
         destination[0] = Magic0;

@@ -17,7 +17,7 @@ public static class EnvelopeReader
         return new EnvelopeHeader(EnvelopeLayout.FormatVersion, EnvelopeAlgorithm.Aes256GcmKwp, key, layout.Version, layout.Ciphertext.Length);
     }
 
-    /// <summary>Reads the header of either form: text (<c>rekey:v…</c>) or the bytes as UTF-8-free binary.</summary>
+    /// <summary>Reads the header of an envelope's text form (<c>rekey:v…</c>).</summary>
     public static EnvelopeHeader ReadHeader(string text) => ReadHeader(EnvelopeText.Decode(text));
 
     internal static EnvelopeLayout Parse(ReadOnlySpan<byte> envelope, out KeyName key)

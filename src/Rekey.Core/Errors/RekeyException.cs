@@ -29,6 +29,6 @@ public sealed class RekeyException : Exception
     public RekeyErrorCode Code { get; }
 
     /// <summary>The one error every failed decryption produces, whatever the reason.</summary>
-    internal static RekeyException DecryptionFailed() =>
+    public static RekeyException DecryptionFailed() =>
         new(RekeyErrorCode.DecryptionFailed, "The ciphertext could not be decrypted.");
 }

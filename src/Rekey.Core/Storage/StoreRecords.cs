@@ -35,7 +35,11 @@ public sealed record KeyChange(
     IReadOnlyList<VersionUpdate> Updates,
     StoredKeyVersion? Insert,
     StoredKey? KeyUpdate,
-    Audit.AuditRecord Audit);
+    Audit.AuditRecord Audit)
+{
+    /// <summary>True when the change erases a version's material (a destruction): the store then scrubs old copies.</summary>
+    public bool ErasesMaterial => Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);
+}
 
 /// <summary>Usage to add to a version's counters.</summary>
 /// <param name="Key">The key.</param>
