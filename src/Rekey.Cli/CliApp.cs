@@ -21,6 +21,7 @@ internal static class CliApp
         }
 
         root.Subcommands.Add(AuditCommands.Build(globals));
+        root.Subcommands.Add(ServerCommand.Build(globals));
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -56,6 +57,11 @@ internal static class CliApp
         {
             await stderr.WriteLineAsync($"error [Store{(e.IsTransient ? ", transient" : string.Empty)}]: {e.Message}").ConfigureAwait(false);
             return ExitCodes.StoreFailure;
+        }
+        catch (Rekey.Server.Hosting.RekeyServerOptionsException e)
+        {
+            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
         }
         catch (UsageException e)
         {

@@ -132,6 +132,21 @@ internal sealed class StoreHome
         }
     }
 
+    /// <summary>Points server options at this folder's store and root key.</summary>
+    public void ConfigureServer(Rekey.Server.Hosting.RekeyServerOptions options)
+    {
+        options.Store = Config.Store ?? Path.Combine(Directory, DatabaseFile);
+        if (Config.Root == "key-file")
+        {
+            options.RootKeyFile = Path.Combine(Directory, KeyFile);
+        }
+        else
+        {
+            options.RootParamsFile = Path.Combine(Directory, ParamsFile);
+            options.RootPassphraseEnv = Config.PassphraseEnv;
+        }
+    }
+
     /// <summary>Removes what <see cref="Initialize"/> wrote, after the store could not be created.</summary>
     public void Abandon()
     {

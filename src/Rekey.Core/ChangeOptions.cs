@@ -3,11 +3,52 @@ namespace Rekey;
 /// <summary>Who asks for a change, and why; recorded in the audit event.</summary>
 /// <param name="Actor">The principal (never a secret).</param>
 /// <param name="Reason">Free text, for example an incident number.</param>
-public sealed record ChangeContext(string Actor, string? Reason = null);
+/// <param name="RequestId">The request that asked for it, when it came over the network.</param>
+/// <param name="Client">The client's address, when it came over the network.</param>
+public sealed record ChangeContext(string Actor, string? Reason = null, string? RequestId = null, string? Client = null)
+{
+    /// <summary>The audit details for this context: the given details, then reason, request and client when known.</summary>
+    public static string? Describe(ChangeContext? change, string? details)
+    {
+        var parts = new List<string>(4);
+        if (details is not null)
+        {
+            parts.Add(details);
+        }
+
+        if (change?.Reason is { } reason)
+        {
+            parts.Add("reason: " + reason);
+        }
+
+        if (change?.RequestId is { } request)
+        {
+            parts.Add("request: " + request);
+        }
+
+        if (change?.Client is { } client)
+        {
+            parts.Add("client: " + client);
+        }
+
+        return parts.Count == 0 ? null : string.Join("; ", parts);
+    }
+}
 
 /// <summary>Options for a new key.</summary>
 /// <param name="DestructionDelay">Overrides <see cref="RekeyServiceOptions.DefaultDestructionDelay"/>.</param>
-public sealed record KeyCreateOptions(TimeSpan? DestructionDelay = null);
+/// <param name="DeletionAllowed">Whether the key may later be deleted (off by default: deleting a key makes its data unreadable).</param>
+public sealed record KeyCreateOptions(TimeSpan? DestructionDelay = null, bool DeletionAllowed = false);
+
+/// <summary>A change to a key's configuration; null fields stay as they are.</summary>
+/// <param name="DestructionDelay">The new destruction delay.</param>
+/// <param name="DeletionAllowed">Whether the key may be deleted.</param>
+public sealed record KeyConfigUpdate(TimeSpan? DestructionDelay = null, bool? DeletionAllowed = null);
+
+/// <summary>A fresh data key: its plaintext for the caller to use and then zero, and the envelope that protects it.</summary>
+/// <param name="Plaintext">The key's bytes; null when only the wrapped form was asked for.</param>
+/// <param name="Envelope">The key encrypted under the key's Active version (decrypt it with the same context to recover the bytes).</param>
+public sealed record DataKey(byte[]? Plaintext, byte[] Envelope);
 
 /// <summary>Options for a rotation.</summary>
 /// <param name="ExpectedActiveVersion">When set, the rotation happens only if this is still the Active version (else <c>Conflict</c>).</param>

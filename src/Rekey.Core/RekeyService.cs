@@ -19,7 +19,7 @@ namespace Rekey;
 /// Every change is written with its audit event in one store transaction. Usage counts are kept
 /// in memory and flushed on <see cref="FlushUsageAsync"/> and <see cref="DisposeAsync"/>.
 /// </remarks>
-public sealed class RekeyService : IAsyncDisposable
+public sealed class RekeyService : IKeyService, IAsyncDisposable
 {
     private const int MaxRotationAttempts = 64;
 
@@ -48,7 +48,7 @@ public sealed class RekeyService : IAsyncDisposable
         var delay = options?.DestructionDelay ?? _options.DefaultDestructionDelay;
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options));
         var now = Now();
-        var key = new StoredKey(name, now, 1, delay);
+        var key = new StoredKey(name, now, 1, delay, options?.DeletionAllowed ?? false);
         var first = await NewVersionAsync(name, 1, KeyVersionState.Active, now, cancellationToken).ConfigureAwait(false);
         var audit = Audit(change, "key.create", name, null, 1, "success", null);
         await _store.CreateKeyAsync(key, first, audit, cancellationToken).ConfigureAwait(false);
@@ -168,6 +168,76 @@ public sealed class RekeyService : IAsyncDisposable
         await _store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
         _cache.Invalidate(name);
         return Summarize(updated, versions);
+    }
+
+    /// <summary>Changes a key's configuration (destruction delay, whether it may be deleted).</summary>
+    public async Task<KeyInfo> UpdateKeyAsync(KeyName name, KeyConfigUpdate update, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        if (update.DestructionDelay is { } d)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(d, TimeSpan.Zero, nameof(update));
+        }
+
+        var (key, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        var updated = key with
+        {
+            DestructionDelay = update.DestructionDelay ?? key.DestructionDelay,
+            DeletionAllowed = update.DeletionAllowed ?? key.DeletionAllowed,
+        };
+        var details = string.Create(CultureInfo.InvariantCulture, $"destruction_delay: {updated.DestructionDelay}; deletion_allowed: {updated.DeletionAllowed}");
+        var audit = Audit(change, "key.update", name, null, null, "success", details);
+        await _store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
+        _cache.Invalidate(name);
+        return Summarize(updated, versions);
+    }
+
+    /// <summary>
+    /// Deletes a key and every version's material: whatever it protects becomes unreadable. Only
+    /// for a key created or updated with deletion allowed (else <c>PolicyViolation</c>, audited).
+    /// </summary>
+    public async Task DeleteKeyAsync(KeyName name, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var (key, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        if (!key.DeletionAllowed)
+        {
+            await RefuseAsync(change, "key.delete", name, null, null, RekeyErrorCode.PolicyViolation,
+                $"Key '{name}' does not allow deletion; update it with deletion allowed first.", cancellationToken).ConfigureAwait(false);
+        }
+
+        var audit = Audit(change, "key.delete", name, null, null, "success", string.Create(CultureInfo.InvariantCulture, $"{versions.Count} versions erased"));
+        await _store.DeleteKeyAsync(name, audit, cancellationToken).ConfigureAwait(false);
+        _cache.Invalidate(name);
+    }
+
+    /// <summary>
+    /// Makes a fresh random data key of <paramref name="length"/> bytes and returns it encrypted
+    /// under the key's Active version with <paramref name="context"/>, and in plaintext unless
+    /// <paramref name="includePlaintext"/> is false. The caller zeroes the plaintext after use.
+    /// </summary>
+    public async ValueTask<DataKey> GenerateDataKeyAsync(KeyName name, EncryptionContext context, bool includePlaintext = true, int length = 32, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 16);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, 64);
+        var plaintext = RandomNumberGenerator.GetBytes(length);
+        byte[] envelope;
+        try
+        {
+            envelope = await EncryptAsync(name, plaintext, context, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            CryptographicOperations.ZeroMemory(plaintext);
+            throw;
+        }
+
+        if (includePlaintext)
+        {
+            return new DataKey(plaintext, envelope);
+        }
+
+        CryptographicOperations.ZeroMemory(plaintext);
+        return new DataKey(null, envelope);
     }
 
     /// <summary>Encrypts under the key's Active version with a fresh data key. Returns envelope bytes (see <see cref="EnvelopeText"/> for text).</summary>
@@ -485,13 +555,12 @@ public sealed class RekeyService : IAsyncDisposable
             key.MinDecryptionVersion,
             key.DestructionDelay,
             versions.SingleOrDefault(v => v.Info.State == KeyVersionState.Active)?.Info.Version ?? 0,
-            versions.Count == 0 ? 0 : versions[^1].Info.Version);
+            versions.Count == 0 ? 0 : versions[^1].Info.Version,
+            key.DeletionAllowed);
 
     private AuditRecord Audit(ChangeContext? change, string action, KeyName key, int? from, int? to, string outcome, string? details)
     {
-        var reason = change?.Reason;
-        var text = reason is null ? details : details is null ? $"reason: {reason}" : $"{details}; reason: {reason}";
-        return new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, action, key.Value, from, to, outcome, text);
+        return new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, action, key.Value, from, to, outcome, ChangeContext.Describe(change, details));
     }
 
     private DateTimeOffset Now() => AuditChain.TruncateToMilliseconds(_time.GetUtcNow());

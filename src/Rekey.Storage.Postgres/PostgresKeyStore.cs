@@ -76,12 +76,13 @@ public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointS
             key.Name,
             async (connection, ct) =>
             {
-                await using (var insert = new NpgsqlCommand($"INSERT INTO rekey.keys ({StoreRows.KeyColumns}) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING;", connection))
+                await using (var insert = new NpgsqlCommand($"INSERT INTO rekey.keys ({StoreRows.KeyColumns}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;", connection))
                 {
                     insert.Parameters.AddWithValue(key.Name.Value);
                     insert.Parameters.AddWithValue(key.CreatedAt.ToUnixTimeMilliseconds());
                     insert.Parameters.AddWithValue(key.MinDecryptionVersion);
                     insert.Parameters.AddWithValue((long)key.DestructionDelay.TotalMilliseconds);
+                    insert.Parameters.AddWithValue(key.DeletionAllowed);
                     if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
                     {
                         throw new RekeyException(RekeyErrorCode.KeyExists, $"Key '{key.Name}' already exists.");
@@ -174,10 +175,11 @@ public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointS
 
                 if (change.KeyUpdate is { } key)
                 {
-                    await using var command = new NpgsqlCommand("UPDATE rekey.keys SET min_decryption_version = $2, destruction_delay_ms = $3 WHERE name = $1;", connection);
+                    await using var command = new NpgsqlCommand("UPDATE rekey.keys SET min_decryption_version = $2, destruction_delay_ms = $3, deletion_allowed = $4 WHERE name = $1;", connection);
                     command.Parameters.AddWithValue(key.Name.Value);
                     command.Parameters.AddWithValue(key.MinDecryptionVersion);
                     command.Parameters.AddWithValue((long)key.DestructionDelay.TotalMilliseconds);
+                    command.Parameters.AddWithValue(key.DeletionAllowed);
                     await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
@@ -196,6 +198,46 @@ public sealed class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointS
         {
             await EraseDeadRowVersionsAsync(destroyer, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteKeyAsync(KeyName name, AuditRecord audit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        var deletingXid = await WriteAsync(
+            name,
+            async (connection, ct) =>
+            {
+                await using (var check = new NpgsqlCommand("SELECT deletion_allowed FROM rekey.keys WHERE name = $1 FOR UPDATE;", connection))
+                {
+                    check.Parameters.AddWithValue(name.Value);
+                    switch (await check.ExecuteScalarAsync(ct).ConfigureAwait(false))
+                    {
+                        case null:
+                            throw new RekeyException(RekeyErrorCode.KeyNotFound, $"Key '{name}' does not exist.");
+                        case false:
+                            throw new RekeyException(RekeyErrorCode.PolicyViolation, $"Key '{name}' does not allow deletion; set deletion_allowed first.");
+                    }
+                }
+
+                await using (var delete = new NpgsqlCommand("DELETE FROM rekey.key_versions WHERE key_name = $1;", connection))
+                {
+                    delete.Parameters.AddWithValue(name.Value);
+                    await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                await using (var delete = new NpgsqlCommand("DELETE FROM rekey.keys WHERE name = $1;", connection))
+                {
+                    delete.Parameters.AddWithValue(name.Value);
+                    await delete.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
+
+                await AppendAuditAsync(connection, audit, ct).ConfigureAwait(false);
+                await using var xid = new NpgsqlCommand("SELECT txid_current();", connection);
+                return Convert.ToInt64(await xid.ExecuteScalarAsync(ct).ConfigureAwait(false), CultureInfo.InvariantCulture);
+            },
+            cancellationToken).ConfigureAwait(false);
+        await EraseDeadRowVersionsAsync(deletingXid, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -100,6 +100,9 @@ internal static class PostgresSchema
                 signature bytea NOT NULL CHECK (length(signature) = 64)
             );
             """),
+        (4, """
+            ALTER TABLE rekey.keys ADD COLUMN deletion_allowed boolean NOT NULL DEFAULT false;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -91,12 +91,13 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointSto
             connection =>
             {
                 using var transaction = connection.BeginTransaction();
-                using (var insert = Command(connection, transaction, "INSERT INTO keys (name, created_at, min_decryption_version, destruction_delay_ms) VALUES ($n, $c, $m, $d);"))
+                using (var insert = Command(connection, transaction, $"INSERT INTO keys ({StoreRows.KeyColumns}) VALUES ($n, $c, $m, $d, $a);"))
                 {
                     insert.Parameters.AddWithValue("$n", key.Name.Value);
                     insert.Parameters.AddWithValue("$c", key.CreatedAt.ToUnixTimeMilliseconds());
                     insert.Parameters.AddWithValue("$m", key.MinDecryptionVersion);
                     insert.Parameters.AddWithValue("$d", (long)key.DestructionDelay.TotalMilliseconds);
+                    insert.Parameters.AddWithValue("$a", key.DeletionAllowed);
                     try
                     {
                         insert.ExecuteNonQuery();
@@ -121,7 +122,7 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointSto
         RunAsync(
             connection =>
             {
-                using var command = Command(connection, null, "SELECT name, created_at, min_decryption_version, destruction_delay_ms FROM keys WHERE name = $n;");
+                using var command = Command(connection, null, $"SELECT {StoreRows.KeyColumns} FROM keys WHERE name = $n;");
                 command.Parameters.AddWithValue("$n", name.Value);
                 using var reader = command.ExecuteReader();
                 return reader.Read() ? StoreRows.ReadKey(reader) : null;
@@ -134,7 +135,7 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointSto
             connection =>
             {
                 // substr rather than LIKE: key names contain '_', a LIKE wildcard.
-                using var command = Command(connection, null, "SELECT name, created_at, min_decryption_version, destruction_delay_ms FROM keys WHERE substr(name, 1, length($p)) = $p ORDER BY name;");
+                using var command = Command(connection, null, $"SELECT {StoreRows.KeyColumns} FROM keys WHERE substr(name, 1, length($p)) = $p ORDER BY name;");
                 command.Parameters.AddWithValue("$p", prefix ?? string.Empty);
                 using var reader = command.ExecuteReader();
                 var keys = new List<StoredKey>();
@@ -196,7 +197,8 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointSto
 
                 if (change.KeyUpdate is { } key)
                 {
-                    using var command = Command(connection, transaction, "UPDATE keys SET min_decryption_version = $m, destruction_delay_ms = $d WHERE name = $n;");
+                    using var command = Command(connection, transaction, "UPDATE keys SET min_decryption_version = $m, destruction_delay_ms = $d, deletion_allowed = $a WHERE name = $n;");
+                    command.Parameters.AddWithValue("$a", key.DeletionAllowed);
                     command.Parameters.AddWithValue("$n", key.Name.Value);
                     command.Parameters.AddWithValue("$m", key.MinDecryptionVersion);
                     command.Parameters.AddWithValue("$d", (long)key.DestructionDelay.TotalMilliseconds);
@@ -214,6 +216,41 @@ public sealed class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointSto
         {
             await TruncateWalAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <inheritdoc />
+    public async Task DeleteKeyAsync(KeyName name, AuditRecord audit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(audit);
+        await RunAsync(
+            connection =>
+            {
+                using var transaction = connection.BeginTransaction();
+                using (var check = Command(connection, transaction, "SELECT deletion_allowed FROM keys WHERE name = $n;"))
+                {
+                    check.Parameters.AddWithValue("$n", name.Value);
+                    switch (check.ExecuteScalar())
+                    {
+                        case null:
+                            throw new RekeyException(RekeyErrorCode.KeyNotFound, $"Key '{name}' does not exist.");
+                        case long allowed when allowed == 0:
+                            throw new RekeyException(RekeyErrorCode.PolicyViolation, $"Key '{name}' does not allow deletion; set deletion_allowed first.");
+                    }
+                }
+
+                using (var delete = Command(connection, transaction, "DELETE FROM key_versions WHERE key_name = $n; DELETE FROM keys WHERE name = $n;"))
+                {
+                    delete.Parameters.AddWithValue("$n", name.Value);
+                    delete.ExecuteNonQuery();
+                }
+
+                AppendAudit(connection, transaction, audit);
+                transaction.Commit();
+                return 0;
+            },
+            cancellationToken).ConfigureAwait(false);
+        RaiseChanged(name);
+        await TruncateWalAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -89,6 +89,9 @@ internal static class SqliteSchema
                 signature BLOB NOT NULL CHECK (length(signature) = 64)
             ) STRICT;
             """),
+        (4, """
+            ALTER TABLE keys ADD COLUMN deletion_allowed INTEGER NOT NULL DEFAULT 0 CHECK (deletion_allowed IN (0, 1));
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -51,4 +51,25 @@ public enum RekeyErrorCode
 
     /// <summary>No access token has the given id.</summary>
     TokenNotFound = 15,
+
+    /// <summary>The request is malformed: bad JSON, a wrong type, invalid base64, an unknown field or a missing value.</summary>
+    InvalidRequest = 16,
+
+    /// <summary>No valid bearer token was presented (missing, unknown, expired or revoked).</summary>
+    Unauthenticated = 17,
+
+    /// <summary>The token is valid but its roles or key patterns do not allow this call.</summary>
+    Forbidden = 18,
+
+    /// <summary>The request body is larger than the server accepts.</summary>
+    PayloadTooLarge = 19,
+
+    /// <summary>The store (and so the audit log) could not be reached or written; nothing was changed.</summary>
+    StoreUnavailable = 20,
+
+    /// <summary>No endpoint has this path and method.</summary>
+    RouteNotFound = 21,
+
+    /// <summary>An unexpected failure inside the server; the request id identifies it in the server's log.</summary>
+    Internal = 22,
 }

@@ -7,10 +7,12 @@ namespace Rekey.Keys;
 /// <param name="DestructionDelay">How long a version waits in DestroyScheduled before it may be destroyed.</param>
 /// <param name="ActiveVersion">The version that encrypts.</param>
 /// <param name="LatestVersion">The highest version number.</param>
+/// <param name="DeletionAllowed">Whether the key may be deleted, with all its versions.</param>
 public sealed record KeyInfo(
     KeyName Name,
     DateTimeOffset CreatedAt,
     int MinDecryptionVersion,
     TimeSpan DestructionDelay,
     int ActiveVersion,
-    int LatestVersion);
+    int LatestVersion,
+    bool DeletionAllowed = false);

@@ -30,6 +30,13 @@ public interface IKeyStore : IAsyncDisposable
     /// <summary>Applies one atomic change (see <see cref="KeyChange"/>).</summary>
     Task ApplyAsync(KeyChange change, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Deletes a key and all its versions, material included, with its audit event; the store
+    /// then scrubs old copies as after a destruction. <c>KeyNotFound</c> when there is no such
+    /// key, <c>PolicyViolation</c> when the key does not allow deletion.
+    /// </summary>
+    Task DeleteKeyAsync(KeyName name, AuditRecord audit, CancellationToken cancellationToken = default);
+
     /// <summary>Adds usage to version counters. Counts are advisory; this is not audited.</summary>
     Task AddUsageAsync(IReadOnlyCollection<UsageDelta> deltas, CancellationToken cancellationToken = default);
 

@@ -7,7 +7,8 @@ namespace Rekey.Storage;
 /// <param name="CreatedAt">When it was created.</param>
 /// <param name="MinDecryptionVersion">Versions below this refuse to decrypt.</param>
 /// <param name="DestructionDelay">How long a version waits in DestroyScheduled.</param>
-public sealed record StoredKey(KeyName Name, DateTimeOffset CreatedAt, int MinDecryptionVersion, TimeSpan DestructionDelay);
+/// <param name="DeletionAllowed">Whether the key may be deleted (with every version's material).</param>
+public sealed record StoredKey(KeyName Name, DateTimeOffset CreatedAt, int MinDecryptionVersion, TimeSpan DestructionDelay, bool DeletionAllowed = false);
 
 /// <summary>A key version's row: what is known of it plus its material, wrapped by the root key.</summary>
 /// <param name="Info">State, times and counts.</param>

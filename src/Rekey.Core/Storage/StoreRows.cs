@@ -15,7 +15,7 @@ namespace Rekey.Storage;
 public static class StoreRows
 {
     /// <summary>The key columns, in the order <see cref="ReadKey"/> expects.</summary>
-    public const string KeyColumns = "name, created_at, min_decryption_version, destruction_delay_ms";
+    public const string KeyColumns = "name, created_at, min_decryption_version, destruction_delay_ms, deletion_allowed";
 
     /// <summary>The version columns, in the order <see cref="ReadVersion"/> expects.</summary>
     public const string VersionColumns =
@@ -76,7 +76,8 @@ public static class StoreRows
             KeyName.Parse(reader.GetString(0)),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
             reader.GetInt32(2),
-            TimeSpan.FromMilliseconds(reader.GetInt64(3)));
+            TimeSpan.FromMilliseconds(reader.GetInt64(3)),
+            reader.GetBoolean(4));
     }
 
     /// <summary>Reads a version row selected with <see cref="VersionColumns"/>.</summary>

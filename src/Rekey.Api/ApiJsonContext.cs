@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Rekey.Api;
+
+/// <summary>
+/// The API's JSON: snake_case names, nulls left out, and unknown fields refused (a misspelt
+/// <c>expected_verison</c> must not silently rotate unconditionally). Source-generated, so no
+/// reflection on the hot path.
+/// </summary>
+[JsonSourceGenerationOptions(
+    PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    NumberHandling = JsonNumberHandling.Strict,
+    AllowTrailingCommas = false,
+    ReadCommentHandling = JsonCommentHandling.Disallow,
+    MaxDepth = 16)]
+[JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(KeyCreateRequest))]
+[JsonSerializable(typeof(KeyUpdateRequest))]
+[JsonSerializable(typeof(KeyResource))]
+[JsonSerializable(typeof(KeyListResponse))]
+[JsonSerializable(typeof(RotateRequest))]
+[JsonSerializable(typeof(VersionChangeRequest))]
+[JsonSerializable(typeof(VersionResource))]
+[JsonSerializable(typeof(EncryptRequest))]
+[JsonSerializable(typeof(DecryptRequest))]
+[JsonSerializable(typeof(RewrapRequest))]
+[JsonSerializable(typeof(DataKeyRequest))]
+[JsonSerializable(typeof(CryptoResult))]
+[JsonSerializable(typeof(BatchResponse))]
+[JsonSerializable(typeof(AuditEventsResponse))]
+[JsonSerializable(typeof(AuditVerifyResponse))]
+[JsonSerializable(typeof(CheckpointResource))]
+[JsonSerializable(typeof(CheckpointsResponse))]
+[JsonSerializable(typeof(PublicKeysResponse))]
+[JsonSerializable(typeof(TokenCreateRequest))]
+[JsonSerializable(typeof(TokenResource))]
+[JsonSerializable(typeof(TokenCreatedResponse))]
+[JsonSerializable(typeof(TokensResponse))]
+[JsonSerializable(typeof(HealthResponse))]
+public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using Rekey.Server.Hosting;
+
+namespace Rekey.Cli;
+
+/// <summary><c>rekey server</c>: runs the HTTP API, or with <c>--dev</c> a throwaway development server.</summary>
+internal static class ServerCommand
+{
+    public static Command Build(GlobalOptions globals)
+    {
+        var dev = new Option<bool>("--dev") { Description = "Start a development server: fresh folder, embedded SQLite, a root token printed. Not for production." };
+        var listen = new Option<string?>("--listen") { Description = $"Address to listen on (default {RekeyServerOptions.DefaultListen}; REKEY_LISTEN)." };
+        var config = new Option<string?>("--config") { Description = "A JSON configuration file (keys: " + string.Join(", ", ServerConfiguration.Keys) + ")." };
+        var store = new Option<string?>("--store") { Description = "SQLite file path or PostgreSQL connection string (REKEY_STORE). Default: the store in --dir." };
+        var rootKeyFile = new Option<string?>("--root-key-file") { Description = "The root key file (REKEY_ROOT_KEY_FILE)." };
+        var rootParams = new Option<string?>("--root-params-file") { Description = "The passphrase root key's parameters (REKEY_ROOT_PARAMS_FILE)." };
+        var rootPassphraseEnv = new Option<string?>("--root-passphrase-env") { Description = "Environment variable holding the root passphrase (REKEY_ROOT_PASSPHRASE_ENV)." };
+        var maxBody = new Option<long?>("--max-request-body-bytes") { Description = "Largest request body accepted (default 1 MiB; REKEY_MAX_REQUEST_BODY_BYTES)." };
+        var devDir = new Option<string?>("--dev-dir") { Description = "With --dev: use this empty folder instead of a new temporary one." };
+        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootParams, rootPassphraseEnv, maxBody, devDir };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
+        {
+            var stdout = globals.Stdout;
+            Action<ILoggingBuilder> logging = l => l.AddSimpleConsole(o => o.SingleLine = true);
+            if (parse.GetValue(dev))
+            {
+                var (devHost, token, folder) = await DevServer.StartAsync(parse.GetValue(listen) ?? DevServer.DefaultListen, parse.GetValue(devDir), logging, ct).ConfigureAwait(false);
+                await using (devHost.ConfigureAwait(false))
+                {
+                    var address = devHost.Address.ToString().TrimEnd('/');
+                    await stdout.WriteLineAsync($"""
+                        Rekey dev server listening on {address}
+                        Data folder: {folder}
+
+                        Point the CLI and curl at it:
+
+                            export REKEY_ADDR={address}
+                            export REKEY_TOKEN={token}
+
+                        WARNING: development mode, not for production. The root key is a plain file next to the
+                        data in a temporary folder, and the token above can do everything. Press Ctrl+C to stop.
+                        """).ConfigureAwait(false);
+                    await stdout.FlushAsync(ct).ConfigureAwait(false);
+                    await devHost.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                }
+
+                return ExitCodes.Ok;
+            }
+
+            var flags = new Dictionary<string, string?>
+            {
+                ["listen"] = parse.GetValue(listen),
+                ["store"] = parse.GetValue(store),
+                ["root_key_file"] = parse.GetValue(rootKeyFile),
+                ["root_params_file"] = parse.GetValue(rootParams),
+                ["root_passphrase_env"] = parse.GetValue(rootPassphraseEnv),
+                ["max_request_body_bytes"] = parse.GetValue(maxBody)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            var options = ServerConfiguration.Load(parse.GetValue(config), flags);
+            if (options.Store is null && options.RootKeyFile is null && options.RootPassphraseEnv is null)
+            {
+                // Nothing configured: serve the store 'rekey init' made in --dir.
+                StoreHome.Open(parse.GetValue(globals.Dir)!).ConfigureServer(options);
+            }
+
+            await using var host = await RekeyServerHost.StartAsync(options, logging, cancellationToken: ct).ConfigureAwait(false);
+            await stdout.WriteLineAsync($"Rekey server listening on {host.Address.ToString().TrimEnd('/')} ({(options.IsPostgres ? "PostgreSQL" : "SQLite " + options.Store)}). Press Ctrl+C to stop.").ConfigureAwait(false);
+            await stdout.FlushAsync(ct).ConfigureAwait(false);
+            await host.WaitForShutdownAsync(ct).ConfigureAwait(false);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,357 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Rekey.Api;
+using Rekey.Audit;
+using Rekey.Envelope;
+using Rekey.Errors;
+using Rekey.Keys;
+
+namespace Rekey.Client;
+
+/// <summary>
+/// A typed client for a Rekey server's <c>/v1</c> API. It implements <see cref="IKeyService"/>,
+/// so code written against the in-process service runs unchanged against a server: the same
+/// records, and the same <see cref="RekeyException"/> codes read back from problem documents.
+/// Thread-safe; keep one per server.
+/// </summary>
+/// <remarks>
+/// A server that cannot be reached, or answers 503, surfaces as <see cref="RekeyStoreException"/>
+/// (transient). <see cref="VerifyAuditAsync"/> does not trust the server's verdict: it downloads
+/// the events, checkpoints and public keys and verifies them here.
+/// </remarks>
+public sealed class RekeyClient : IKeyService, IDisposable
+{
+    private const int AuditPage = 1000;
+    private readonly HttpClient _http;
+    private readonly bool _ownsHttp;
+
+    /// <summary>Creates a client for the server at <paramref name="address"/> using bearer <paramref name="token"/>.</summary>
+    /// <param name="address">The server's base address, for example <c>http://127.0.0.1:8200</c>.</param>
+    /// <param name="token">The bearer token's secret.</param>
+    /// <param name="http">An HttpClient to use (its base address and auth header are set); a new one when null.</param>
+    public RekeyClient(Uri address, string token, HttpClient? http = null)
+    {
+        ArgumentNullException.ThrowIfNull(address);
+        ArgumentException.ThrowIfNullOrWhiteSpace(token);
+        _ownsHttp = http is null;
+        _http = http ?? new HttpClient();
+        _http.BaseAddress = address;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+    }
+
+    /// <inheritdoc />
+    public async Task<KeyInfo> CreateKeyAsync(KeyName name, KeyCreateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var body = new KeyCreateRequest((long?)options?.DestructionDelay?.TotalSeconds, options?.DeletionAllowed, change?.Reason);
+        var key = await SendAsync(HttpMethod.Post, "v1/keys/" + Path(name), body, ApiJsonContext.Default.KeyCreateRequest, ApiJsonContext.Default.KeyResource, cancellationToken).ConfigureAwait(false);
+        return ApiMapping.FromResource(key!);
+    }
+
+    /// <inheritdoc />
+    public async Task<KeyInfo> GetKeyAsync(KeyName name, CancellationToken cancellationToken = default) =>
+        ApiMapping.FromResource(await ReadKeyAsync(name, cancellationToken).ConfigureAwait(false));
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<KeyInfo>> ListKeysAsync(string? prefix = null, CancellationToken cancellationToken = default)
+    {
+        var keys = new List<KeyInfo>();
+        string? after = null;
+        do
+        {
+            var query = new StringBuilder("v1/keys?limit=1000");
+            if (prefix is not null)
+            {
+                query.Append("&prefix=").Append(Uri.EscapeDataString(prefix));
+            }
+
+            if (after is not null)
+            {
+                query.Append("&after=").Append(Uri.EscapeDataString(after));
+            }
+
+            var page = await GetAsync(query.ToString(), ApiJsonContext.Default.KeyListResponse, cancellationToken).ConfigureAwait(false);
+            keys.AddRange(page.Keys.Select(ApiMapping.FromResource));
+            after = page.NextAfter;
+        }
+        while (after is not null);
+        return keys;
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<KeyVersionInfo>> ListVersionsAsync(KeyName name, CancellationToken cancellationToken = default) =>
+        (await ReadKeyAsync(name, cancellationToken).ConfigureAwait(false)).Versions?.Select(ApiMapping.FromResource).ToList() ?? [];
+
+    /// <inheritdoc />
+    public async Task<KeyInfo> UpdateKeyAsync(KeyName name, KeyConfigUpdate update, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        var body = new KeyUpdateRequest(null, (long?)update.DestructionDelay?.TotalSeconds, update.DeletionAllowed, change?.Reason);
+        return ApiMapping.FromResource((await SendAsync(HttpMethod.Patch, "v1/keys/" + Path(name), body, ApiJsonContext.Default.KeyUpdateRequest, ApiJsonContext.Default.KeyResource, cancellationToken).ConfigureAwait(false))!);
+    }
+
+    /// <inheritdoc />
+    public Task DeleteKeyAsync(KeyName name, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        SendAsync<object, object>(HttpMethod.Delete, "v1/keys/" + Path(name) + ReasonQuery(change), null, null, null, cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<KeyVersionInfo> RotateAsync(KeyName name, RotateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var body = new RotateRequest(options?.ExpectedActiveVersion, options is { Activate: false } ? true : null, change?.Reason);
+        return ApiMapping.FromResource((await SendAsync(HttpMethod.Post, "v1/rotate/" + Path(name), body, ApiJsonContext.Default.RotateRequest, ApiJsonContext.Default.VersionResource, cancellationToken).ConfigureAwait(false))!);
+    }
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> ActivateAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("activate", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> DisableAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("disable", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> EnableAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("enable", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> RetireAsync(KeyName name, int version, TimeSpan gracePeriod, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("retire", name, new VersionChangeRequest(version, (long)gracePeriod.TotalSeconds, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> ScheduleDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("schedule-destroy", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> CancelDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("cancel-destroy", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        TransitionAsync("destroy", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
+
+    /// <inheritdoc />
+    public async Task<KeyInfo> SetMinDecryptionVersionAsync(KeyName name, int minVersion, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var body = new KeyUpdateRequest(minVersion, null, null, change?.Reason);
+        return ApiMapping.FromResource((await SendAsync(HttpMethod.Patch, "v1/keys/" + Path(name), body, ApiJsonContext.Default.KeyUpdateRequest, ApiJsonContext.Default.KeyResource, cancellationToken).ConfigureAwait(false))!);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]> EncryptAsync(KeyName name, ReadOnlyMemory<byte> plaintext, EncryptionContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var body = new EncryptRequest(Convert.ToBase64String(plaintext.Span), context.Value);
+        var result = await SendAsync(HttpMethod.Post, "v1/encrypt/" + Path(name), body, ApiJsonContext.Default.EncryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        return EnvelopeText.Decode(result!.Ciphertext!);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]> DecryptAsync(ReadOnlyMemory<byte> envelope, EncryptionContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var (text, key) = Describe(envelope);
+        var result = await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(key), new DecryptRequest(text, context.Value), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        return Convert.FromBase64String(result!.Plaintext!);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<byte[]> RewrapAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken = default)
+    {
+        var (text, key) = Describe(envelope);
+        var result = await SendAsync(HttpMethod.Post, "v1/rewrap/" + Path(key), new RewrapRequest(text), ApiJsonContext.Default.RewrapRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        return EnvelopeText.Decode(result!.Ciphertext!);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<DataKey> GenerateDataKeyAsync(KeyName name, EncryptionContext context, bool includePlaintext = true, int length = 32, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var body = new DataKeyRequest(context.Value, includePlaintext ? null : true, length);
+        var result = await SendAsync(HttpMethod.Post, "v1/datakey/" + Path(name), body, ApiJsonContext.Default.DataKeyRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        return new DataKey(result!.Plaintext is null ? null : Convert.FromBase64String(result.Plaintext), EnvelopeText.Decode(result.Ciphertext!));
+    }
+
+    /// <summary>Encrypts a batch in one request; results come back in order, each a ciphertext or an error.</summary>
+    public async Task<BatchResponse> EncryptBatchAsync(KeyName name, IReadOnlyList<EncryptItem> items, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, "v1/encrypt/" + Path(name), new EncryptRequest(Items: items), ApiJsonContext.Default.EncryptRequest, ApiJsonContext.Default.BatchResponse, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>Decrypts a batch in one request; results come back in order, each a plaintext or an error.</summary>
+    public async Task<BatchResponse> DecryptBatchAsync(KeyName name, IReadOnlyList<DecryptItem> items, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(name), new DecryptRequest(Items: items), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.BatchResponse, cancellationToken).ConfigureAwait(false))!;
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<AuditEvent>> ReadAuditAsync(long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default)
+    {
+        var page = await GetAsync(string.Create(CultureInfo.InvariantCulture, $"v1/audit/events?after={afterSequence}&limit={Math.Min(limit, AuditPage)}"), ApiJsonContext.Default.AuditEventsResponse, cancellationToken).ConfigureAwait(false);
+        return page.Events.Select(ApiMapping.FromResource).ToList();
+    }
+
+    /// <inheritdoc />
+    public async Task<AuditCheckpoint?> CheckpointAuditAsync(ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var checkpoint = await SendAsync<object, CheckpointResource>(HttpMethod.Post, "v1/audit/checkpoints", null, null, ApiJsonContext.Default.CheckpointResource, cancellationToken).ConfigureAwait(false);
+        return checkpoint is null ? null : ApiMapping.FromResource(checkpoint);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyDictionary<string, byte[]>> GetAuditPublicKeysAsync(CancellationToken cancellationToken = default)
+    {
+        var keys = await GetAsync("v1/audit/public-keys", ApiJsonContext.Default.PublicKeysResponse, cancellationToken).ConfigureAwait(false);
+        return keys.Keys.ToDictionary(k => k.KeyId, k => Convert.FromBase64String(k.PublicKey), StringComparer.Ordinal);
+    }
+
+    /// <summary>Every signed checkpoint the server holds.</summary>
+    public async Task<IReadOnlyList<AuditCheckpoint>> GetCheckpointsAsync(CancellationToken cancellationToken = default) =>
+        (await GetAsync("v1/audit/checkpoints", ApiJsonContext.Default.CheckpointsResponse, cancellationToken).ConfigureAwait(false)).Checkpoints.Select(ApiMapping.FromResource).ToList();
+
+    /// <inheritdoc />
+    public async Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
+    {
+        var checkpoints = await GetCheckpointsAsync(cancellationToken).ConfigureAwait(false);
+        var verifier = new AuditVerifier(expectedHead, checkpoints, await GetAuditPublicKeysAsync(cancellationToken).ConfigureAwait(false));
+        long after = 0;
+        while (true)
+        {
+            var page = await GetAsync(string.Create(CultureInfo.InvariantCulture, $"v1/audit/events?after={after}&limit={AuditPage}"), ApiJsonContext.Default.AuditEventsResponse, cancellationToken).ConfigureAwait(false);
+            foreach (var e in page.Events)
+            {
+                if (!verifier.Add(ApiMapping.FromResource(e)))
+                {
+                    return verifier.Complete();
+                }
+            }
+
+            if (page.NextAfter is not { } next)
+            {
+                return verifier.Complete();
+            }
+
+            after = next;
+        }
+    }
+
+    /// <summary>Issues a token (admin only); the secret in the answer is shown this once.</summary>
+    public async Task<TokenCreatedResponse> CreateTokenAsync(TokenCreateRequest request, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, "v1/tokens", request, ApiJsonContext.Default.TokenCreateRequest, ApiJsonContext.Default.TokenCreatedResponse, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>Lists tokens (admin only); never their secrets.</summary>
+    public async Task<IReadOnlyList<TokenResource>> ListTokensAsync(CancellationToken cancellationToken = default) =>
+        (await GetAsync("v1/tokens", ApiJsonContext.Default.TokensResponse, cancellationToken).ConfigureAwait(false)).Tokens;
+
+    /// <summary>Revokes a token (admin only).</summary>
+    public Task RevokeTokenAsync(string id, CancellationToken cancellationToken = default) =>
+        SendAsync<object, object>(HttpMethod.Delete, "v1/tokens/" + Uri.EscapeDataString(id), null, null, null, cancellationToken);
+
+    /// <summary>The token this client uses.</summary>
+    public Task<TokenResource> GetSelfAsync(CancellationToken cancellationToken = default) =>
+        GetAsync("v1/tokens/self", ApiJsonContext.Default.TokenResource, cancellationToken);
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        if (_ownsHttp)
+        {
+            _http.Dispose();
+        }
+    }
+
+    private static string Path(KeyName name) => string.Join('/', name.Value.Split('/').Select(Uri.EscapeDataString));
+
+    private static string ReasonQuery(ChangeContext? change) => change?.Reason is { } reason ? "?reason=" + Uri.EscapeDataString(reason) : string.Empty;
+
+    private static (string Text, KeyName Key) Describe(ReadOnlyMemory<byte> envelope)
+    {
+        try
+        {
+            var span = envelope.Span;
+            var text = span.StartsWith("rekey:v"u8) ? Encoding.ASCII.GetString(span).Trim() : EnvelopeText.Encode(span);
+            return (text, EnvelopeReader.ReadHeader(text).Key);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+    }
+
+    private Task<KeyResource> ReadKeyAsync(KeyName name, CancellationToken cancellationToken) =>
+        GetAsync("v1/keys/" + Path(name), ApiJsonContext.Default.KeyResource, cancellationToken);
+
+    private async Task<KeyVersionInfo> TransitionAsync(string verb, KeyName name, VersionChangeRequest body, CancellationToken cancellationToken) =>
+        ApiMapping.FromResource((await SendAsync(HttpMethod.Post, $"v1/{verb}/{Path(name)}", body, ApiJsonContext.Default.VersionChangeRequest, ApiJsonContext.Default.VersionResource, cancellationToken).ConfigureAwait(false))!);
+
+    private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        where T : class =>
+        (await SendAsync<object, T>(HttpMethod.Get, path, null, null, type, cancellationToken).ConfigureAwait(false))
+        ?? throw new RekeyStoreException($"The server answered {path} with no body.", isTransient: false);
+
+    private async Task<TResponse?> SendAsync<TRequest, TResponse>(HttpMethod method, string path, TRequest? body, JsonTypeInfo<TRequest>? bodyType, JsonTypeInfo<TResponse>? responseType, CancellationToken cancellationToken)
+        where TRequest : class
+        where TResponse : class
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body, bodyType!);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new RekeyStoreException($"The Rekey server at {_http.BaseAddress} cannot be reached: {e.Message}", isTransient: true, e);
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (responseType is null || response.StatusCode == HttpStatusCode.NoContent)
+            {
+                return null;
+            }
+
+            try
+            {
+                return await response.Content.ReadFromJsonAsync(responseType, cancellationToken).ConfigureAwait(false);
+            }
+            catch (JsonException e)
+            {
+                throw new RekeyStoreException($"The server's answer to {path} is not what this client understands: {e.Message}", isTransient: false, e);
+            }
+        }
+    }
+
+    private static async Task<Exception> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        Problem? problem = null;
+        try
+        {
+            problem = await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.Problem, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            // Not a problem document (a proxy's error page, say): reported by status below.
+        }
+
+        var status = (int)response.StatusCode;
+        if (problem is not null && Enum.TryParse<RekeyErrorCode>(problem.Code, out var code) && Enum.IsDefined(code))
+        {
+            return code == RekeyErrorCode.StoreUnavailable
+                ? new RekeyStoreException(problem.Detail, isTransient: true)
+                : new RekeyException(code, problem.Detail);
+        }
+
+        return new RekeyStoreException(string.Create(CultureInfo.InvariantCulture, $"The server answered {status} {response.ReasonPhrase} without a Rekey problem document."), isTransient: status >= 500);
+    }
+}

@@ -1,0 +1,94 @@
+using Microsoft.AspNetCore.Routing;
+using Rekey.Access;
+using Rekey.Audit;
+using Rekey.Errors;
+using Rekey.Server.Http;
+using Rekey.Storage;
+
+namespace Rekey.Server.Access;
+
+/// <summary>
+/// Runs after routing and before every handler: finds the endpoint's rule in the policy table,
+/// authenticates the bearer token, checks role and key scope, and records every refusal in the
+/// audit log. An endpoint without a rule is refused.
+/// </summary>
+internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator authenticator, IKeyStore store, TimeProvider time)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        if (endpoint is null)
+        {
+            await ProblemWriter.WriteAsync(context, RekeyErrorCode.RouteNotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}.").ConfigureAwait(false);
+            return;
+        }
+
+        var name = endpoint.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName;
+        if (name is null || !EndpointPolicy.Rules.TryGetValue(name, out var rule))
+        {
+            // Routing answers a known path with the wrong method through an unnamed endpoint.
+            var wrongMethod = endpoint.DisplayName?.StartsWith("405", StringComparison.Ordinal) == true;
+            await ProblemWriter.WriteAsync(
+                context,
+                wrongMethod ? RekeyErrorCode.InvalidRequest : RekeyErrorCode.Forbidden,
+                wrongMethod ? $"{context.Request.Method} is not allowed on {context.Request.Path}." : "This endpoint is not in the policy table.",
+                wrongMethod ? StatusCodes.Status405MethodNotAllowed : null).ConfigureAwait(false);
+            return;
+        }
+
+        if (rule.Scope == EndpointScope.Public)
+        {
+            context.Features.Set(new Caller(null, context.TraceIdentifier, context.ClientAddress()));
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+
+        var (token, presentedId) = await authenticator.AuthenticateAsync(context.Request.Headers.Authorization, context.RequestAborted).ConfigureAwait(false);
+        if (token is null)
+        {
+            await RefuseAsync(context, rule, presentedId ?? "anonymous", RekeyErrorCode.Unauthenticated, "A valid bearer token is required (missing, unknown, expired or revoked).").ConfigureAwait(false);
+            return;
+        }
+
+        if (!rule.Roles.Overlaps(token.Roles))
+        {
+            await RefuseAsync(context, rule, token.Id, RekeyErrorCode.Forbidden, $"This token's roles do not allow {rule.Name}.").ConfigureAwait(false);
+            return;
+        }
+
+        switch (rule.Scope)
+        {
+            case EndpointScope.Key:
+                if (!HttpContextExtensions.TryRouteKey(context, out var key, out var problem))
+                {
+                    await ProblemWriter.WriteAsync(context, RekeyErrorCode.InvalidRequest, problem!).ConfigureAwait(false);
+                    return;
+                }
+
+                if (!token.Covers(key))
+                {
+                    await RefuseAsync(context, rule, token.Id, RekeyErrorCode.Forbidden, $"This token's key patterns do not cover '{key}'.").ConfigureAwait(false);
+                    return;
+                }
+
+                break;
+            case EndpointScope.Global when !token.Patterns.Contains(KeyPattern.All):
+                await RefuseAsync(context, rule, token.Id, RekeyErrorCode.Forbidden, $"{rule.Name} needs a token whose key patterns include '*'.").ConfigureAwait(false);
+                return;
+        }
+
+        context.Features.Set(new Caller(token, context.TraceIdentifier, context.ClientAddress()));
+        await next(context).ConfigureAwait(false);
+    }
+
+    private async Task RefuseAsync(HttpContext context, EndpointRule rule, string actor, RekeyErrorCode code, string detail)
+    {
+        // A refusal is evidence: record it before answering. If it cannot be recorded, the
+        // request fails as unavailable, as any write whose audit event cannot be written does.
+        var key = context.Request.RouteValues["name"] as string;
+        var change = new ChangeContext(actor, null, context.TraceIdentifier, context.ClientAddress());
+        var record = new AuditRecord(AuditChain.TruncateToMilliseconds(time.GetUtcNow()), actor, rule.Name, key, null, null, "refused:" + code, ChangeContext.Describe(change, detail));
+        await store.AppendAuditAsync(record, context.RequestAborted).ConfigureAwait(false);
+        await ProblemWriter.WriteAsync(context, code, detail).ConfigureAwait(false);
+    }
+}

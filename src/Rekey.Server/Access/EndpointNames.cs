@@ -1,0 +1,35 @@
+namespace Rekey.Server.Access;
+
+/// <summary>The names endpoints are mapped under; the policy table is keyed by them.</summary>
+internal static class EndpointNames
+{
+    public const string Health = "health.live";
+    public const string Ready = "health.ready";
+    public const string OpenApi = "openapi";
+    public const string KeyCreate = "keys.create";
+    public const string KeyList = "keys.list";
+    public const string KeyRead = "keys.read";
+    public const string KeyUpdate = "keys.update";
+    public const string KeyDelete = "keys.delete";
+    public const string Rotate = "versions.rotate";
+    public const string Activate = "versions.activate";
+    public const string Disable = "versions.disable";
+    public const string Enable = "versions.enable";
+    public const string Retire = "versions.retire";
+    public const string ScheduleDestroy = "versions.schedule_destroy";
+    public const string CancelDestroy = "versions.cancel_destroy";
+    public const string Destroy = "versions.destroy";
+    public const string Encrypt = "crypto.encrypt";
+    public const string Decrypt = "crypto.decrypt";
+    public const string Rewrap = "crypto.rewrap";
+    public const string DataKey = "crypto.datakey";
+    public const string AuditEvents = "audit.events";
+    public const string AuditVerify = "audit.verify";
+    public const string AuditCheckpoints = "audit.checkpoints";
+    public const string AuditCheckpointCreate = "audit.checkpoint_create";
+    public const string AuditPublicKeys = "audit.public_keys";
+    public const string TokenCreate = "tokens.create";
+    public const string TokenList = "tokens.list";
+    public const string TokenRevoke = "tokens.revoke";
+    public const string TokenSelf = "tokens.self";
+}

@@ -1,0 +1,66 @@
+using System.Collections.Frozen;
+using Rekey.Access;
+
+namespace Rekey.Server.Access;
+
+/// <summary>What one endpoint needs: one of <see cref="Roles"/> and the scope check.</summary>
+/// <param name="Name">The endpoint's name, as given to routing.</param>
+/// <param name="Roles">Any one of these roles suffices (empty for public endpoints).</param>
+/// <param name="Scope">How the token's key patterns are checked.</param>
+internal sealed record EndpointRule(string Name, IReadOnlySet<Role> Roles, EndpointScope Scope);
+
+/// <summary>
+/// The policy table: every endpoint the server maps, by name, and what it needs. An endpoint
+/// missing here is refused (fail closed), and a test enumerates the route table against it.
+/// </summary>
+internal static class EndpointPolicy
+{
+    private static readonly Role[] Readers = [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Auditor];
+    private static readonly Role[] Officers = [Role.Admin, Role.KeyOfficer];
+    private static readonly Role[] Rotators = [Role.Admin, Role.KeyOfficer, Role.Operator];
+    private static readonly Role[] DataPlane = [Role.Admin, Role.Application];
+    private static readonly Role[] Rewrappers = [Role.Admin, Role.Application, Role.Operator];
+    private static readonly Role[] Auditors = [Role.Admin, Role.Auditor];
+    private static readonly Role[] Anyone = [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Application, Role.Auditor];
+
+    /// <summary>Every rule, by endpoint name.</summary>
+    public static FrozenDictionary<string, EndpointRule> Rules { get; } = new EndpointRule[]
+    {
+        Rule(EndpointNames.Health, [], EndpointScope.Public),
+        Rule(EndpointNames.Ready, [], EndpointScope.Public),
+        Rule(EndpointNames.OpenApi, [], EndpointScope.Public),
+
+        Rule(EndpointNames.KeyCreate, Officers, EndpointScope.Key),
+        Rule(EndpointNames.KeyList, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.KeyRead, Readers, EndpointScope.Key),
+        Rule(EndpointNames.KeyUpdate, Officers, EndpointScope.Key),
+        Rule(EndpointNames.KeyDelete, Officers, EndpointScope.Key),
+
+        Rule(EndpointNames.Rotate, Rotators, EndpointScope.Key),
+        Rule(EndpointNames.Activate, Rotators, EndpointScope.Key),
+        Rule(EndpointNames.Disable, Officers, EndpointScope.Key),
+        Rule(EndpointNames.Enable, Officers, EndpointScope.Key),
+        Rule(EndpointNames.Retire, Officers, EndpointScope.Key),
+        Rule(EndpointNames.ScheduleDestroy, Officers, EndpointScope.Key),
+        Rule(EndpointNames.CancelDestroy, Officers, EndpointScope.Key),
+        Rule(EndpointNames.Destroy, Officers, EndpointScope.Key),
+
+        Rule(EndpointNames.Encrypt, DataPlane, EndpointScope.Key),
+        Rule(EndpointNames.Decrypt, DataPlane, EndpointScope.Key),
+        Rule(EndpointNames.Rewrap, Rewrappers, EndpointScope.Key),
+        Rule(EndpointNames.DataKey, DataPlane, EndpointScope.Key),
+
+        Rule(EndpointNames.AuditEvents, Auditors, EndpointScope.Filtered),
+        Rule(EndpointNames.AuditVerify, Auditors, EndpointScope.Global),
+        Rule(EndpointNames.AuditCheckpoints, Auditors, EndpointScope.Global),
+        Rule(EndpointNames.AuditCheckpointCreate, Auditors, EndpointScope.Global),
+        Rule(EndpointNames.AuditPublicKeys, Auditors, EndpointScope.Global),
+
+        Rule(EndpointNames.TokenCreate, [Role.Admin], EndpointScope.Global),
+        Rule(EndpointNames.TokenList, [Role.Admin], EndpointScope.Global),
+        Rule(EndpointNames.TokenRevoke, [Role.Admin], EndpointScope.Global),
+        Rule(EndpointNames.TokenSelf, Anyone, EndpointScope.Filtered),
+    }.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
+
+    private static EndpointRule Rule(string name, Role[] roles, EndpointScope scope) => new(name, roles.ToHashSet(), scope);
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Rekey.Access;
+using Rekey.Api;
+using Rekey.Root;
+using Rekey.Server.Access;
+using Rekey.Server.Endpoints;
+using Rekey.Server.Http;
+using Rekey.Storage;
+using Rekey.Storage.Postgres;
+using Rekey.Storage.Sqlite;
+
+namespace Rekey.Server.Hosting;
+
+/// <summary>
+/// A running Rekey server: its store, root key and service, Kestrel listening on the configured
+/// address, and the audit checkpoint worker. Dispose to stop it; usage counts are flushed and the
+/// root key zeroed.
+/// </summary>
+public sealed class RekeyServerHost : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly LocalRootKeyProvider _root;
+    private readonly IKeyStore _store;
+    private readonly TimeProvider _time;
+
+    private RekeyServerHost(WebApplication app, LocalRootKeyProvider root, IKeyStore store, RekeyService service, TimeProvider time, Uri address)
+    {
+        _app = app;
+        _root = root;
+        _store = store;
+        _time = time;
+        Service = service;
+        Address = address;
+    }
+
+    /// <summary>Where the server listens (with the real port when 0 was asked for).</summary>
+    public Uri Address { get; }
+
+    /// <summary>The service behind the API.</summary>
+    public RekeyService Service { get; }
+
+    /// <summary>The store behind the service.</summary>
+    public IKeyStore Store => _store;
+
+    /// <summary>Validates the options, opens the root key and the store, and starts listening.</summary>
+    /// <exception cref="RekeyServerOptionsException">The options are not usable.</exception>
+    public static async Task<RekeyServerHost> StartAsync(RekeyServerOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var problems = options.Validate();
+        if (problems.Count > 0)
+        {
+            throw new RekeyServerOptionsException(problems);
+        }
+
+        time ??= TimeProvider.System;
+        var root = options.RootKeyFile is { } keyFile
+            ? LocalRootKeyProvider.OpenKeyFile(keyFile)
+            : LocalRootKeyProvider.OpenFromPassphrase(options.RootParamsFile!, Environment.GetEnvironmentVariable(options.RootPassphraseEnv!)!);
+        IKeyStore? store = null;
+        RekeyService? service = null;
+        try
+        {
+            store = options.IsPostgres
+                ? await PostgresKeyStore.OpenAsync(options.Store!, time, listen: true, cancellationToken).ConfigureAwait(false)
+                : await SqliteKeyStore.OpenAsync(options.Store!, time, cancellationToken: cancellationToken).ConfigureAwait(false);
+            service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server" }, time);
+            var app = Build(options, store, service, time, logging);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+            return new RekeyServerHost(app, root, store, service, time, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+        }
+        catch
+        {
+            if (service is not null)
+            {
+                await service.DisposeAsync().ConfigureAwait(false);
+            }
+
+            if (store is not null)
+            {
+                await store.DisposeAsync().ConfigureAwait(false);
+            }
+
+            root.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Issues a token directly against the store (the first admin token, for one); audited as the server.</summary>
+    public Task<(AccessToken Token, string Secret)> IssueTokenAsync(string name, IReadOnlySet<Role> roles, IReadOnlyList<KeyPattern> patterns, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default) =>
+        TokenIssuer.IssueAsync((ITokenStore)_store, name, roles, patterns, timeToLive, new ChangeContext("server"), _time, cancellationToken);
+
+    /// <summary>Waits until the server is stopped (Ctrl+C, SIGTERM, or <paramref name="cancellationToken"/>).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
+
+    /// <summary>The endpoints the server maps, for tests that hold them against the policy table.</summary>
+    internal IEnumerable<Microsoft.AspNetCore.Routing.RouteEndpoint> Endpoints =>
+        _app.Services.GetServices<Microsoft.AspNetCore.Routing.EndpointDataSource>().SelectMany(s => s.Endpoints).OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>();
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        await Service.DisposeAsync().ConfigureAwait(false);
+        await _store.DisposeAsync().ConfigureAwait(false);
+        _root.Dispose();
+    }
+
+    private static WebApplication Build(RekeyServerOptions options, IKeyStore store, RekeyService service, TimeProvider time, Action<ILoggingBuilder>? logging)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Rekey.Server", ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
+        RekeyServerOptions.TryParseListen(options.Listen, out var endpoint);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            kestrel.Listen(endpoint);
+        });
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(time);
+        services.AddSingleton(store);
+        services.AddSingleton((ITokenStore)store);
+        services.AddSingleton((IAuditCheckpointStore)store);
+        services.AddSingleton(service);
+        services.AddSingleton(new TokenAuthenticator((ITokenStore)store, time, options.TokenCacheTtl));
+        services.AddHostedService<CheckpointWorker>();
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+        });
+        services.AddOpenApi("v1", openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Rekey";
+            document.Info.Description = "Envelope encryption with versioned keys and zero-downtime rotation. Errors are application/problem+json with a stable 'code'.";
+            return Task.CompletedTask;
+        }).AddOperationTransformer(OpenApiMetadata.DescribeBodyAsync));
+
+        var app = builder.Build();
+        app.UseMiddleware<ErrorMiddleware>();
+        app.UseRouting();
+        app.UseMiddleware<AccessMiddleware>();
+        HealthEndpoints.Map(app);
+        app.MapOpenApi("/openapi/{documentName}.json").WithName(EndpointNames.OpenApi);
+        KeyEndpoints.Map(app);
+        VersionEndpoints.Map(app);
+        CryptoEndpoints.Map(app);
+        AuditEndpoints.Map(app);
+        TokenEndpoints.Map(app);
+        return app;
+    }
+}

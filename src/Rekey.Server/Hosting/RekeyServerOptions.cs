@@ -1,0 +1,146 @@
+using System.Net;
+using Rekey.Storage.Postgres;
+
+namespace Rekey.Server.Hosting;
+
+/// <summary>
+/// What a server needs to start: where its store and root key are, where it listens, and its
+/// limits. Read from a JSON file, <c>REKEY_*</c> environment variables and flags, in that order
+/// of precedence (flags win); <see cref="Validate"/> reports every problem at once.
+/// </summary>
+public sealed class RekeyServerOptions
+{
+    /// <summary>The default listen address: loopback only.</summary>
+    public const string DefaultListen = "http://127.0.0.1:8200";
+
+    /// <summary>The default request body limit: 1 MiB.</summary>
+    public const long DefaultMaxRequestBodyBytes = 1024 * 1024;
+
+    /// <summary>The store: a SQLite file path, or a PostgreSQL connection string (keywords or <c>postgres://</c> URL).</summary>
+    public string? Store { get; set; }
+
+    /// <summary>The root key file (created by <c>rekey init</c>); alternative to <see cref="RootPassphraseEnv"/>.</summary>
+    public string? RootKeyFile { get; set; }
+
+    /// <summary>The root key's parameters file, for a passphrase-derived root key.</summary>
+    public string? RootParamsFile { get; set; }
+
+    /// <summary>The environment variable holding the root passphrase (never the passphrase itself).</summary>
+    public string? RootPassphraseEnv { get; set; }
+
+    /// <summary>Where to listen, an <c>http://host:port</c> URL.</summary>
+    public string Listen { get; set; } = DefaultListen;
+
+    /// <summary>Largest request body accepted; larger ones get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
+
+    /// <summary>Sign the audit chain's head after this many new events.</summary>
+    public int CheckpointEveryEvents { get; set; } = 1000;
+
+    /// <summary>Sign the audit chain's head at least this often while it grows.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a verified token is trusted before it is read again (a revocation on another instance takes effect within this).</summary>
+    public TimeSpan TokenCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Most items in one batch request.</summary>
+    public int MaxBatchItems { get; set; } = 1000;
+
+    /// <summary>True when <see cref="Store"/> names a PostgreSQL database.</summary>
+    public bool IsPostgres => Store is not null && PostgresConnectionString.IsPostgres(Store);
+
+    /// <summary>Every problem with these options, in words an operator can act on; empty when they are usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(Store))
+        {
+            problems.Add("No store: set 'store' (a SQLite file path or a PostgreSQL connection string), REKEY_STORE or --store.");
+        }
+        else if (IsPostgres)
+        {
+            try
+            {
+                PostgresConnectionString.Normalize(Store);
+            }
+            catch (ArgumentException e)
+            {
+                problems.Add("The store's connection string is not usable: " + e.Message);
+            }
+        }
+
+        var roots = (RootKeyFile is null ? 0 : 1) + (RootPassphraseEnv is null ? 0 : 1);
+        if (roots != 1)
+        {
+            problems.Add("Exactly one root key source is needed: 'root_key_file' (REKEY_ROOT_KEY_FILE) or 'root_passphrase_env' with 'root_params_file'.");
+        }
+        else if (RootKeyFile is not null && !File.Exists(RootKeyFile))
+        {
+            problems.Add($"The root key file '{RootKeyFile}' does not exist (create one with 'rekey init').");
+        }
+        else if (RootPassphraseEnv is not null)
+        {
+            if (RootParamsFile is null || !File.Exists(RootParamsFile))
+            {
+                problems.Add("A passphrase root key needs 'root_params_file' naming an existing root.params.");
+            }
+
+            if (string.IsNullOrEmpty(Environment.GetEnvironmentVariable(RootPassphraseEnv)))
+            {
+                problems.Add($"The environment variable '{RootPassphraseEnv}' named for the root passphrase is empty or unset.");
+            }
+        }
+
+        if (!TryParseListen(Listen, out _))
+        {
+            problems.Add($"'{Listen}' is not a listen address like http://127.0.0.1:8200.");
+        }
+
+        if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
+        {
+            problems.Add("max_request_body_bytes must be between 1 KiB and 1 GiB.");
+        }
+
+        if (CheckpointEveryEvents < 1)
+        {
+            problems.Add("checkpoint_every_events must be at least 1.");
+        }
+
+        if (CheckpointInterval < TimeSpan.FromSeconds(1))
+        {
+            problems.Add("checkpoint_interval_seconds must be at least 1.");
+        }
+
+        if (TokenCacheTtl < TimeSpan.Zero || TokenCacheTtl > TimeSpan.FromMinutes(1))
+        {
+            problems.Add("token_cache_seconds must be between 0 and 60.");
+        }
+
+        if (MaxBatchItems is < 1 or > 100_000)
+        {
+            problems.Add("max_batch_items must be between 1 and 100000.");
+        }
+
+        return problems;
+    }
+
+    /// <summary>Parses a listen URL into an endpoint; only <c>http://host:port</c> with an IP address or <c>localhost</c>.</summary>
+    public static bool TryParseListen(string? listen, out IPEndPoint endpoint)
+    {
+        endpoint = new IPEndPoint(IPAddress.Loopback, 0);
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/" || uri.IsDefaultPort && !listen!.Contains(":80", StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var host = uri.Host.Trim('[', ']');
+        IPAddress? address = host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(host, out var parsed) ? parsed : null;
+        if (address is null)
+        {
+            return false;
+        }
+
+        endpoint = new IPEndPoint(address, uri.Port);
+        return true;
+    }
+}

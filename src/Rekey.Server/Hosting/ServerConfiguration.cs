@@ -1,0 +1,94 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+namespace Rekey.Server.Hosting;
+
+/// <summary>
+/// Reads <see cref="RekeyServerOptions"/> from configuration: a JSON file, then <c>REKEY_*</c>
+/// environment variables, then flags, each overriding the one before. Keys are snake_case
+/// (<c>store</c>, <c>root_key_file</c>, <c>listen</c>, <c>max_request_body_bytes</c>, ...); the
+/// environment variable for a key is <c>REKEY_</c> plus the key in capitals.
+/// </summary>
+public static class ServerConfiguration
+{
+    /// <summary>Every key understood, for messages and docs.</summary>
+    public static IReadOnlyList<string> Keys { get; } =
+    [
+        "store", "root_key_file", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
+        "checkpoint_every_events", "checkpoint_interval_seconds", "token_cache_seconds", "max_batch_items",
+    ];
+
+    /// <summary>Builds the options from a file (optional), the environment and flags (later wins).</summary>
+    /// <exception cref="RekeyServerOptionsException">A value cannot be read, or a key is unknown.</exception>
+    public static RekeyServerOptions Load(string? file, IReadOnlyDictionary<string, string?> flags)
+    {
+        ArgumentNullException.ThrowIfNull(flags);
+        var builder = new ConfigurationBuilder();
+        if (file is not null)
+        {
+            if (!File.Exists(file))
+            {
+                throw new RekeyServerOptionsException([$"The configuration file '{file}' does not exist."]);
+            }
+
+            builder.AddJsonFile(Path.GetFullPath(file), optional: false);
+        }
+
+        builder.AddEnvironmentVariables("REKEY_");
+        builder.AddInMemoryCollection(flags.Where(f => f.Value is not null));
+        IConfigurationRoot configuration;
+        try
+        {
+            configuration = builder.Build();
+        }
+        catch (Exception e) when (e is FormatException or InvalidDataException or IOException)
+        {
+            throw new RekeyServerOptionsException([$"The configuration file '{file}' cannot be read: {e.Message}"]);
+        }
+
+        return Bind(configuration, file);
+    }
+
+    private static RekeyServerOptions Bind(IConfiguration configuration, string? file)
+    {
+        var problems = new List<string>();
+        if (file is not null)
+        {
+            // Unknown keys in the file are mistakes (a misspelt 'listen' would silently keep the default).
+            var fileKeys = new ConfigurationBuilder().AddJsonFile(Path.GetFullPath(file)).Build().GetChildren().Select(c => c.Key);
+            problems.AddRange(fileKeys.Where(k => !Keys.Contains(k, StringComparer.OrdinalIgnoreCase)).Select(k => $"Unknown setting '{k}' in '{file}'; known: {string.Join(", ", Keys)}."));
+        }
+
+        var options = new RekeyServerOptions
+        {
+            Store = configuration["store"],
+            RootKeyFile = configuration["root_key_file"],
+            RootParamsFile = configuration["root_params_file"],
+            RootPassphraseEnv = configuration["root_passphrase_env"],
+            Listen = configuration["listen"] ?? RekeyServerOptions.DefaultListen,
+        };
+        options.MaxRequestBodyBytes = Number(configuration, "max_request_body_bytes", options.MaxRequestBodyBytes, problems);
+        options.CheckpointEveryEvents = (int)Number(configuration, "checkpoint_every_events", options.CheckpointEveryEvents, problems);
+        options.CheckpointInterval = TimeSpan.FromSeconds(Number(configuration, "checkpoint_interval_seconds", (long)options.CheckpointInterval.TotalSeconds, problems));
+        options.TokenCacheTtl = TimeSpan.FromSeconds(Number(configuration, "token_cache_seconds", (long)options.TokenCacheTtl.TotalSeconds, problems));
+        options.MaxBatchItems = (int)Number(configuration, "max_batch_items", options.MaxBatchItems, problems);
+        return problems.Count == 0 ? options : throw new RekeyServerOptionsException(problems);
+    }
+
+    private static long Number(IConfiguration configuration, string key, long fallback, List<string> problems)
+    {
+        var text = configuration[key];
+        if (text is null)
+        {
+            return fallback;
+        }
+
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value <= int.MaxValue)
+        {
+            return value;
+        }
+
+        problems.Add($"'{key}' must be a whole number, not '{text}'.");
+        return fallback;
+    }
+}
