@@ -21,6 +21,7 @@ internal static class CliApp
         }
 
         root.Subcommands.Add(AuditCommands.Build(globals));
+        root.Subcommands.Add(TokenCommands.Build(globals));
         root.Subcommands.Add(ServerCommand.Build(globals));
 
         var parse = root.Parse(args);

@@ -35,13 +35,18 @@ public static class ExitCodes
     /// <summary>The audit log failed verification.</summary>
     public const int AuditInvalid = 8;
 
+    /// <summary>The server refused the token: missing, unknown, expired or revoked, or not allowed this call.</summary>
+    public const int AuthFailed = 9;
+
     /// <summary>The exit code of a domain refusal: the one place codes map to exit codes.</summary>
     public static int For(RekeyErrorCode code) => code switch
     {
         RekeyErrorCode.KeyNotFound or RekeyErrorCode.VersionNotFound or RekeyErrorCode.TokenNotFound => NotFound,
         RekeyErrorCode.KeyExists or RekeyErrorCode.Conflict => Conflict,
         RekeyErrorCode.DecryptionFailed => DecryptionFailed,
-        RekeyErrorCode.RootKeyUnavailable => StoreFailure,
+        RekeyErrorCode.RootKeyUnavailable or RekeyErrorCode.StoreUnavailable => StoreFailure,
+        RekeyErrorCode.Unauthenticated or RekeyErrorCode.Forbidden => AuthFailed,
+        RekeyErrorCode.InvalidRequest or RekeyErrorCode.PayloadTooLarge => Usage,
         RekeyErrorCode.AuditChainBroken => AuditInvalid,
         RekeyErrorCode.KeyInactive or RekeyErrorCode.KeyDisabled or RekeyErrorCode.KeyDestroyed or RekeyErrorCode.VersionTooOld
             or RekeyErrorCode.TransitionNotAllowed or RekeyErrorCode.DestructionNotDue or RekeyErrorCode.PolicyViolation => Refused,

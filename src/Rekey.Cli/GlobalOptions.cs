@@ -31,8 +31,34 @@ internal sealed class GlobalOptions
 
     public Output OutputFor(ParseResult parse) => new(parse.GetValue(Format), Stdout);
 
-    public async Task<T> WithServiceAsync<T>(ParseResult parse, Func<RekeyService, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>The server to talk to (REKEY_ADDR), or null for the local store.</summary>
+    public static Uri? ServerAddress()
     {
+        if (Environment.GetEnvironmentVariable("REKEY_ADDR") is not { Length: > 0 } text)
+        {
+            return null;
+        }
+
+        return Uri.TryCreate(text, UriKind.Absolute, out var address) && (address.Scheme == Uri.UriSchemeHttp || address.Scheme == Uri.UriSchemeHttps)
+            ? address
+            : throw new UsageException($"REKEY_ADDR='{text}' is not an http:// or https:// address.");
+    }
+
+    /// <summary>A client for REKEY_ADDR with REKEY_TOKEN.</summary>
+    public static Client.RekeyClient OpenClient(Uri address) =>
+        Environment.GetEnvironmentVariable("REKEY_TOKEN") is { Length: > 0 } token
+            ? new Client.RekeyClient(address, token)
+            : throw new UsageException("REKEY_ADDR is set but REKEY_TOKEN is not: export the token the server gave you.");
+
+    /// <summary>Runs <paramref name="work"/> against the server when REKEY_ADDR is set, else against the local store in --dir.</summary>
+    public async Task<T> WithServiceAsync<T>(ParseResult parse, Func<IKeyService, Task<T>> work, CancellationToken cancellationToken)
+    {
+        if (ServerAddress() is { } address)
+        {
+            using var client = OpenClient(address);
+            return await work(client).ConfigureAwait(false);
+        }
+
         var home = StoreHome.Open(parse.GetValue(Dir)!);
         await using var open = await home.OpenServiceAsync(null, cancellationToken).ConfigureAwait(false);
         return await work(open.Service).ConfigureAwait(false);

@@ -6,7 +6,7 @@ namespace Rekey.Cli;
 /// <summary><c>rekey key ...</c>: create, inspect, rotate and move versions through their lifecycle.</summary>
 internal static class KeyCommands
 {
-    private delegate Task<KeyVersionInfo> VersionChange(RekeyService service, KeyName name, int version, ChangeContext change, CancellationToken cancellationToken);
+    private delegate Task<KeyVersionInfo> VersionChange(IKeyService service, KeyName name, int version, ChangeContext change, CancellationToken cancellationToken);
 
     public static Command Build(GlobalOptions globals)
     {
@@ -23,6 +23,8 @@ internal static class KeyCommands
         key.Subcommands.Add(Transition(globals, "cancel-destroy", "Cancel a scheduled destruction (the version returns to Disabled).", (s, n, v, c, ct) => s.CancelDestroyAsync(n, v, c, ct)));
         key.Subcommands.Add(Transition(globals, "destroy", "Erase a version's material for good, once its destruction delay has passed.", (s, n, v, c, ct) => s.DestroyAsync(n, v, c, ct)));
         key.Subcommands.Add(SetMinVersion(globals));
+        key.Subcommands.Add(Update(globals));
+        key.Subcommands.Add(Delete(globals));
         return key;
     }
 
@@ -36,8 +38,9 @@ internal static class KeyCommands
     {
         var name = NameArgument();
         var delay = new Option<string?>("--destruction-delay") { Description = "How long a version waits between schedule-destroy and destroy (for example 24h, 7d; default 24h)." };
+        var deletable = new Option<bool>("--deletion-allowed") { Description = "Allow 'rekey key delete' later (off by default)." };
         var reason = ReasonOption();
-        var command = new Command("create", "Create a key with version 1 Active.") { name, delay, reason };
+        var command = new Command("create", "Create a key with version 1 Active.") { name, delay, deletable, reason };
         command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
         {
             TimeSpan? destructionDelay = null;
@@ -47,7 +50,7 @@ internal static class KeyCommands
             }
 
             var keyName = CliApp.ParseKeyName(parse.GetValue(name)!);
-            var info = await service.CreateKeyAsync(keyName, new KeyCreateOptions(destructionDelay), Change(parse, reason), ct).ConfigureAwait(false);
+            var info = await service.CreateKeyAsync(keyName, new KeyCreateOptions(destructionDelay, parse.GetValue(deletable)), Change(parse, reason), ct).ConfigureAwait(false);
             globals.OutputFor(parse).Key(info, await service.ListVersionsAsync(keyName, ct).ConfigureAwait(false));
             return ExitCodes.Ok;
         }, ct)));
@@ -140,6 +143,49 @@ internal static class KeyCommands
             var keyName = CliApp.ParseKeyName(parse.GetValue(name)!);
             var info = await service.SetMinDecryptionVersionAsync(keyName, parse.GetValue(version), Change(parse, reason), ct).ConfigureAwait(false);
             globals.OutputFor(parse).Key(info, await service.ListVersionsAsync(keyName, ct).ConfigureAwait(false));
+            return ExitCodes.Ok;
+        }, ct)));
+        return command;
+    }
+
+    private static Command Update(GlobalOptions globals)
+    {
+        var name = NameArgument();
+        var delay = new Option<string?>("--destruction-delay") { Description = "A new destruction delay (for example 24h, 7d)." };
+        var deletable = new Option<bool?>("--deletion-allowed") { Description = "true to allow deleting the key, false to forbid it." };
+        var reason = ReasonOption();
+        var command = new Command("update", "Change a key's configuration.") { name, delay, deletable, reason };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            TimeSpan? destructionDelay = null;
+            if (parse.GetValue(delay) is { } text)
+            {
+                destructionDelay = Durations.TryParse(text, out var d) ? d : throw new UsageException($"'{text}' is not a duration like 30s, 15m, 24h or 7d.");
+            }
+
+            if (destructionDelay is null && parse.GetValue(deletable) is null)
+            {
+                throw new UsageException("Nothing to update: give --destruction-delay or --deletion-allowed.");
+            }
+
+            var keyName = CliApp.ParseKeyName(parse.GetValue(name)!);
+            var info = await service.UpdateKeyAsync(keyName, new KeyConfigUpdate(destructionDelay, parse.GetValue(deletable)), Change(parse, reason), ct).ConfigureAwait(false);
+            globals.OutputFor(parse).Key(info, await service.ListVersionsAsync(keyName, ct).ConfigureAwait(false));
+            return ExitCodes.Ok;
+        }, ct)));
+        return command;
+    }
+
+    private static Command Delete(GlobalOptions globals)
+    {
+        var name = NameArgument();
+        var reason = ReasonOption();
+        var command = new Command("delete", "Delete a key that allows it, erasing every version: whatever it protects becomes unreadable.") { name, reason };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var keyName = CliApp.ParseKeyName(parse.GetValue(name)!);
+            await service.DeleteKeyAsync(keyName, Change(parse, reason), ct).ConfigureAwait(false);
+            globals.OutputFor(parse).Message($"Key '{keyName}' deleted; its material is erased.", new { name = keyName.Value, deleted = true });
             return ExitCodes.Ok;
         }, ct)));
         return command;

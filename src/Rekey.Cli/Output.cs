@@ -133,6 +133,24 @@ internal sealed class Output
         }
     }
 
+    public void Tokens(IEnumerable<Rekey.Api.TokenResource> tokens)
+    {
+        var list = tokens.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Id", "Name", "Roles", "Key patterns", "Created", "Expires", "Revoked");
+        foreach (var t in list)
+        {
+            table.AddRow(Esc(t.Id), Esc(t.Name), Esc(string.Join(", ", t.Roles)), Esc(string.Join(", ", t.KeyPatterns)), Time(t.CreatedAt), Time(t.ExpiresAt), Time(t.RevokedAt));
+        }
+
+        _console.Write(table);
+    }
+
     public void Message(string text, object json)
     {
         if (Format == OutputFormat.Json)
@@ -164,10 +182,10 @@ internal sealed class Output
 
     private static string Time(DateTimeOffset? t) => t?.ToString("yyyy-MM-dd HH:mm:ss'Z'", CultureInfo.InvariantCulture) ?? string.Empty;
 
-    private sealed record KeyView(string Name, DateTimeOffset CreatedAt, int ActiveVersion, int LatestVersion, int MinDecryptionVersion, string DestructionDelay, long DestructionDelaySeconds, IReadOnlyList<VersionView>? Versions = null)
+    private sealed record KeyView(string Name, DateTimeOffset CreatedAt, int ActiveVersion, int LatestVersion, int MinDecryptionVersion, string DestructionDelay, long DestructionDelaySeconds, bool DeletionAllowed, IReadOnlyList<VersionView>? Versions = null)
     {
         public static KeyView From(KeyInfo k) =>
-            new(k.Name.Value, k.CreatedAt, k.ActiveVersion, k.LatestVersion, k.MinDecryptionVersion, Durations.Format(k.DestructionDelay), (long)k.DestructionDelay.TotalSeconds);
+            new(k.Name.Value, k.CreatedAt, k.ActiveVersion, k.LatestVersion, k.MinDecryptionVersion, Durations.Format(k.DestructionDelay), (long)k.DestructionDelay.TotalSeconds, k.DeletionAllowed);
     }
 
     private sealed record VersionView(string Key, int Version, KeyVersionState State, DateTimeOffset CreatedAt, DateTimeOffset? ActivatedAt, DateTimeOffset? DeactivatedAt, DateTimeOffset? RetireDeadline, DateTimeOffset? DestroyAfter, DateTimeOffset? DestroyedAt, long EncryptCount, long DecryptCount)

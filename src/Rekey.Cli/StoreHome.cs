@@ -182,10 +182,12 @@ internal sealed class OpenStore(RekeyService service, IKeyStore store, LocalRoot
 {
     public RekeyService Service { get; } = service;
 
+    public IKeyStore Store { get; } = store;
+
     public async ValueTask DisposeAsync()
     {
         await Service.DisposeAsync().ConfigureAwait(false);
-        await store.DisposeAsync().ConfigureAwait(false);
+        await Store.DisposeAsync().ConfigureAwait(false);
         root.Dispose();
     }
 }
