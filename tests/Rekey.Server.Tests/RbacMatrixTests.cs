@@ -1,0 +1,217 @@
+using System.Net;
+using System.Text.Json;
+using Rekey.Access;
+using Rekey.Server.Access;
+
+namespace Rekey.Server.Tests;
+
+/// <summary>
+/// Every role x every endpoint x in-scope / out-of-scope, against an expected table written out
+/// here independently of the server's policy table: the test is the specification.
+/// </summary>
+public sealed class RbacMatrixTests
+{
+    private const string A = "admin";
+    private const string K = "key-officer";
+    private const string O = "operator";
+    private const string P = "application";
+    private const string U = "auditor";
+
+    /// <summary>Who may call each endpoint, and whether its scope is a key, global, or neither.</summary>
+    private static readonly Dictionary<string, (string[] Roles, Scope Scope)> Expected = new(StringComparer.Ordinal)
+    {
+        [EndpointNames.KeyCreate] = ([A, K], Scope.Key),
+        [EndpointNames.KeyList] = ([A, K, O, U], Scope.None),
+        [EndpointNames.KeyRead] = ([A, K, O, U], Scope.Key),
+        [EndpointNames.KeyUpdate] = ([A, K], Scope.Key),
+        [EndpointNames.KeyDelete] = ([A, K], Scope.Key),
+        [EndpointNames.Rotate] = ([A, K, O], Scope.Key),
+        [EndpointNames.Activate] = ([A, K, O], Scope.Key),
+        [EndpointNames.Disable] = ([A, K], Scope.Key),
+        [EndpointNames.Enable] = ([A, K], Scope.Key),
+        [EndpointNames.Retire] = ([A, K], Scope.Key),
+        [EndpointNames.ScheduleDestroy] = ([A, K], Scope.Key),
+        [EndpointNames.CancelDestroy] = ([A, K], Scope.Key),
+        [EndpointNames.Destroy] = ([A, K], Scope.Key),
+        [EndpointNames.Encrypt] = ([A, P], Scope.Key),
+        [EndpointNames.Decrypt] = ([A, P], Scope.Key),
+        [EndpointNames.Rewrap] = ([A, P, O], Scope.Key),
+        [EndpointNames.DataKey] = ([A, P], Scope.Key),
+        [EndpointNames.AuditEvents] = ([A, U], Scope.None),
+        [EndpointNames.AuditVerify] = ([A, U], Scope.Global),
+        [EndpointNames.AuditCheckpoints] = ([A, U], Scope.Global),
+        [EndpointNames.AuditCheckpointCreate] = ([A, U], Scope.Global),
+        [EndpointNames.AuditPublicKeys] = ([A, U], Scope.Global),
+        [EndpointNames.TokenCreate] = ([A], Scope.Global),
+        [EndpointNames.TokenList] = ([A], Scope.Global),
+        [EndpointNames.TokenRevoke] = ([A], Scope.Global),
+        [EndpointNames.TokenSelf] = ([A, K, O, P, U], Scope.None),
+    };
+
+    private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi];
+
+    private enum Scope
+    {
+        None,
+        Key,
+        Global,
+    }
+
+    [Fact]
+    public void ExpectedTable_CoversEveryEndpoint()
+    {
+        Assert.Equal(EndpointPolicy.Rules.Keys.Order(StringComparer.Ordinal), Expected.Keys.Concat(Public).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task EveryRole_EveryEndpoint_InAndOutOfScope()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var scoped = new Dictionary<string, string>();
+        var global = new Dictionary<string, string>();
+        foreach (var role in new[] { A, K, O, P, U })
+        {
+            Api.RoleNames.TryParse(role, out var r);
+            scoped[role] = await server.TokenAsync(r!.Value, "tenants/h42/*");
+            global[role] = await server.TokenAsync(r.Value, "*");
+        }
+
+        var failures = new List<string>();
+        var cell = 0;
+        foreach (var (endpoint, (roles, scope)) in Expected)
+        {
+            foreach (var role in new[] { A, K, O, P, U })
+            {
+                foreach (var inScope in new[] { true, false })
+                {
+                    cell++;
+                    var tenant = scope == Scope.Key && !inScope ? "h99" : "h42";
+                    var token = scope == Scope.Global ? (inScope ? global[role] : scoped[role]) : scoped[role];
+                    var request = await PrepareAsync(server, endpoint, $"tenants/{tenant}/k{cell}");
+                    using var response = await server.SendAsync(request.Method, request.Path, token, request.Body);
+                    var allowed = roles.Contains(role) && (scope == Scope.None || inScope);
+                    var status = (int)response.StatusCode;
+                    if (allowed && status is 401 or 403)
+                    {
+                        failures.Add($"{endpoint} as {role} ({(inScope ? "in" : "out of")} scope): expected allowed, got {status} {await response.Content.ReadAsStringAsync()}");
+                    }
+                    else if (!allowed && status != 403)
+                    {
+                        failures.Add($"{endpoint} as {role} ({(inScope ? "in" : "out of")} scope): expected 403, got {status}");
+                    }
+                    else if (!allowed)
+                    {
+                        using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                        Assert.Equal("Forbidden", problem.RootElement.GetProperty("code").GetString());
+                    }
+                    else if (status >= 500)
+                    {
+                        failures.Add($"{endpoint} as {role}: server error {status}");
+                    }
+                }
+            }
+        }
+
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+        Assert.Equal(Expected.Count * 10, cell);
+    }
+
+    [Fact]
+    public async Task NoToken_OrAForgedOne_Is401OnEveryProtectedEndpoint_AndPublicOnesAnswer()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var forged = "rkt_0123456789abcdef_" + new string('A', 43);
+        var real = await server.TokenAsync(Role.Admin, "*");
+        var tampered = real[..^2] + (real[^2] == 'A' ? "BB" : "AA");
+        var cell = 0;
+        foreach (var endpoint in Expected.Keys)
+        {
+            var request = await PrepareAsync(server, endpoint, $"tenants/h42/n{cell++}");
+            foreach (var token in new[] { null, forged, tampered, "not-a-token" })
+            {
+                using var response = await server.SendAsync(request.Method, request.Path, token, request.Body);
+                Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{endpoint} with token '{token}': {(int)response.StatusCode}");
+                Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
+            }
+        }
+
+        foreach (var path in new[] { "/healthz", "/readyz", "/openapi/v1.json" })
+        {
+            using var response = await server.Http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task DeniedCalls_AreAudited_WithTheTokenIdAndNeverTheSecret()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var app = await server.TokenAsync(Role.Application, "tenants/h42/*");
+        using (await server.SendAsync(HttpMethod.Post, "/v1/rotate/tenants/h42/x", app)) { }
+        using (await server.SendAsync(HttpMethod.Post, "/v1/encrypt/tenants/h99/x", app, """{"plaintext":"","context":"c"}""")) { }
+        using (await server.SendAsync(HttpMethod.Get, "/v1/keys/tenants/h42/x", null)) { }
+
+        var events = await server.Host.Service.ReadAuditAsync();
+        var refused = events.Where(e => e.Record.Outcome.StartsWith("refused:", StringComparison.Ordinal)).ToList();
+        Assert.Equal(3, refused.Count);
+        var id = app.Split('_')[1];
+        Assert.Equal(["versions.rotate", "crypto.encrypt", "keys.read"], refused.Select(e => e.Record.Action));
+        Assert.Equal([id, id, "anonymous"], refused.Select(e => e.Record.Actor));
+        Assert.Equal(["refused:Forbidden", "refused:Forbidden", "refused:Unauthenticated"], refused.Select(e => e.Record.Outcome));
+        Assert.All(refused, e => Assert.Contains("request: ", e.Record.Details, StringComparison.Ordinal));
+        Assert.All(refused, e => Assert.Contains("client: 127.0.0.1", e.Record.Details, StringComparison.Ordinal));
+        Assert.All(events, e => Assert.DoesNotContain(app.Split('_')[2], e.Record.ToString(), StringComparison.Ordinal));
+    }
+
+    private static async Task<(HttpMethod Method, string Path, string? Body)> PrepareAsync(ServerHarness server, string endpoint, string key)
+    {
+        // The admin sets up whatever the call acts on, so an allowed call fails, if at all, on state, never on access.
+        async Task<string> KeyWithCiphertextAsync()
+        {
+            using var client = server.Client();
+            var name = Keys.KeyName.Parse(key);
+            await client.CreateKeyAsync(name, new KeyCreateOptions(DeletionAllowed: true));
+            var envelope = await client.EncryptAsync(name, "x"u8.ToArray(), Envelope.EncryptionContext.From("c"));
+            return Envelope.EnvelopeText.Encode(envelope);
+        }
+
+        var ciphertext = endpoint == EndpointNames.KeyCreate ? null : await KeyWithCiphertextAsync();
+        string tokenId = string.Empty;
+        if (endpoint == EndpointNames.TokenRevoke)
+        {
+            var (token, _) = await server.Host.IssueTokenAsync("victim", new HashSet<Role> { Role.Auditor }, [KeyPattern.All]);
+            tokenId = token.Id;
+        }
+
+        return endpoint switch
+        {
+            EndpointNames.KeyCreate => (HttpMethod.Post, "/v1/keys/" + key, "{}"),
+            EndpointNames.KeyList => (HttpMethod.Get, "/v1/keys", null),
+            EndpointNames.KeyRead => (HttpMethod.Get, "/v1/keys/" + key, null),
+            EndpointNames.KeyUpdate => (HttpMethod.Patch, "/v1/keys/" + key, """{"deletion_allowed":true}"""),
+            EndpointNames.KeyDelete => (HttpMethod.Delete, "/v1/keys/" + key, null),
+            EndpointNames.Rotate => (HttpMethod.Post, "/v1/rotate/" + key, "{}"),
+            EndpointNames.Activate => (HttpMethod.Post, "/v1/activate/" + key, """{"version":1}"""),
+            EndpointNames.Disable => (HttpMethod.Post, "/v1/disable/" + key, """{"version":1}"""),
+            EndpointNames.Enable => (HttpMethod.Post, "/v1/enable/" + key, """{"version":1}"""),
+            EndpointNames.Retire => (HttpMethod.Post, "/v1/retire/" + key, """{"version":1}"""),
+            EndpointNames.ScheduleDestroy => (HttpMethod.Post, "/v1/schedule-destroy/" + key, """{"version":1}"""),
+            EndpointNames.CancelDestroy => (HttpMethod.Post, "/v1/cancel-destroy/" + key, """{"version":1}"""),
+            EndpointNames.Destroy => (HttpMethod.Post, "/v1/destroy/" + key, """{"version":1}"""),
+            EndpointNames.Encrypt => (HttpMethod.Post, "/v1/encrypt/" + key, """{"plaintext":"aGk=","context":"c"}"""),
+            EndpointNames.Decrypt => (HttpMethod.Post, "/v1/decrypt/" + key, $$"""{"ciphertext":"{{ciphertext}}","context":"c"}"""),
+            EndpointNames.Rewrap => (HttpMethod.Post, "/v1/rewrap/" + key, $$"""{"ciphertext":"{{ciphertext}}"}"""),
+            EndpointNames.DataKey => (HttpMethod.Post, "/v1/datakey/" + key, """{"context":"c"}"""),
+            EndpointNames.AuditEvents => (HttpMethod.Get, "/v1/audit/events", null),
+            EndpointNames.AuditVerify => (HttpMethod.Get, "/v1/audit/verify", null),
+            EndpointNames.AuditCheckpoints => (HttpMethod.Get, "/v1/audit/checkpoints", null),
+            EndpointNames.AuditCheckpointCreate => (HttpMethod.Post, "/v1/audit/checkpoints", null),
+            EndpointNames.AuditPublicKeys => (HttpMethod.Get, "/v1/audit/public-keys", null),
+            EndpointNames.TokenCreate => (HttpMethod.Post, "/v1/tokens", """{"name":"n","roles":["auditor"],"key_patterns":["*"]}"""),
+            EndpointNames.TokenList => (HttpMethod.Get, "/v1/tokens", null),
+            EndpointNames.TokenRevoke => (HttpMethod.Delete, "/v1/tokens/" + tokenId, null),
+            EndpointNames.TokenSelf => (HttpMethod.Get, "/v1/tokens/self", null),
+            _ => throw new InvalidOperationException("No request for " + endpoint),
+        };
+    }
+}

@@ -1,0 +1,105 @@
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Rekey.Access;
+using Rekey.Client;
+using Rekey.Root;
+using Rekey.Server.Hosting;
+
+namespace Rekey.Server.Tests;
+
+/// <summary>A real server on a free loopback port over a fresh SQLite store (or a given PostgreSQL database), with an admin token.</summary>
+public sealed class ServerHarness : IAsyncDisposable
+{
+    private readonly string _directory;
+
+    private ServerHarness(string directory, RekeyServerHost host, string adminToken)
+    {
+        _directory = directory;
+        Host = host;
+        AdminToken = adminToken;
+        Http = new HttpClient { BaseAddress = host.Address };
+    }
+
+    public RekeyServerHost Host { get; }
+
+    public string AdminToken { get; }
+
+    public HttpClient Http { get; }
+
+    public string DatabasePath => Path.Combine(_directory, "rekey.db");
+
+    public static async Task<ServerHarness> StartAsync(Action<RekeyServerOptions>? configure = null, string? store = null, TimeProvider? time = null, string? directory = null)
+    {
+        var fresh = directory is null;
+        directory ??= Directory.CreateTempSubdirectory("rekey-server-").FullName;
+        var keyFile = Path.Combine(directory, "root.key");
+        if (fresh)
+        {
+            LocalRootKeyProvider.CreateKeyFile(keyFile).Dispose();
+        }
+
+        var options = new RekeyServerOptions { Store = store ?? Path.Combine(directory, "rekey.db"), RootKeyFile = keyFile, Listen = "http://127.0.0.1:0" };
+        configure?.Invoke(options);
+        var host = await RekeyServerHost.StartAsync(options, time: time);
+        var (_, secret) = await host.IssueTokenAsync("test admin", new HashSet<Role> { Role.Admin }, [KeyPattern.All]);
+        return new ServerHarness(directory, host, secret);
+    }
+
+    /// <summary>A token with the given roles and patterns, issued directly.</summary>
+    public async Task<string> TokenAsync(Role role, params string[] patterns)
+    {
+        var (_, secret) = await Host.IssueTokenAsync(role + " test", new HashSet<Role> { role }, patterns.Select(KeyPattern.Parse).ToList());
+        return secret;
+    }
+
+    public RekeyClient Client(string? token = null) => new(Host.Address, token ?? AdminToken);
+
+    public async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? token, string? json = null)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (json is not null)
+        {
+            request.Content = new StringContent(json, Encoding.UTF8, "application/json");
+        }
+
+        return await Http.SendAsync(request);
+    }
+
+    /// <summary>Runs SQL on the SQLite store directly (tampering, fault injection).</summary>
+    public void Sql(string sql)
+    {
+        using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>Stops the server but keeps its folder, to restart over the same store.</summary>
+    public async Task<string> StopKeepingDataAsync()
+    {
+        Http.Dispose();
+        await Host.DisposeAsync();
+        return _directory;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await Host.DisposeAsync();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A store file still closing; the temp folder is cleaned by the OS.
+        }
+    }
+}
