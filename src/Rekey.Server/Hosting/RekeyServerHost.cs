@@ -137,6 +137,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddSingleton(service);
         services.AddSingleton(new TokenAuthenticator((ITokenStore)store, time, options.TokenCacheTtl));
         services.AddHostedService<CheckpointWorker>();
+        services.AddHostedService<UsageFlushWorker>();
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
