@@ -2,7 +2,12 @@ using Rekey.Benchmarks;
 
 // dotnet run -c Release --project bench/Rekey.Benchmarks [-- --quick]              envelope operations
 // dotnet run -c Release --project bench/Rekey.Benchmarks -- rotations [--quick]    rotations per second (REKEY_BENCH_PG for PostgreSQL)
+// dotnet run -c Release --project bench/Rekey.Benchmarks -- http [--quick]         HTTP encrypt throughput on loopback
 var quick = args.Contains("--quick");
-return args.Contains("rotations")
-    ? await RotationBenchmark.RunAsync(quick)
-    : await EnvelopeBenchmark.RunAsync(quick);
+return args switch
+{
+    _ when args.Contains("http-server") => await HttpBenchmark.ServeAsync(),
+    _ when args.Contains("http") => await HttpBenchmark.RunAsync(quick),
+    _ when args.Contains("rotations") => await RotationBenchmark.RunAsync(quick),
+    _ => await EnvelopeBenchmark.RunAsync(quick),
+};

@@ -16,17 +16,16 @@ internal static class EnvelopeCipher
     /// <summary>Encrypts with a fresh random data key and nonce.</summary>
     public static byte[] Encrypt(AesKeyWrapPadded kek, ReadOnlySpan<byte> keyName, int version, ReadOnlySpan<byte> plaintext, EncryptionContext context)
     {
-        Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];
-        Span<byte> nonce = stackalloc byte[DataCipher.NonceSize];
-        RandomNumberGenerator.Fill(dataKey);
-        RandomNumberGenerator.Fill(nonce);
+        // One call to the generator for both: each call has a fixed cost comparable to the bytes.
+        Span<byte> random = stackalloc byte[EnvelopeLayout.DataKeySize + DataCipher.NonceSize];
+        RandomNumberGenerator.Fill(random);
         try
         {
-            return EncryptWith(kek, keyName, version, plaintext, context, dataKey, nonce);
+            return EncryptWith(kek, keyName, version, plaintext, context, random[..EnvelopeLayout.DataKeySize], random[EnvelopeLayout.DataKeySize..]);
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(dataKey);
+            CryptographicOperations.ZeroMemory(random);
         }
     }
 

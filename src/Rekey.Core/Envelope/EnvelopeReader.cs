@@ -17,6 +17,10 @@ public static class EnvelopeReader
         return new EnvelopeHeader(EnvelopeLayout.FormatVersion, EnvelopeAlgorithm.Aes256GcmKwp, key, layout.Version, layout.Ciphertext.Length);
     }
 
+    /// <summary>The key version of envelope bytes, without building the header; <c>DecryptionFailed</c> when malformed.</summary>
+    public static int ReadVersion(ReadOnlySpan<byte> envelope) =>
+        EnvelopeLayout.TryParse(envelope, out var layout) ? layout.Version : throw RekeyException.DecryptionFailed();
+
     /// <summary>Reads the header of an envelope's text form (<c>rekey:v…</c>).</summary>
     public static EnvelopeHeader ReadHeader(string text) => ReadHeader(EnvelopeText.Decode(text));
 

@@ -39,7 +39,7 @@ internal static class CryptoEndpoints
             try
             {
                 var envelope = await service.EncryptAsync(name, plaintext, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
-                return new CryptoResult(Ciphertext: EnvelopeText.Encode(envelope), Version: EnvelopeReader.ReadHeader(envelope).Version);
+                return new CryptoResult(Ciphertext: EnvelopeText.Encode(envelope), Version: EnvelopeReader.ReadVersion(envelope));
             }
             finally
             {
@@ -77,7 +77,7 @@ internal static class CryptoEndpoints
         {
             var (envelope, _) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
             var rewrapped = await service.RewrapAsync(envelope, context.RequestAborted).ConfigureAwait(false);
-            return new CryptoResult(Ciphertext: EnvelopeText.Encode(rewrapped), Version: EnvelopeReader.ReadHeader(rewrapped).Version);
+            return new CryptoResult(Ciphertext: EnvelopeText.Encode(rewrapped), Version: EnvelopeReader.ReadVersion(rewrapped));
         }).ConfigureAwait(false);
     }
 
@@ -101,7 +101,7 @@ internal static class CryptoEndpoints
                 return new CryptoResult(
                     Ciphertext: EnvelopeText.Encode(key.Envelope),
                     Plaintext: key.Plaintext is null ? null : Convert.ToBase64String(key.Plaintext),
-                    Version: EnvelopeReader.ReadHeader(key.Envelope).Version);
+                    Version: EnvelopeReader.ReadVersion(key.Envelope));
             }
             finally
             {
@@ -155,15 +155,14 @@ internal static class CryptoEndpoints
 
     private static byte[] Base64(string text, string field)
     {
-        var buffer = new byte[(text.Length * 3 / 4) + 3];
-        if (!Convert.TryFromBase64String(text, buffer, out var written))
+        try
+        {
+            return Convert.FromBase64String(text);
+        }
+        catch (FormatException)
         {
             throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'{field}' is not valid base64.");
         }
-
-        var bytes = buffer.AsSpan(0, written).ToArray();
-        CryptographicOperations.ZeroMemory(buffer);
-        return bytes;
     }
 
     private static EncryptionContext Context(string? value)

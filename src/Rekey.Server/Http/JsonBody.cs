@@ -41,9 +41,12 @@ internal static class JsonBody
     /// <summary>Writes <paramref name="value"/> as the JSON response.</summary>
     public static Task WriteAsync<T>(HttpContext context, T value, JsonTypeInfo<T> type, int status = StatusCodes.Status200OK)
     {
+        // Serialized first so the response carries a Content-Length rather than chunked encoding.
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
+        context.Response.ContentLength = bytes.Length;
+        return context.Response.Body.WriteAsync(bytes, context.RequestAborted).AsTask();
     }
 
     /// <summary>A required field, or <c>InvalidRequest</c> naming it.</summary>
