@@ -193,6 +193,42 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task DeleteKey_OnlyWhenAllowed_ErasesEveryVersionFromPersistedData()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        var materials = (await Store.GetVersionsAsync(Key)).Select(v => v.WrappedMaterial!).ToList();
+
+        var refused = await Assert.ThrowsAsync<RekeyException>(() => Service.DeleteKeyAsync(Key));
+        Assert.Equal(RekeyErrorCode.PolicyViolation, refused.Code);
+        Assert.Equal(2, (await Store.GetVersionsAsync(Key)).Count);
+        Assert.Equal("refused:PolicyViolation", (await Service.ReadAuditAsync())[^1].Record.Outcome);
+
+        var updated = await Service.UpdateKeyAsync(Key, new KeyConfigUpdate(TimeSpan.FromHours(1), DeletionAllowed: true));
+        Assert.True(updated.DeletionAllowed);
+        Assert.True((await Store.FindKeyAsync(Key))!.DeletionAllowed);
+        Assert.Equal(TimeSpan.FromHours(1), (await Store.FindKeyAsync(Key))!.DestructionDelay);
+        Assert.True(await PersistedDataContainsAsync(materials[0]), "before deletion the material must be found, or this test proves nothing");
+
+        await Service.DeleteKeyAsync(Key, new ChangeContext("officer", "decommissioned"));
+        Assert.Null(await Store.FindKeyAsync(Key));
+        Assert.Empty(await Store.GetVersionsAsync(Key));
+        foreach (var material in materials)
+        {
+            Assert.False(await PersistedDataContainsAsync(material), "deleted material must not remain in the store's data");
+        }
+
+        var gone = await Assert.ThrowsAsync<RekeyException>(() => Store.DeleteKeyAsync(Key, new Audit.AuditRecord(Time.GetUtcNow(), "x", "key.delete", Key.Value, null, null, "success", null)));
+        Assert.Equal(RekeyErrorCode.KeyNotFound, gone.Code);
+        Assert.Equal("key.delete", (await Service.ReadAuditAsync())[^1].Record.Action);
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+
+        // The name is free again, for a new key with new material.
+        await Service.CreateKeyAsync(Key);
+        Assert.Equal(1, (await Service.GetKeyAsync(Key)).ActiveVersion);
+    }
+
+    [Fact]
     public async Task AuditTable_RefusesUpdateAndDelete()
     {
         await Service.CreateKeyAsync(Key);
@@ -323,11 +359,12 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         var envelope = await Service.EncryptAsync(Key, Plaintext, Context);
 
         // Take the store back to what schema version 1 had.
-        await SqlAsync("DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
+        await SqlAsync("ALTER TABLE keys DROP COLUMN deletion_allowed; DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
 
         var upgraded = await OpenServiceAsync(Time);
         Assert.Equal(Plaintext, await upgraded.DecryptAsync(envelope, Context));
-        Assert.Equal(3L, Convert.ToInt64(await SqlAsync("SELECT count(*) FROM schema_migrations;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(4L, Convert.ToInt64(await SqlAsync("SELECT count(*) FROM schema_migrations;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.False((await upgraded.GetKeyAsync(Key)).DeletionAllowed);
         Assert.NotNull(await upgraded.CheckpointAuditAsync());
         Assert.True((await upgraded.VerifyAuditAsync()).IsValid);
     }
