@@ -103,6 +103,36 @@ internal static class PostgresSchema
         (4, """
             ALTER TABLE rekey.keys ADD COLUMN deletion_allowed boolean NOT NULL DEFAULT false;
             """),
+        (5, """
+            CREATE TABLE rekey.rewrap_jobs (
+                id text PRIMARY KEY,
+                key_name text NOT NULL,
+                state text NOT NULL CHECK (state IN ('Pending', 'Running', 'Paused', 'Cancelled', 'Completed', 'Failed')),
+                document text NOT NULL,
+                lease_owner text,
+                lease_until bigint,
+                updated_at bigint NOT NULL
+            );
+
+            CREATE TABLE rekey.rewrap_failures (
+                job_id text NOT NULL REFERENCES rekey.rewrap_jobs (id),
+                record_id text NOT NULL,
+                column_name text NOT NULL,
+                version integer,
+                reason text NOT NULL,
+                at bigint NOT NULL,
+                PRIMARY KEY (job_id, record_id, column_name)
+            );
+
+            CREATE TABLE rekey.rewrap_inventory (
+                source text NOT NULL,
+                key_name text NOT NULL,
+                version integer NOT NULL,
+                count bigint NOT NULL CHECK (count >= 0),
+                counted_at bigint NOT NULL,
+                PRIMARY KEY (source, key_name, version)
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

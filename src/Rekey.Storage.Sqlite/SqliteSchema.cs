@@ -92,6 +92,36 @@ internal static class SqliteSchema
         (4, """
             ALTER TABLE keys ADD COLUMN deletion_allowed INTEGER NOT NULL DEFAULT 0 CHECK (deletion_allowed IN (0, 1));
             """),
+        (5, """
+            CREATE TABLE rewrap_jobs (
+                id TEXT PRIMARY KEY,
+                key_name TEXT NOT NULL,
+                state TEXT NOT NULL CHECK (state IN ('Pending', 'Running', 'Paused', 'Cancelled', 'Completed', 'Failed')),
+                document TEXT NOT NULL,
+                lease_owner TEXT,
+                lease_until INTEGER,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE rewrap_failures (
+                job_id TEXT NOT NULL REFERENCES rewrap_jobs (id),
+                record_id TEXT NOT NULL,
+                column_name TEXT NOT NULL,
+                version INTEGER,
+                reason TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                PRIMARY KEY (job_id, record_id, column_name)
+            ) STRICT;
+
+            CREATE TABLE rewrap_inventory (
+                source TEXT NOT NULL,
+                key_name TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                count INTEGER NOT NULL CHECK (count >= 0),
+                counted_at INTEGER NOT NULL,
+                PRIMARY KEY (source, key_name, version)
+            ) STRICT;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

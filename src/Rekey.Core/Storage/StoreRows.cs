@@ -33,6 +33,39 @@ public static class StoreRows
     /// <summary>The checkpoint columns, in the order <see cref="ReadCheckpoint"/> expects.</summary>
     public const string CheckpointColumns = "seq, hash, time, key_id, signature";
 
+    /// <summary>The re-wrap job columns, in the order <see cref="ReadRewrapJob"/> expects.</summary>
+    public const string RewrapJobColumns = "id, key_name, state, document, lease_owner, lease_until, updated_at";
+
+    /// <summary>The failure columns, in the order <see cref="ReadRewrapFailure"/> expects.</summary>
+    public const string RewrapFailureColumns = "job_id, record_id, column_name, version, reason, at";
+
+    /// <summary>The inventory columns, in the order <see cref="ReadInventory"/> expects.</summary>
+    public const string InventoryColumns = "source, key_name, version, count, counted_at";
+
+    /// <summary>Reads a job row selected with <see cref="RewrapJobColumns"/>.</summary>
+    public static StoredRewrapJob ReadRewrapJob(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new StoredRewrapJob(
+            reader.GetString(0), KeyName.Parse(reader.GetString(1)), reader.GetString(2), reader.GetString(3),
+            reader.IsDBNull(4) ? null : reader.GetString(4), Time(reader, 5), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+    }
+
+    /// <summary>Reads a failure row selected with <see cref="RewrapFailureColumns"/>.</summary>
+    public static RewrapFailureRecord ReadRewrapFailure(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new RewrapFailureRecord(
+            reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.IsDBNull(3) ? null : reader.GetInt32(3), reader.GetString(4), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)));
+    }
+
+    /// <summary>Reads an inventory row selected with <see cref="InventoryColumns"/>.</summary>
+    public static InventoryCount ReadInventory(DbDataReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        return new InventoryCount(reader.GetString(0), KeyName.Parse(reader.GetString(1)), reader.GetInt32(2), reader.GetInt64(3), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)));
+    }
+
     /// <summary>Reads a signing-key row selected with <see cref="SigningKeyColumns"/>.</summary>
     public static StoredSigningKey ReadSigningKey(DbDataReader reader)
     {

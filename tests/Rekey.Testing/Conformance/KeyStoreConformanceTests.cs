@@ -229,6 +229,45 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RewrapJobs_CreateUpdateConditionally_LeaseFailuresAndInventory()
+    {
+        var jobs = (IRewrapJobStore)Store;
+        var now = Time.GetUtcNow();
+        var job = new StoredRewrapJob("job-1", Key, "Pending", "{\"position\":null}", null, null, now);
+        await jobs.CreateJobAsync(job, new AuditRecord(now, "ops", "rewrap.start", Key.Value, null, 2, "success", "job job-1"));
+        var duplicate = await Assert.ThrowsAsync<RekeyException>(() => jobs.CreateJobAsync(job, new AuditRecord(now, "ops", "rewrap.start", Key.Value, null, 2, "success", null)));
+        Assert.Equal(RekeyErrorCode.Conflict, duplicate.Code);
+        Assert.Equal(job, await jobs.FindJobAsync("job-1"));
+
+        // A lease is exclusive until it lapses.
+        Assert.True(await jobs.TryLeaseJobAsync("job-1", "instance-a", now, now.AddSeconds(30)));
+        Assert.False(await jobs.TryLeaseJobAsync("job-1", "instance-b", now.AddSeconds(10), now.AddSeconds(40)));
+        Assert.True(await jobs.TryLeaseJobAsync("job-1", "instance-a", now.AddSeconds(10), now.AddSeconds(40)));
+
+        var running = job with { State = "Running", Document = "{\"position\":\"17\"}", LeaseOwner = "instance-a", LeaseUntil = now.AddSeconds(40), UpdatedAt = now.AddSeconds(1) };
+        var failure = new RewrapFailureRecord("job-1", "17", "ssn", 1, "KeyDestroyed", now);
+        Assert.True(await jobs.UpdateJobAsync(running, ["Pending", "Running"], "instance-a", [failure], null));
+        Assert.False(await jobs.UpdateJobAsync(running, ["Running"], "instance-b", [], null));
+
+        // Paused from elsewhere: the runner's next conditional save fails, so it stops.
+        var paused = running with { State = "Paused", UpdatedAt = now.AddSeconds(2) };
+        Assert.True(await jobs.UpdateJobAsync(paused, ["Pending", "Running"], null, [], new AuditRecord(now, "ops", "rewrap.pause", Key.Value, null, null, "success", null)));
+        Assert.False(await jobs.UpdateJobAsync(running, ["Running"], "instance-a", [], null));
+        Assert.Equal("Paused", (await jobs.FindJobAsync("job-1"))!.State);
+        Assert.Equal(["job-1"], (await jobs.ListJobsAsync()).Select(j => j.Id));
+
+        Assert.True(await jobs.TryLeaseJobAsync("job-1", "instance-b", now.AddSeconds(41), now.AddSeconds(70)));
+        Assert.True(await jobs.UpdateJobAsync(paused with { LeaseOwner = "instance-b" }, ["Paused"], "instance-b", [failure with { Reason = "malformed", Version = null }], null));
+        Assert.Equal([("17", "ssn", (int?)null, "malformed")], (await jobs.GetFailuresAsync("job-1", 10)).Select(f => (f.RecordId, f.Column, f.Version, f.Reason)));
+
+        await jobs.ReplaceInventoryAsync("db/patients", Key, [new InventoryCount("db/patients", Key, 1, 5, now), new InventoryCount("db/patients", Key, 2, 95, now)]);
+        await jobs.ReplaceInventoryAsync("db/patients", Key, [new InventoryCount("db/patients", Key, 2, 100, now.AddMinutes(1))]);
+        var inventory = await jobs.GetInventoryAsync(Key);
+        Assert.Equal([(2, 100L)], inventory.Select(i => (i.Version, i.Count)));
+        Assert.True((await Service.VerifyAuditAsync()).IsValid);
+    }
+
+    [Fact]
     public async Task AuditTable_RefusesUpdateAndDelete()
     {
         await Service.CreateKeyAsync(Key);
@@ -359,11 +398,11 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         var envelope = await Service.EncryptAsync(Key, Plaintext, Context);
 
         // Take the store back to what schema version 1 had.
-        await SqlAsync("ALTER TABLE keys DROP COLUMN deletion_allowed; DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
+        await SqlAsync("DROP TABLE rewrap_failures; DROP TABLE rewrap_inventory; DROP TABLE rewrap_jobs; ALTER TABLE keys DROP COLUMN deletion_allowed; DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
 
         var upgraded = await OpenServiceAsync(Time);
         Assert.Equal(Plaintext, await upgraded.DecryptAsync(envelope, Context));
-        Assert.Equal(4L, Convert.ToInt64(await SqlAsync("SELECT count(*) FROM schema_migrations;"), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(5L, Convert.ToInt64(await SqlAsync("SELECT count(*) FROM schema_migrations;"), System.Globalization.CultureInfo.InvariantCulture));
         Assert.False((await upgraded.GetKeyAsync(Key)).DeletionAllowed);
         Assert.NotNull(await upgraded.CheckpointAuditAsync());
         Assert.True((await upgraded.VerifyAuditAsync()).IsValid);
