@@ -18,6 +18,7 @@ public static class ErrorStatus
         RekeyErrorCode.KeyNotFound => 404,
         RekeyErrorCode.VersionNotFound => 404,
         RekeyErrorCode.TokenNotFound => 404,
+        RekeyErrorCode.JobNotFound => 404,
         RekeyErrorCode.RouteNotFound => 404,
         RekeyErrorCode.KeyExists => 409,
         RekeyErrorCode.Conflict => 409,

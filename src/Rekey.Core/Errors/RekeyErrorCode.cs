@@ -72,4 +72,7 @@ public enum RekeyErrorCode
 
     /// <summary>An unexpected failure inside the server; the request id identifies it in the server's log.</summary>
     Internal = 22,
+
+    /// <summary>No re-wrap job has the given id.</summary>
+    JobNotFound = 23,
 }
