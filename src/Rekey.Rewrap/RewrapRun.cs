@@ -372,12 +372,24 @@ internal sealed class RewrapRun
     private async Task<RewrapJobState> StoppedStateAsync(CancellationToken cancellationToken)
     {
         var current = await _store.FindJobAsync(_job.Id, cancellationToken).ConfigureAwait(false);
-        var state = current is null ? RewrapJobState.Cancelled : Enum.Parse<RewrapJobState>(current.State);
-        if (current is not null)
+        if (current is null)
         {
-            _progress?.Report(RewrapJobs.StatusOf(current, RewrapDocument.Parse(current.Document)));
+            return RewrapJobState.Cancelled;
         }
 
+        var state = Enum.Parse<RewrapJobState>(current.State);
+        if (state is RewrapJobState.Paused or RewrapJobState.Cancelled)
+        {
+            // Paused or cancelled while this runner held a batch it had already written: keep that
+            // progress, so counts and position are exact, without touching the new state.
+            var kept = current with { Document = Document.Serialize(), UpdatedAt = _time.GetUtcNow() };
+            if (await _store.UpdateJobAsync(kept, [current.State], null, [], null, cancellationToken).ConfigureAwait(false))
+            {
+                current = kept;
+            }
+        }
+
+        _progress?.Report(RewrapJobs.StatusOf(current, RewrapDocument.Parse(current.Document)));
         return state;
     }
 

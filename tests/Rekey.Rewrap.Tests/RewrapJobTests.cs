@@ -1,0 +1,296 @@
+using System.Collections.Concurrent;
+using Rekey.Envelope;
+using Rekey.Errors;
+using Rekey.Keys;
+
+namespace Rekey.Rewrap.Tests;
+
+/// <summary>Re-wrap jobs on a real table, run unchanged on SQLite and PostgreSQL.</summary>
+public abstract class RewrapJobTests : IAsyncLifetime
+{
+    private static readonly ChangeContext Operator = new("ops", "after quarterly rotation");
+    private RewrapHarness _h = null!;
+
+    protected abstract SourceKind Kind { get; }
+
+    public async Task InitializeAsync() => _h = await RewrapHarness.CreateAsync(Kind);
+
+    public async Task DisposeAsync() => await _h.DisposeAsync();
+
+    [Fact]
+    public async Task Rewrap_MovesEveryValueToTheTargetVersion_DataBytesUntouched_AndRecordsInventory()
+    {
+        await _h.FillAsync(250);
+        await _h.ExecuteAsync($"UPDATE {_h.Table} SET ssn = NULL WHERE id = 7;");
+        var before = await _h.ReadAllAsync();
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+
+        var started = await _h.Jobs.StartAsync(_h.Definition(batchSize: 40), Operator);
+        Assert.Equal(RewrapJobState.Pending, started.State);
+        Assert.Equal(2, started.TargetVersion);
+        Assert.Equal(250, started.Total);
+
+        var reports = new ConcurrentQueue<RewrapJobStatus>();
+        var done = await _h.Jobs.RunAsync(started.Id, "test", new Progress(reports));
+        Assert.Equal(RewrapJobState.Completed, done.State);
+        Assert.Equal(499, done.Rewrapped);
+        Assert.Equal(0, done.Failed);
+        Assert.Equal(0, done.Skipped);
+        Assert.Equal(250, done.Done);
+        Assert.Equal(new Dictionary<int, long> { [1] = 499 }, done.PerVersion);
+        Assert.NotEmpty(reports);
+
+        var after = await _h.ReadAllAsync();
+        for (var i = 0; i < after.Count; i++)
+        {
+            var (id, ssn, scan) = after[i];
+            Assert.Equal(2, EnvelopeReader.ReadHeader(scan!).Version);
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "scan"), await _h.Service.DecryptAsync(scan!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(DataBytes(before[i].Scan!), DataBytes(scan!));
+            if (id == 7)
+            {
+                Assert.Null(ssn);
+                continue;
+            }
+
+            Assert.Equal(2, EnvelopeReader.ReadHeader(ssn!).Version);
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "ssn"), await _h.Service.DecryptAsync(ssn!, RewrapHarness.ContextOf(id)));
+        }
+
+        var inventory = await _h.Jobs.GetInventoryAsync(RewrapHarness.Key);
+        Assert.Equal([(2, 499L)], inventory.Select(c => (c.Version, c.Count)));
+        Assert.DoesNotContain("password", inventory[0].Source, StringComparison.OrdinalIgnoreCase);
+
+        var actions = (await _h.Service.ReadAuditAsync()).Select(e => e.Record.Action).ToList();
+        Assert.Contains("rewrap.start", actions);
+        Assert.Contains("rewrap.finish", actions);
+
+        // A second job finds nothing to do and leaves the rows as they are.
+        var again = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(_h.Definition(), Operator)).Id, "test");
+        Assert.Equal(0, again.Rewrapped);
+        Assert.Equal(499, again.AlreadyCurrent);
+    }
+
+    [Fact]
+    public async Task ConcurrentWriters_NoWriteIsLost_AndEveryRowEndsCurrentOrNewer()
+    {
+        await _h.FillAsync(600);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var latest = new ConcurrentDictionary<long, int>();
+        using var stop = new CancellationTokenSource();
+
+        async Task WriterAsync(int seed)
+        {
+            var random = new Random(seed);
+            var generation = (seed + 1) * 1_000_000;
+            while (!stop.IsCancellationRequested)
+            {
+                // Each writer owns the ids congruent to its seed, so the last write to a row is its newest.
+                var id = (random.Next(0, 200) * 3) + seed + 1;
+                generation++;
+                var ssn = EnvelopeText.Encode(await _h.Service.EncryptAsync(RewrapHarness.Key, RewrapHarness.PlaintextOf(id, "ssn", generation), RewrapHarness.ContextOf(id)));
+                await _h.ExecuteAsync($"UPDATE {_h.Table} SET ssn = @ssn WHERE id = {id};", ("@ssn", ssn));
+                latest.AddOrUpdate(id, generation, (_, old) => Math.Max(old, generation));
+                await Task.Yield();
+            }
+        }
+
+        var writers = Enumerable.Range(0, 3).Select(seed => Task.Run(() => WriterAsync(seed))).ToArray();
+        try
+        {
+            var job = await _h.Jobs.StartAsync(_h.Definition(batchSize: 10) with { Concurrency = 3 }, Operator);
+            var done = await _h.Jobs.RunAsync(job.Id, "test");
+            Assert.Equal(RewrapJobState.Completed, done.State);
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await Task.WhenAll(writers);
+        }
+
+        Assert.NotEmpty(latest);
+        foreach (var (id, ssn, scan) in await _h.ReadAllAsync())
+        {
+            // Writers only ever wrote under the Active version, so every value is current now.
+            Assert.Equal(2, EnvelopeReader.ReadHeader(ssn!).Version);
+            Assert.Equal(2, EnvelopeReader.ReadHeader(scan!).Version);
+            var expected = latest.TryGetValue(id, out var generation) ? RewrapHarness.PlaintextOf(id, "ssn", generation) : RewrapHarness.PlaintextOf(id, "ssn");
+            Assert.Equal(expected, await _h.Service.DecryptAsync(ssn!, RewrapHarness.ContextOf(id)));
+        }
+    }
+
+    [Fact]
+    public async Task RowsUnderADestroyedVersion_AreReportedWithTheirIds_AndTheJobFinishes()
+    {
+        await _h.FillAsync(20);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        await _h.FillAsync(20, firstId: 21);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        await _h.ExecuteAsync($"UPDATE {_h.Table} SET ssn = 'not an envelope' WHERE id = 30;");
+        await _h.Service.DisableAsync(RewrapHarness.Key, 1);
+        await _h.Service.ScheduleDestroyAsync(RewrapHarness.Key, 1);
+        var key = await _h.Service.UpdateKeyAsync(RewrapHarness.Key, new KeyConfigUpdate(TimeSpan.Zero));
+        Assert.Equal(TimeSpan.Zero, key.DestructionDelay);
+        await _h.Service.CancelDestroyAsync(RewrapHarness.Key, 1);
+        await _h.Service.ScheduleDestroyAsync(RewrapHarness.Key, 1);
+        await _h.Service.DestroyAsync(RewrapHarness.Key, 1);
+
+        var done = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(_h.Definition(batchSize: 7), Operator)).Id, "test");
+        Assert.Equal(RewrapJobState.Completed, done.State);
+        Assert.Equal(41, done.Failed);
+        Assert.Equal(39, done.Rewrapped);
+
+        var failures = await _h.Jobs.GetFailuresAsync(done.Id);
+        Assert.Equal(41, failures.Count);
+        Assert.Equal(40, failures.Count(f => f.Reason == nameof(RekeyErrorCode.KeyDestroyed) && f.Version == 1));
+        var malformed = Assert.Single(failures, f => f.Reason.StartsWith("malformed", StringComparison.Ordinal));
+        Assert.Equal(("30", "ssn"), (malformed.RecordId, malformed.Column));
+        Assert.Contains(failures, f => f.RecordId == "1" && f.Column == "ssn");
+
+        var inventory = (await _h.Jobs.GetInventoryAsync(RewrapHarness.Key)).ToDictionary(c => c.Version, c => c.Count);
+        Assert.Equal(new Dictionary<int, long> { [1] = 40, [3] = 39 }, inventory);
+        Assert.Contains(await _h.Service.ReadAuditAsync(), e => e.Record.Action == "rewrap.finish" && e.Record.Details!.Contains("41 failed", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PauseFromElsewhere_StopsTheRunner_ResumeContinues_CancelEnds()
+    {
+        await _h.FillAsync(300);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var job = await _h.Jobs.StartAsync(_h.Definition(batchSize: 10) with { ThrottleRowsPerSecond = 1000 }, Operator);
+
+        var run = Task.Run(() => _h.Jobs.RunAsync(job.Id, "runner-a"));
+        while ((await _h.Jobs.GetStatusAsync(job.Id)).Done < 50)
+        {
+            await Task.Delay(20);
+        }
+
+        await _h.Jobs.PauseAsync(job.Id, Operator);
+        var paused = await run;
+        Assert.Equal(RewrapJobState.Paused, paused.State);
+        Assert.InRange(paused.Done, 50, 299);
+
+        var refused = await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.PauseAsync(job.Id, Operator));
+        Assert.Equal(RekeyErrorCode.TransitionNotAllowed, refused.Code);
+        Assert.Equal(RewrapJobState.Paused, (await _h.Jobs.RunAsync(job.Id, "runner-b")).State);
+
+        await _h.Jobs.ResumeAsync(job.Id, Operator);
+        var done = await _h.Jobs.RunAsync(job.Id, "runner-b");
+        Assert.Equal(RewrapJobState.Completed, done.State);
+        Assert.Equal(600, done.Rewrapped);
+        Assert.All(await _h.ReadAllAsync(), r => Assert.Equal(2, EnvelopeReader.ReadHeader(r.Ssn!).Version));
+
+        var other = await _h.Jobs.StartAsync(_h.Definition(), Operator);
+        Assert.Equal(RewrapJobState.Cancelled, (await _h.Jobs.CancelAsync(other.Id, Operator)).State);
+        Assert.Equal(RewrapJobState.Cancelled, (await _h.Jobs.RunAsync(other.Id, "runner-b")).State);
+
+        var actions = (await _h.Service.ReadAuditAsync()).Select(e => e.Record.Action).ToList();
+        Assert.Contains("rewrap.pause", actions);
+        Assert.Contains("rewrap.resume", actions);
+        Assert.Contains("rewrap.cancel", actions);
+    }
+
+    [Fact]
+    public async Task Lease_KeepsASecondRunnerOut_UntilItLapses()
+    {
+        await _h.FillAsync(5);
+        var job = await _h.Jobs.StartAsync(_h.Definition(), Operator);
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await ((Storage.IRewrapJobStore)_h.Store).TryLeaseJobAsync(job.Id, "dead-runner", now, now.AddMinutes(5)));
+        var e = await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.RunAsync(job.Id, "runner-b"));
+        Assert.Equal(RekeyErrorCode.Conflict, e.Code);
+        Assert.Contains("dead-runner", e.Message, StringComparison.Ordinal);
+        Assert.Empty(await _h.Jobs.RunnableAsync().ContinueWith(t => t.Result.Where(id => id != job.Id).ToList()));
+    }
+
+    [Fact]
+    public async Task Reencrypt_GivesNewDataKeys_AndWrongContextsAreRecorded()
+    {
+        await _h.FillAsync(30);
+        var before = await _h.ReadAllAsync();
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var definition = _h.Definition(batchSize: 8) with { Mode = RewrapMode.Reencrypt, Verification = VerificationMode.Full };
+        var done = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(definition, Operator)).Id, "test");
+        Assert.Equal(RewrapJobState.Completed, done.State);
+        Assert.Equal(60, done.Rewrapped);
+        Assert.Contains("60 ok, 0 failed", done.Verification, StringComparison.Ordinal);
+        var after = await _h.ReadAllAsync();
+        for (var i = 0; i < after.Count; i++)
+        {
+            Assert.NotEqual(DataBytes(before[i].Scan!), DataBytes(after[i].Scan!));
+            Assert.Equal(RewrapHarness.PlaintextOf(after[i].Id, "scan"), await _h.Service.DecryptAsync(after[i].Scan!, RewrapHarness.ContextOf(after[i].Id)));
+        }
+
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var wrong = definition with { ContextTemplate = "table=other;id={id}", Verification = VerificationMode.None };
+        var failed = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(wrong, Operator)).Id, "test");
+        Assert.Equal(60, failed.Failed);
+        Assert.All(await _h.Jobs.GetFailuresAsync(failed.Id), f => Assert.StartsWith("DecryptionFailed", f.Reason, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SampleVerification_DecryptsASample_AndFilterLimitsTheRows()
+    {
+        await _h.FillAsync(90);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var source = _h.Source() with { FilterColumn = "ward", FilterValue = "w1" };
+        var definition = _h.Definition(batchSize: 9, source: source) with { Verification = VerificationMode.Sample, SampleSize = 10 };
+        var done = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(definition, Operator)).Id, "test");
+        Assert.Equal(30, done.Done);
+        Assert.Equal(60, done.Rewrapped);
+        Assert.Matches("a sample of 1[0-9]: 1[0-9] ok, 0 failed, 0 still under older versions", done.Verification);
+        var rows = await _h.ReadAllAsync();
+        Assert.All(rows, r => Assert.Equal(r.Id % 3 == 1 ? 2 : 1, EnvelopeReader.ReadHeader(r.Ssn!).Version));
+    }
+
+    [Theory]
+    [InlineData("patients; DROP TABLE patients", "id", "ssn", null)]
+    [InlineData("patients", "id = 1 OR 1=1 --", "ssn", null)]
+    [InlineData("patients", "id", "ssn\" = NULL, \"scan", null)]
+    [InlineData("patients", "id", "ssn", "ward) OR (1=1")]
+    [InlineData("a.b.c", "id", "ssn", null)]
+    [InlineData("patients", "id", "1ssn", null)]
+    [InlineData("patients", "id", "", null)]
+    [InlineData("patients", "id", "id", null)]
+    public async Task IdentifierInjection_IsRefused_BeforeAnythingHappens(string table, string idColumn, string column, string? filter)
+    {
+        await _h.FillAsync(3);
+        var source = new SourceDefinition(Kind, _h.SourceConnection, table, idColumn, IdKind.Integer, [new(column)], filter, filter is null ? null : "w1");
+        var e = await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(_h.Definition(source: source), Operator));
+        Assert.Equal(RekeyErrorCode.InvalidRequest, e.Code);
+        Assert.Empty(await _h.Jobs.ListAsync());
+        Assert.Equal(3L, Convert.ToInt64(await _h.ExecuteAsync($"SELECT count(*) FROM {_h.Table};"), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task UnknownTableOrColumn_AndBadLimits_AreClearErrors()
+    {
+        var noTable = _h.Source() with { Table = "nope" };
+        Assert.Equal(RekeyErrorCode.InvalidRequest, (await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(_h.Definition(source: noTable), Operator))).Code);
+        var noColumn = _h.Source(new CiphertextColumn("nope"));
+        Assert.Equal(RekeyErrorCode.InvalidRequest, (await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(_h.Definition(source: noColumn), Operator))).Code);
+        Assert.Equal(RekeyErrorCode.InvalidRequest, (await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(_h.Definition(batchSize: 0), Operator))).Code);
+        Assert.Equal(RekeyErrorCode.InvalidRequest, (await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(_h.Definition() with { Mode = RewrapMode.Reencrypt, ContextTemplate = null }, Operator))).Code);
+        Assert.Equal(RekeyErrorCode.KeyNotFound, (await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(_h.Definition() with { Key = KeyName.Parse("no/such") }, Operator))).Code);
+        Assert.Equal(RekeyErrorCode.JobNotFound, (await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.GetStatusAsync("rw_missing"))).Code);
+        Assert.Empty(await _h.Jobs.ListAsync());
+    }
+
+    // The AES-GCM ciphertext and tag: what a re-wrap must leave byte for byte as it was.
+    private static byte[] DataBytes(byte[] envelope) => envelope[^(EnvelopeReader.ReadHeader(envelope).DataLength + 16)..];
+
+    private sealed class Progress(ConcurrentQueue<RewrapJobStatus> into) : IProgress<RewrapJobStatus>
+    {
+        public void Report(RewrapJobStatus value) => into.Enqueue(value);
+    }
+}
+
+public sealed class SqliteRewrapJobTests : RewrapJobTests
+{
+    protected override SourceKind Kind => SourceKind.Sqlite;
+}
+
+public sealed class PostgresRewrapJobTests : RewrapJobTests
+{
+    protected override SourceKind Kind => SourceKind.Postgres;
+}
