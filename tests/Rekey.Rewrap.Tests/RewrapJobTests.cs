@@ -276,6 +276,72 @@ public abstract class RewrapJobTests : IAsyncLifetime
         Assert.Empty(await _h.Jobs.ListAsync());
     }
 
+    /// <summary>
+    /// SIGKILL of the job's process at random moments, 20 times, then a run to the end: every row
+    /// decrypts to its original plaintext, none was skipped. <c>REKEY_KILL_TRIALS</c> raises the count
+    /// (see scripts/rewrap-kill-loop.sh).
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Race")]
+    public async Task KilledAtRandomMoments_ResumesFromItsCheckpoint_AndLosesNothing()
+    {
+        var trials = int.TryParse(Environment.GetEnvironmentVariable("REKEY_KILL_TRIALS"), out var n) ? n : 20;
+        await _h.FillAsync(3000);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var job = await _h.Jobs.StartAsync(_h.Definition(batchSize: 25) with { ThrottleRowsPerSecond = 400, Concurrency = 3 }, Operator);
+        var random = new Random(17);
+        var killedMidway = 0;
+        for (var trial = 0; trial < trials; trial++)
+        {
+            using var worker = StartWorker(job.Id);
+            Assert.Equal("running", await worker.StandardOutput.ReadLineAsync());
+            await Task.Delay(random.Next(50, 400));
+            worker.Kill();
+            await worker.WaitForExitAsync();
+            var status = await _h.Jobs.GetStatusAsync(job.Id);
+            if (status.State == RewrapJobState.Completed)
+            {
+                break;
+            }
+
+            killedMidway++;
+        }
+
+        Assert.True(killedMidway >= Math.Min(trials, 20), $"only {killedMidway} kills landed mid-job");
+        using (var last = StartWorker(job.Id))
+        {
+            Assert.Equal("running", await last.StandardOutput.ReadLineAsync());
+            Assert.Equal("Completed", await last.StandardOutput.ReadLineAsync());
+            await last.WaitForExitAsync();
+        }
+
+        var done = await _h.Jobs.GetStatusAsync(job.Id);
+        Assert.Equal(0, done.Failed);
+        var rows = await _h.ReadAllAsync();
+        Assert.Equal(3000, rows.Count);
+        foreach (var (id, ssn, scan) in rows)
+        {
+            Assert.Equal(2, EnvelopeReader.ReadHeader(ssn!).Version);
+            Assert.Equal(2, EnvelopeReader.ReadHeader(scan!).Version);
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "ssn"), await _h.Service.DecryptAsync(ssn!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "scan"), await _h.Service.DecryptAsync(scan!, RewrapHarness.ContextOf(id)));
+        }
+
+        var inventory = await _h.Jobs.GetInventoryAsync(RewrapHarness.Key);
+        Assert.Equal([(2, 6000L)], inventory.Select(c => (c.Version, c.Count)));
+    }
+
+    private System.Diagnostics.Process StartWorker(string jobId)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Rekey.TestWorker.dll"), "rewrap-run", _h.StoreConnection, _h.RootKeyPath, RewrapHarness.Key.Value, jobId })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return System.Diagnostics.Process.Start(start)!;
+    }
+
     // The AES-GCM ciphertext and tag: what a re-wrap must leave byte for byte as it was.
     private static byte[] DataBytes(byte[] envelope) => envelope[^(EnvelopeReader.ReadHeader(envelope).DataLength + 16)..];
 

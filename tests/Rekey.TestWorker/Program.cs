@@ -11,6 +11,7 @@ using Rekey.Storage.Sqlite;
 //   rotate <store> <root.key> <key> <count>                 rotate count times; prints "done"
 //   rotate-expected <store> <root.key> <key> <v> <go-file>  prints "ready", waits for go-file, rotates expecting v; prints "won" or "conflict"
 //   rotate-and-hang <store> <root.key> <key> <marker>        rotates, and inside the transaction (after the demotion) creates marker and hangs
+//   rewrap-run <store> <root.key> <key> <job id>             prints "running", runs the re-wrap job as owner "worker"; prints its final state
 if (args.Length < 4)
 {
     Console.Error.WriteLine("usage: Rekey.TestWorker <command> <store> <root.key> <key> ...");
@@ -74,6 +75,13 @@ switch (command)
         await service.RotateAsync(key);
         Console.Error.WriteLine("the rotation finished, but it should have hung");
         return 1;
+
+    case "rewrap-run":
+        var jobs = new Rekey.Rewrap.RewrapJobs(service, (IRewrapJobStore)store);
+        Console.WriteLine("running");
+        var status = await jobs.RunAsync(args[4], "worker");
+        Console.WriteLine(status.State);
+        return 0;
 
     default:
         Console.Error.WriteLine($"unknown command {command}");
