@@ -40,4 +40,9 @@ namespace Rekey.Api;
 [JsonSerializable(typeof(TokenCreatedResponse))]
 [JsonSerializable(typeof(TokensResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(RewrapJobRequest))]
+[JsonSerializable(typeof(RewrapJobResource))]
+[JsonSerializable(typeof(RewrapJobsResponse))]
+[JsonSerializable(typeof(RewrapFailuresResponse))]
+[JsonSerializable(typeof(InventoryResponse))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

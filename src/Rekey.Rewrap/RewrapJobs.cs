@@ -69,7 +69,7 @@ public sealed class RewrapJobs
     /// Runs a Pending or Running job as <paramref name="owner"/> until it completes, is paused or
     /// cancelled (from anywhere), fails, or another runner takes it over. A Running job whose
     /// runner died continues from its last checkpoint once its lease has lapsed. Cancelling
-    /// <paramref name="cancellationToken"/> pauses the job.
+    /// <paramref name="cancellationToken"/> hands the job back as Pending.
     /// </summary>
     public async Task<RewrapJobStatus> RunAsync(string id, string owner, IProgress<RewrapJobStatus>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -103,7 +103,9 @@ public sealed class RewrapJobs
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            await StopAsync(id, owner, RewrapJobState.Paused, "rewrap.pause", "stopped by its runner; resumes from its last checkpoint", CancellationToken.None).ConfigureAwait(false);
+            // The runner is going away (Ctrl+C, a server shutting down): hand the job back as
+            // Pending so any runner continues from its checkpoint without waiting for the lease.
+            await StopAsync(id, owner, RewrapJobState.Pending, "rewrap.release", "released by its runner; continues from its last checkpoint", CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception e) when (e is RekeyStoreException or System.Data.Common.DbException or IOException or InvalidOperationException)
         {
@@ -150,12 +152,12 @@ public sealed class RewrapJobs
     public Task<IReadOnlyList<InventoryCount>> GetInventoryAsync(KeyName key, CancellationToken cancellationToken = default) =>
         _store.GetInventoryAsync(key, cancellationToken);
 
-    /// <summary>Ids of jobs a scheduler may run now: Pending, or Running with a lapsed lease.</summary>
+    /// <summary>Ids of jobs a scheduler may run now: Pending or Running, with no lease or a lapsed one.</summary>
     public async Task<IReadOnlyList<string>> RunnableAsync(CancellationToken cancellationToken = default)
     {
         var now = _time.GetUtcNow();
         return (await _store.ListJobsAsync(cancellationToken).ConfigureAwait(false))
-            .Where(j => j.State == nameof(RewrapJobState.Pending) || (j.State == nameof(RewrapJobState.Running) && (j.LeaseUntil is null || j.LeaseUntil < now)))
+            .Where(j => j.State is nameof(RewrapJobState.Pending) or nameof(RewrapJobState.Running) && (j.LeaseUntil is null || j.LeaseUntil < now))
             .Select(j => j.Id)
             .ToList();
     }

@@ -46,6 +46,14 @@ public sealed class RbacMatrixTests
         [EndpointNames.TokenList] = ([A], Scope.Global),
         [EndpointNames.TokenRevoke] = ([A], Scope.Global),
         [EndpointNames.TokenSelf] = ([A, K, O, P, U], Scope.None),
+        [EndpointNames.JobStart] = ([A, K, O], Scope.Key),
+        [EndpointNames.JobList] = ([A, K, O, U], Scope.None),
+        [EndpointNames.JobRead] = ([A, K, O, U], Scope.Key),
+        [EndpointNames.JobPause] = ([A, K, O], Scope.Key),
+        [EndpointNames.JobResume] = ([A, K, O], Scope.Key),
+        [EndpointNames.JobCancel] = ([A, K, O], Scope.Key),
+        [EndpointNames.JobFailures] = ([A, K, O, U], Scope.Key),
+        [EndpointNames.Inventory] = ([A, K, O, U], Scope.Key),
     };
 
     private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi];
@@ -177,6 +185,16 @@ public sealed class RbacMatrixTests
 
         var ciphertext = endpoint == EndpointNames.KeyCreate ? null : await KeyWithCiphertextAsync();
         string tokenId = string.Empty;
+        var jobBody = $$$"""{"source":{"kind":"sqlite","connection":"{{{server.SourceTable()}}}","table":"patients","columns":[{"name":"ssn"}]}}""";
+        string jobId = string.Empty;
+        if (endpoint is EndpointNames.JobRead or EndpointNames.JobPause or EndpointNames.JobResume or EndpointNames.JobCancel or EndpointNames.JobFailures)
+        {
+            using var created = await server.SendAsync(HttpMethod.Post, "/v1/jobs/rewrap/" + key, server.AdminToken, jobBody);
+            Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+            using var job = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+            jobId = job.RootElement.GetProperty("id").GetString()!;
+        }
+
         if (endpoint == EndpointNames.TokenRevoke)
         {
             var (token, _) = await server.Host.IssueTokenAsync("victim", new HashSet<Role> { Role.Auditor }, [KeyPattern.All]);
@@ -211,6 +229,14 @@ public sealed class RbacMatrixTests
             EndpointNames.TokenList => (HttpMethod.Get, "/v1/tokens", null),
             EndpointNames.TokenRevoke => (HttpMethod.Delete, "/v1/tokens/" + tokenId, null),
             EndpointNames.TokenSelf => (HttpMethod.Get, "/v1/tokens/self", null),
+            EndpointNames.JobStart => (HttpMethod.Post, "/v1/jobs/rewrap/" + key, jobBody),
+            EndpointNames.JobList => (HttpMethod.Get, "/v1/jobs", null),
+            EndpointNames.JobRead => (HttpMethod.Get, "/v1/jobs/" + jobId, null),
+            EndpointNames.JobPause => (HttpMethod.Post, "/v1/jobs/" + jobId + "/pause", null),
+            EndpointNames.JobResume => (HttpMethod.Post, "/v1/jobs/" + jobId + "/resume", null),
+            EndpointNames.JobCancel => (HttpMethod.Post, "/v1/jobs/" + jobId + "/cancel", null),
+            EndpointNames.JobFailures => (HttpMethod.Get, "/v1/jobs/" + jobId + "/failures", null),
+            EndpointNames.Inventory => (HttpMethod.Get, "/v1/inventory/" + key, null),
             _ => throw new InvalidOperationException("No request for " + endpoint),
         };
     }

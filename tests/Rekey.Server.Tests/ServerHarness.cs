@@ -71,6 +71,22 @@ public sealed class ServerHarness : IAsyncDisposable
         return await Http.SendAsync(request);
     }
 
+    /// <summary>A SQLite application table (<c>patients</c>: id, ssn) for re-wrap jobs, created on first use; its path.</summary>
+    public string SourceTable()
+    {
+        var path = Path.Combine(_directory, "app.db");
+        if (!File.Exists(path))
+        {
+            using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE patients (id INTEGER PRIMARY KEY, ssn TEXT);";
+            command.ExecuteNonQuery();
+        }
+
+        return path;
+    }
+
     /// <summary>Runs SQL on the SQLite store directly (tampering, fault injection).</summary>
     public void Sql(string sql)
     {

@@ -12,7 +12,7 @@ namespace Rekey.Server.Access;
 /// authenticates the bearer token, checks role and key scope, and records every refusal in the
 /// audit log. An endpoint without a rule is refused.
 /// </summary>
-internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator authenticator, IKeyStore store, TimeProvider time)
+internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator authenticator, IKeyStore store, IRewrapJobStore jobs, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -68,6 +68,17 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
                 if (!token.Covers(key))
                 {
                     await RefuseAsync(context, rule, token.Id, RekeyErrorCode.Forbidden, $"This token's key patterns do not cover '{key}'.").ConfigureAwait(false);
+                    return;
+                }
+
+                break;
+            case EndpointScope.Job:
+                // A job is in scope when its key is; an unknown id is left to the handler's 404.
+                if (context.Request.RouteValues["id"] is string jobId
+                    && await jobs.FindJobAsync(jobId, context.RequestAborted).ConfigureAwait(false) is { } job
+                    && !token.Covers(job.Key))
+                {
+                    await RefuseAsync(context, rule, token.Id, RekeyErrorCode.Forbidden, $"This token's key patterns do not cover the key of job {jobId}.").ConfigureAwait(false);
                     return;
                 }
 

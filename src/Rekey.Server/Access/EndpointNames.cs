@@ -32,4 +32,12 @@ internal static class EndpointNames
     public const string TokenList = "tokens.list";
     public const string TokenRevoke = "tokens.revoke";
     public const string TokenSelf = "tokens.self";
+    public const string JobStart = "jobs.start";
+    public const string JobList = "jobs.list";
+    public const string JobRead = "jobs.read";
+    public const string JobPause = "jobs.pause";
+    public const string JobResume = "jobs.resume";
+    public const string JobCancel = "jobs.cancel";
+    public const string JobFailures = "jobs.failures";
+    public const string Inventory = "jobs.inventory";
 }

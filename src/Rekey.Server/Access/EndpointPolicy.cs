@@ -60,6 +60,15 @@ internal static class EndpointPolicy
         Rule(EndpointNames.TokenList, [Role.Admin], EndpointScope.Global),
         Rule(EndpointNames.TokenRevoke, [Role.Admin], EndpointScope.Global),
         Rule(EndpointNames.TokenSelf, Anyone, EndpointScope.Filtered),
+
+        Rule(EndpointNames.JobStart, Rotators, EndpointScope.Key),
+        Rule(EndpointNames.JobList, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.JobRead, Readers, EndpointScope.Job),
+        Rule(EndpointNames.JobPause, Rotators, EndpointScope.Job),
+        Rule(EndpointNames.JobResume, Rotators, EndpointScope.Job),
+        Rule(EndpointNames.JobCancel, Rotators, EndpointScope.Job),
+        Rule(EndpointNames.JobFailures, Readers, EndpointScope.Job),
+        Rule(EndpointNames.Inventory, Readers, EndpointScope.Key),
     }.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
 
     private static EndpointRule Rule(string name, Role[] roles, EndpointScope scope) => new(name, roles.ToHashSet(), scope);

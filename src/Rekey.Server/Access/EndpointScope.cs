@@ -12,6 +12,9 @@ internal enum EndpointScope
     /// <summary>Results are filtered to the keys the token's patterns match (listings, audit queries).</summary>
     Filtered,
 
+    /// <summary>The key of the re-wrap job named in the route (<c>{id}</c>) must match one of the token's patterns.</summary>
+    Job,
+
     /// <summary>Server-wide: the token's patterns must include <c>*</c> (token management).</summary>
     Global,
 }

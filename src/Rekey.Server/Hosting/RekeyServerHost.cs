@@ -138,6 +138,9 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddSingleton(new TokenAuthenticator((ITokenStore)store, time, options.TokenCacheTtl));
         services.AddHostedService<CheckpointWorker>();
         services.AddHostedService<UsageFlushWorker>();
+        services.AddSingleton((IRewrapJobStore)store);
+        services.AddSingleton(new Rekey.Rewrap.RewrapJobs(service, (IRewrapJobStore)store, null, time));
+        services.AddHostedService<RewrapJobWorker>();
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
@@ -162,6 +165,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         CryptoEndpoints.Map(app);
         AuditEndpoints.Map(app);
         TokenEndpoints.Map(app);
+        RewrapEndpoints.Map(app);
         return app;
     }
 }

@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Rekey.Envelope;
+using Rekey.Keys;
+
+namespace Rekey.Server.Tests;
+
+/// <summary>Re-wrap jobs through the API: the server's background worker runs them.</summary>
+public sealed class RewrapJobApiTests
+{
+    [Fact]
+    public async Task StartedJob_IsRunByTheServer_AndItsInventoryIsServed()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        var key = KeyName.Parse("tenants/h42/patients");
+        await client.CreateKeyAsync(key);
+        var table = server.SourceTable();
+        using (var connection = new SqliteConnection($"Data Source={table};Pooling=False"))
+        {
+            connection.Open();
+            for (var row = 1; row <= 50; row++)
+            {
+                using var insert = connection.CreateCommand();
+                insert.CommandText = "INSERT INTO patients (id, ssn) VALUES ($id, $ssn);";
+                insert.Parameters.AddWithValue("$id", row);
+                insert.Parameters.AddWithValue("$ssn", EnvelopeText.Encode(await client.EncryptAsync(key, "x"u8.ToArray(), EncryptionContext.From("id=" + row))));
+                insert.ExecuteNonQuery();
+            }
+        }
+
+        await client.RotateAsync(key);
+        var body = $$$"""{"source":{"kind":"sqlite","connection":"{{{table}}}","table":"patients","columns":[{"name":"ssn"}]},"batch_size":10,"verification":"full","context_template":"id={id}","reason":"after rotation"}""";
+        using var created = await server.SendAsync(HttpMethod.Post, "/v1/jobs/rewrap/" + key, server.AdminToken, body);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var createdText = await created.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("\"connection\"", createdText, StringComparison.Ordinal);
+        var id = JsonDocument.Parse(createdText).RootElement.GetProperty("id").GetString();
+
+        JsonElement job = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            await Task.Delay(100);
+            using var status = await server.SendAsync(HttpMethod.Get, "/v1/jobs/" + id, server.AdminToken);
+            job = JsonDocument.Parse(await status.Content.ReadAsStringAsync()).RootElement.Clone();
+        }
+        while (job.GetProperty("state").GetString() != "Completed" && DateTime.UtcNow < deadline);
+
+        Assert.Equal("Completed", job.GetProperty("state").GetString());
+        Assert.Equal(50, job.GetProperty("rewrapped").GetInt64());
+        Assert.Contains("50 ok, 0 failed", job.GetProperty("verification").GetString(), StringComparison.Ordinal);
+
+        using var inventory = await server.SendAsync(HttpMethod.Get, "/v1/inventory/" + key, server.AdminToken);
+        var counts = JsonDocument.Parse(await inventory.Content.ReadAsStringAsync()).RootElement.GetProperty("counts");
+        Assert.Equal(2, counts[0].GetProperty("version").GetInt32());
+        Assert.Equal(50, counts[0].GetProperty("count").GetInt64());
+
+        using var list = await server.SendAsync(HttpMethod.Get, "/v1/jobs", server.AdminToken);
+        Assert.Contains(id!, await list.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Contains(await client.ReadAuditAsync(), e => e.Record.Action == "rewrap.finish");
+    }
+
+    [Theory]
+    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"p; DROP TABLE p","columns":[{"name":"ssn"}]}}""")]
+    [InlineData("""{"source":{"kind":"oracle","connection":"x","table":"p","columns":[{"name":"ssn"}]}}""")]
+    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"p","columns":[]}}""")]
+    [InlineData("""{"source":{"kind":"sqlite","connection":"/nonexistent.db","table":"p","columns":[{"name":"ssn"}]}}""")]
+    [InlineData("""{"mode":"shred","source":{"kind":"sqlite","connection":"x","table":"p","columns":[{"name":"ssn"}]}}""")]
+    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"p","columns":[{"name":"ssn","format":"1"}]}}""")]
+    public async Task BadJobDefinitions_Are400_AndCreateNothing(string body)
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        await client.CreateKeyAsync(KeyName.Parse("app/k"));
+        using var response = await server.SendAsync(HttpMethod.Post, "/v1/jobs/rewrap/app/k", server.AdminToken, body);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("InvalidRequest", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+        using var list = await server.SendAsync(HttpMethod.Get, "/v1/jobs", server.AdminToken);
+        Assert.Equal("""{"jobs":[]}""", await list.Content.ReadAsStringAsync());
+    }
+}
