@@ -17,6 +17,12 @@ internal static class CliApp
         root.Subcommands.Add(KeyCommands.Build(globals));
         foreach (var command in CryptoCommands.Build(globals))
         {
+            // 'rekey rewrap' re-wraps one envelope from stdin; its subcommands run re-wrap jobs over tables.
+            if (command.Name == "rewrap")
+            {
+                RewrapCommands.AddTo(command, globals);
+            }
+
             root.Subcommands.Add(command);
         }
 

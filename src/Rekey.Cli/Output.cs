@@ -32,10 +32,10 @@ internal sealed class Output
         _console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(writer),
-            Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
-            ColorSystem = Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+            Ansi = System.Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
+            ColorSystem = System.Console.IsOutputRedirected ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
         });
-        if (Console.IsOutputRedirected)
+        if (System.Console.IsOutputRedirected)
         {
             // Not a terminal: do not wrap tables at 80 columns.
             _console.Profile.Width = 240;
@@ -43,6 +43,93 @@ internal sealed class Output
     }
 
     public OutputFormat Format { get; }
+
+    /// <summary>The console this output writes to (for live displays such as progress bars).</summary>
+    public IAnsiConsole Console => _console;
+
+    public void Job(Rekey.Api.RewrapJobResource job)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(job);
+            return;
+        }
+
+        var table = new Table().AddColumns("Job", job.Id).HideHeaders();
+        table.AddRow("key", Esc(job.Key));
+        table.AddRow("source", Esc(job.Source));
+        table.AddRow("state", job.State);
+        table.AddRow("mode", job.Mode);
+        table.AddRow("target version", Num(job.TargetVersion));
+        table.AddRow("pass", Num(job.Pass));
+        table.AddRow("done / total", $"{Num(job.Done)} / {Num(job.Total)}");
+        table.AddRow("moved", Num(job.Rewrapped));
+        table.AddRow("already current", Num(job.AlreadyCurrent));
+        table.AddRow("skipped (changed meanwhile)", Num(job.Skipped));
+        table.AddRow("failed", Num(job.Failed));
+        table.AddRow("rows/s", job.RowsPerSecond.ToString("N0", CultureInfo.InvariantCulture));
+        table.AddRow("ETA", job.EtaSeconds is { } eta ? TimeSpan.FromSeconds(Math.Round(eta)).ToString() : string.Empty);
+        table.AddRow("per version (this pass)", Esc(string.Join(", ", job.PerVersion.Select(p => $"v{p.Key}: {p.Value}"))));
+        table.AddRow("verification", Esc(job.Verification ?? string.Empty));
+        table.AddRow("error", Esc(job.Error ?? string.Empty));
+        table.AddRow("started", Time(job.StartedAt));
+        table.AddRow("finished", Time(job.FinishedAt));
+        _console.Write(table);
+    }
+
+    public void Jobs(IEnumerable<Rekey.Api.RewrapJobResource> jobs)
+    {
+        var list = jobs.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Job", "Key", "State", "Target", "Pass", "Done", "Total", "Moved", "Failed", "Started");
+        foreach (var j in list)
+        {
+            table.AddRow(Esc(j.Id), Esc(j.Key), j.State, Num(j.TargetVersion), Num(j.Pass), Num(j.Done), Num(j.Total), Num(j.Rewrapped), Num(j.Failed), Time(j.StartedAt));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Failures(IEnumerable<Rekey.Api.RewrapFailureResource> failures)
+    {
+        var list = failures.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Record", "Column", "Version", "Reason", "Found");
+        foreach (var f in list)
+        {
+            table.AddRow(Esc(f.RecordId), Esc(f.Column), Num(f.Version), Esc(f.Reason), Time(f.At));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Inventory(IEnumerable<Rekey.Api.InventoryResource> counts)
+    {
+        var list = counts.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Source", "Version", "Values", "Counted");
+        foreach (var c in list)
+        {
+            table.AddRow(Esc(c.Source), Num(c.Version), Num(c.Count), Time(c.CountedAt));
+        }
+
+        _console.Write(table);
+    }
 
     public void Keys(IEnumerable<KeyInfo> keys)
     {

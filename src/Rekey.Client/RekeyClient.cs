@@ -251,6 +251,30 @@ public sealed class RekeyClient : IKeyService, IDisposable
     public Task<TokenResource> GetSelfAsync(CancellationToken cancellationToken = default) =>
         GetAsync("v1/tokens/self", ApiJsonContext.Default.TokenResource, cancellationToken);
 
+    /// <summary>Starts a re-wrap job for a key; the server runs it in the background.</summary>
+    public async Task<RewrapJobResource> StartRewrapJobAsync(KeyName key, RewrapJobRequest request, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, "v1/jobs/rewrap/" + Path(key), request, ApiJsonContext.Default.RewrapJobRequest, ApiJsonContext.Default.RewrapJobResource, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>A re-wrap job's progress.</summary>
+    public Task<RewrapJobResource> GetRewrapJobAsync(string id, CancellationToken cancellationToken = default) =>
+        GetAsync("v1/jobs/" + Uri.EscapeDataString(id), ApiJsonContext.Default.RewrapJobResource, cancellationToken);
+
+    /// <summary>Every re-wrap job the token may see.</summary>
+    public async Task<IReadOnlyList<RewrapJobResource>> ListRewrapJobsAsync(CancellationToken cancellationToken = default) =>
+        (await GetAsync("v1/jobs", ApiJsonContext.Default.RewrapJobsResponse, cancellationToken).ConfigureAwait(false)).Jobs;
+
+    /// <summary>Pauses, resumes or cancels a re-wrap job (<paramref name="action"/> is <c>pause</c>, <c>resume</c> or <c>cancel</c>).</summary>
+    public async Task<RewrapJobResource> ControlRewrapJobAsync(string id, string action, CancellationToken cancellationToken = default) =>
+        (await SendAsync<object, RewrapJobResource>(HttpMethod.Post, $"v1/jobs/{Uri.EscapeDataString(id)}/{Uri.EscapeDataString(action)}", null, null, ApiJsonContext.Default.RewrapJobResource, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>The records a re-wrap job could not move.</summary>
+    public async Task<IReadOnlyList<RewrapFailureResource>> GetRewrapFailuresAsync(string id, CancellationToken cancellationToken = default) =>
+        (await GetAsync($"v1/jobs/{Uri.EscapeDataString(id)}/failures", ApiJsonContext.Default.RewrapFailuresResponse, cancellationToken).ConfigureAwait(false)).Failures;
+
+    /// <summary>How many values each version of a key protects, per source.</summary>
+    public Task<InventoryResponse> GetInventoryAsync(KeyName key, CancellationToken cancellationToken = default) =>
+        GetAsync("v1/inventory/" + Path(key), ApiJsonContext.Default.InventoryResponse, cancellationToken);
+
     /// <inheritdoc />
     public void Dispose()
     {

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Rekey.Envelope;
+using Rekey.Keys;
+using Rekey.Server.Hosting;
+
+namespace Rekey.Cli.Tests;
+
+/// <summary><c>rekey rewrap</c> as a user runs it, on a local store and against a server.</summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class RewrapCliTests : IDisposable
+{
+    private const string Key = "tenants/h42/patients";
+    private readonly RekeyProcess _rekey = new();
+
+    [Fact]
+    public async Task Local_StartRunsWithProgress_ThenStatusFailuresAndInventory()
+    {
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key).Ok();
+        var table = Path.Combine(Path.GetDirectoryName(_rekey.StoreDir)!, "app.db");
+        await using (var open = await StoreHome.Open(_rekey.StoreDir).OpenServiceAsync(null, CancellationToken.None))
+        {
+            await FillAsync(open.Service, table, 500);
+        }
+
+        _rekey.Run("key", "rotate", Key).Ok();
+        var run = _rekey.Run("rewrap", "start", "--key", Key, "--source", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--batch-size", "50", "--verify", "sample:20", "--context-template", "id={id}").Ok();
+        Assert.Contains("rows/s", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Completed", run.Stdout, StringComparison.Ordinal);
+
+        var jobs = JsonDocument.Parse(_rekey.Run("rewrap", "status", "--format", "json").Ok().Stdout).RootElement;
+        var job = jobs[0];
+        Assert.Equal("Completed", job.GetProperty("state").GetString());
+        Assert.Equal(499, job.GetProperty("rewrapped").GetInt64());
+        Assert.Equal(1, job.GetProperty("failed").GetInt64());
+        var id = job.GetProperty("id").GetString()!;
+
+        var failures = _rekey.Run("rewrap", "failures", id).Ok().Stdout;
+        Assert.Contains("malformed", failures, StringComparison.Ordinal);
+        var inventory = JsonDocument.Parse(_rekey.Run("rewrap", "inventory", Key, "--format", "json").Ok().Stdout).RootElement;
+        Assert.Equal(2, inventory[0].GetProperty("version").GetInt32());
+        Assert.Equal(499, inventory[0].GetProperty("count").GetInt64());
+
+        Assert.Equal(3, _rekey.Run("rewrap", "status", "rw_000000000000").ExitCode);
+        Assert.Equal(4, _rekey.Run("rewrap", "pause", id).ExitCode);
+        var injected = _rekey.Run("rewrap", "start", "--key", Key, "--source", "sqlite", "--connection", table, "--table", "patients;drop table patients", "--column", "ssn");
+        Assert.Equal(2, injected.ExitCode);
+        Assert.Contains("not a plain identifier", injected.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Remote_TheServerRunsTheJob_AndTheCliWatches()
+    {
+        var (host, token, folder) = await DevServer.StartAsync("http://127.0.0.1:0");
+        try
+        {
+            var table = Path.Combine(folder, "app.db");
+            await host.Service.CreateKeyAsync(KeyName.Parse(Key));
+            await FillAsync(host.Service, table, 200);
+            await host.Service.RotateAsync(KeyName.Parse(Key));
+            _rekey.Environment["REKEY_ADDR"] = host.Address.ToString();
+            _rekey.Environment["REKEY_TOKEN"] = token;
+            var run = _rekey.Run("rewrap", "start", "--key", Key, "--source", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--format", "json").Ok();
+            var job = JsonDocument.Parse(run.Stdout).RootElement;
+            Assert.Equal("Completed", job.GetProperty("state").GetString());
+            Assert.Equal(199, job.GetProperty("rewrapped").GetInt64());
+            Assert.Contains("199", _rekey.Run("rewrap", "inventory", Key).Ok().Stdout, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await host.DisposeAsync();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    public void Dispose() => _rekey.Dispose();
+
+    // Rows 1..count; row 3 holds something that is not an envelope.
+    private static async Task FillAsync(RekeyService service, string path, int count)
+    {
+        using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        connection.Open();
+        using (var create = connection.CreateCommand())
+        {
+            create.CommandText = "CREATE TABLE patients (id INTEGER PRIMARY KEY, ssn TEXT);";
+            create.ExecuteNonQuery();
+        }
+
+        using var transaction = connection.BeginTransaction();
+        for (var id = 1; id <= count; id++)
+        {
+            using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO patients (id, ssn) VALUES ($id, $ssn);";
+            insert.Parameters.AddWithValue("$id", id);
+            insert.Parameters.AddWithValue("$ssn", id == 3 ? "plain text by mistake" : EnvelopeText.Encode(await service.EncryptAsync(KeyName.Parse(Key), "123-45-6789"u8.ToArray(), EncryptionContext.From("id=" + id))));
+            insert.ExecuteNonQuery();
+        }
+
+        transaction.Commit();
+    }
+}
