@@ -3,10 +3,13 @@ using Rekey.Benchmarks;
 // dotnet run -c Release --project bench/Rekey.Benchmarks [-- --quick]              envelope operations
 // dotnet run -c Release --project bench/Rekey.Benchmarks -- rotations [--quick]    rotations per second (REKEY_BENCH_PG for PostgreSQL)
 // dotnet run -c Release --project bench/Rekey.Benchmarks -- http [--quick]         HTTP encrypt throughput on loopback
+// dotnet run -c Release --project bench/Rekey.Benchmarks -- rewrap [--quick] [--large]   re-wrap jobs vs raw and naive updates (REKEY_BENCH_PG)
 var quick = args.Contains("--quick");
 return args switch
 {
     _ when args.Contains("http-server") => await HttpBenchmark.ServeAsync(),
+    _ when args.Length > 0 && args[0] == "rewrap-job" => await RewrapBenchmark.RunJobAsync(args),
+    _ when args.Contains("rewrap") => await RewrapBenchmark.RunAsync(quick, args),
     _ when args.Contains("http") => await HttpBenchmark.RunAsync(quick),
     _ when args.Contains("rotations") => await RotationBenchmark.RunAsync(quick),
     _ => await EnvelopeBenchmark.RunAsync(quick),

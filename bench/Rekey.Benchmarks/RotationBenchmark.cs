@@ -36,7 +36,7 @@ internal static class RotationBenchmark
             }
 
             var database = "rekey_bench_" + Guid.NewGuid().ToString("N")[..12];
-            await AdminAsync(server, $"CREATE DATABASE {database};");
+            await BenchPostgres.ExecuteAsync(server, $"CREATE DATABASE {database};");
             try
             {
                 var connection = new NpgsqlConnectionStringBuilder(server) { Database = database }.ConnectionString;
@@ -45,7 +45,7 @@ internal static class RotationBenchmark
             finally
             {
                 NpgsqlConnection.ClearAllPools();
-                await AdminAsync(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE);");
+                await BenchPostgres.ExecuteAsync(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE);");
             }
 
             return 0;
@@ -103,13 +103,5 @@ internal static class RotationBenchmark
         {
             await store.DisposeAsync();
         }
-    }
-
-    private static async Task AdminAsync(string server, string sql)
-    {
-        await using var connection = new NpgsqlConnection(server);
-        await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
     }
 }

@@ -6,9 +6,8 @@ namespace Rekey.Rewrap.Sources;
 
 /// <summary>
 /// A PostgreSQL table. Reads by keyset (<c>id &gt; $after ORDER BY id LIMIT n</c>). Writes a batch
-/// by binary COPY into a temporary table and one <c>UPDATE ... FROM</c> that only touches rows
-/// whose every ciphertext column still holds the value read, so an application's write is never
-/// overwritten.
+/// as one <c>UPDATE ... FROM unnest(arrays)</c> that only touches rows whose every ciphertext
+/// column still holds the value read, so an application's write is never overwritten.
 /// </summary>
 internal sealed class PostgresTableSource : IRewrapSource
 {
@@ -16,9 +15,6 @@ internal sealed class PostgresTableSource : IRewrapSource
     private readonly SourceDefinition _source;
     private readonly string _select;
     private readonly string _selectFirst;
-    private readonly string _temp;
-    private readonly string _createTemp;
-    private readonly string _copy;
     private readonly string _update;
     private readonly string _count;
 
@@ -40,17 +36,15 @@ internal sealed class PostgresTableSource : IRewrapSource
 
         _count = $"SELECT count(*) FROM {sql.Table}" + (sql.Filter is null ? ";" : $" WHERE {sql.Filter}::text = $1;");
 
-        // The temporary table's name encodes its layout, so pooled connections reuse it safely.
+        // One UPDATE joins the batch passed as arrays: unnest keeps the planner on the id index
+        // (it expects few rows), and only rows whose every column still holds what was read change.
         var idType = source.IdKind == IdKind.Integer ? "bigint" : "text";
         var valueTypes = source.Columns.Select(c => c.Format == CiphertextFormat.Text ? "text" : "bytea").ToArray();
-        _temp = "rekey_rewrap_" + (source.IdKind == IdKind.Integer ? "i" : "t") + string.Concat(source.Columns.Select(c => c.Format == CiphertextFormat.Text ? "t" : "b"));
-        var tempColumns = string.Join(", ", valueTypes.Select((t, i) => $"o{i} {t}, n{i} {t}"));
-        _createTemp = $"CREATE TEMP TABLE IF NOT EXISTS {_temp} (id {idType}, {tempColumns}) ON COMMIT DELETE ROWS;";
-        _copy = $"COPY {_temp} (id, {string.Join(", ", valueTypes.Select((_, i) => $"o{i}, n{i}"))}) FROM STDIN (FORMAT BINARY);";
+        var arrays = string.Join(", ", new[] { $"$1::{idType}[]" }.Concat(valueTypes.SelectMany((t, i) => new[] { $"${(2 * i) + 2}::{t}[]", $"${(2 * i) + 3}::{t}[]" })));
+        var names = string.Join(", ", new[] { "id" }.Concat(valueTypes.SelectMany((_, i) => new[] { $"o{i}", $"n{i}" })));
         var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = COALESCE(b.n{i}, t.{c})"));
         var unchanged = string.Join(" AND ", sql.Columns.Select((c, i) => $"t.{c} IS NOT DISTINCT FROM b.o{i}"));
-        var idCast = source.IdKind == IdKind.Integer ? "::bigint" : "::text";
-        _update = $"UPDATE {sql.Table} AS t SET {set} FROM {_temp} AS b WHERE t.{sql.Id}{idCast} = b.id AND {unchanged} RETURNING b.id;";
+        _update = $"UPDATE {sql.Table} AS t SET {set} FROM unnest({arrays}) AS b ({names}) WHERE t.{sql.Id} = b.id AND {unchanged} RETURNING b.id;";
     }
 
     public string Name { get; }
@@ -102,42 +96,22 @@ internal sealed class PostgresTableSource : IRewrapSource
             return written;
         }
 
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await using (var create = new NpgsqlCommand(_createTemp, connection))
+        await using var command = _dataSource.CreateCommand(_update);
+        command.Parameters.Add(_source.IdKind == IdKind.Integer
+            ? new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = updates.Select(u => (long)u.Id).ToArray() }
+            : new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = updates.Select(u => (string)u.Id).ToArray() });
+        for (var i = 0; i < _source.Columns.Count; i++)
         {
-            await create.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var column = i;
+            var type = NpgsqlDbType.Array | (_source.Columns[i].Format == CiphertextFormat.Text ? NpgsqlDbType.Text : NpgsqlDbType.Bytea);
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.Old[column]).ToArray() });
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.New[column]).ToArray() });
         }
 
-        var valueType = _source.Columns.Select(c => c.Format == CiphertextFormat.Text ? NpgsqlDbType.Text : NpgsqlDbType.Bytea).ToArray();
-        await using (var writer = await connection.BeginBinaryImportAsync(_copy, cancellationToken).ConfigureAwait(false))
-        {
-            foreach (var update in updates)
-            {
-                await writer.StartRowAsync(cancellationToken).ConfigureAwait(false);
-                if (update.Id is long number)
-                {
-                    await writer.WriteAsync(number, NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await writer.WriteAsync((string)update.Id, NpgsqlDbType.Text, cancellationToken).ConfigureAwait(false);
-                }
-
-                for (var i = 0; i < valueType.Length; i++)
-                {
-                    await WriteValueAsync(writer, update.Old[i], valueType[i], cancellationToken).ConfigureAwait(false);
-                    await WriteValueAsync(writer, update.New[i], valueType[i], cancellationToken).ConfigureAwait(false);
-                }
-            }
-
-            await writer.CompleteAsync(cancellationToken).ConfigureAwait(false);
-        }
-
-        // RETURNING names the rows written; the others were changed by the application meanwhile.
+        // A single statement is its own transaction. RETURNING names the rows written; the others
+        // were changed by the application meanwhile.
         var ids = new HashSet<object>();
-        await using (var update = new NpgsqlCommand(_update, connection))
-        await using (var reader = await update.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
@@ -145,7 +119,6 @@ internal sealed class PostgresTableSource : IRewrapSource
             }
         }
 
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         for (var u = 0; u < updates.Count; u++)
         {
             written[u] = ids.Contains(updates[u].Id);
@@ -155,7 +128,4 @@ internal sealed class PostgresTableSource : IRewrapSource
     }
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
-
-    private static Task WriteValueAsync(NpgsqlBinaryImporter writer, object? value, NpgsqlDbType type, CancellationToken cancellationToken) =>
-        value is null ? writer.WriteNullAsync(cancellationToken) : writer.WriteAsync(value, type, cancellationToken);
 }

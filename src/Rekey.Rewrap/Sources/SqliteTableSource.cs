@@ -126,7 +126,9 @@ internal sealed class SqliteTableSource : IRewrapSource
                 news[i].Value = update.New[i] ?? DBNull.Value;
             }
 
-            written[u] = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            // SQLite works synchronously underneath; the async call would only add a task per row.
+            cancellationToken.ThrowIfCancellationRequested();
+            written[u] = command.ExecuteNonQuery() == 1;
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);

@@ -1,0 +1,436 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using NpgsqlTypes;
+using Rekey.Envelope;
+using Rekey.Keys;
+using Rekey.Rewrap;
+using Rekey.Root;
+using Rekey.Storage;
+using Rekey.Storage.Postgres;
+using Rekey.Storage.Sqlite;
+
+namespace Rekey.Benchmarks;
+
+/// <summary>
+/// Re-wrap jobs against same-run baselines, on a table of (bigint id, ciphertext of a 256-byte record):
+/// (a) the database's own write limit: the same column bulk-updated with no crypto (PostgreSQL: binary
+/// COPY into a temporary table, then one UPDATE ... FROM; SQLite: one transaction of prepared updates);
+/// (b) the Rekey job, unthrottled; (c) on PostgreSQL, the naive way: one UPDATE per row, batches of 100,
+/// 100 ms sleep between batches, on 20,000 rows. The job runs in a child process so its peak memory
+/// (VmHWM) is its own. Also: a concurrent application's p99 latency with and without a throttled job.
+/// </summary>
+internal static class RewrapBenchmark
+{
+    private const int RecordBytes = 256;
+    private static readonly KeyName Key = KeyName.Parse("bench/records");
+
+    public static async Task<int> RunAsync(bool quick, string[] args)
+    {
+        var rows = quick ? 100_000 : 1_000_000;
+        var large = args.Contains("--large") ? 5_000_000 : 0;
+        var dir = Directory.CreateTempSubdirectory("rekey-bench-rewrap-").FullName;
+        try
+        {
+            var server = Environment.GetEnvironmentVariable("REKEY_BENCH_PG") ?? Environment.GetEnvironmentVariable("REKEY_TEST_PG");
+            if (server is null)
+            {
+                Console.WriteLine("PostgreSQL: not measured (set REKEY_BENCH_PG to a server where a scratch database may be created)");
+            }
+            else
+            {
+                await PostgresAsync(server, dir, rows, large);
+            }
+
+            await SqliteAsync(dir, rows);
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>The child process: runs one job and prints its final state and peak memory.</summary>
+    public static async Task<int> RunJobAsync(string[] args)
+    {
+        var (store, rootPath, jobId) = (args[1], args[2], args[3]);
+        await using IKeyStore keys = PostgresConnectionString.IsPostgres(store)
+            ? await PostgresKeyStore.OpenAsync(store, listen: false)
+            : await SqliteKeyStore.OpenAsync(store, changePollInterval: TimeSpan.Zero);
+        using var root = LocalRootKeyProvider.OpenKeyFile(rootPath);
+        await using var service = new RekeyService(keys, root);
+        var status = await new RewrapJobs(service, (IRewrapJobStore)keys).RunAsync(jobId, "bench");
+        var peak = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        Console.WriteLine($"{status.State} {status.Rewrapped} {peak.Split(':')[1].Trim()}");
+        return 0;
+    }
+
+    private static async Task PostgresAsync(string server, string dir, int rows, int large)
+    {
+        var database = "rekey_bench_" + Guid.NewGuid().ToString("N")[..12];
+        await BenchPostgres.ExecuteAsync(server, $"CREATE DATABASE {database};");
+        try
+        {
+            var connection = new NpgsqlConnectionStringBuilder(server) { Database = database, CommandTimeout = 0 }.ConnectionString;
+            var rootPath = Path.Combine(dir, "root-pg.key");
+            LocalRootKeyProvider.CreateKeyFile(rootPath).Dispose();
+            Console.WriteLine($"PostgreSQL, {rows:N0} rows of (bigint id, text ciphertext of a {RecordBytes}-byte record):");
+            await PgFillAsync(connection, rootPath, "bench", rows, rotateAfter: true);
+
+            // The database's limit is whichever raw method is faster here: one COPY and one UPDATE for
+            // the whole table, or batches of 5,000 rows joined from arrays (no crypto either way).
+            var a1 = await PgRawUpdateAsync(connection, "bench", rows);
+            await BenchPostgres.ExecuteAsync(connection, "VACUUM ANALYZE bench;");
+            var a2 = await PgRawBatchedUpdateAsync(connection, "bench", 5000);
+            await BenchPostgres.ExecuteAsync(connection, "VACUUM ANALYZE bench;");
+            var a = Math.Max(a1, a2);
+            var (b, peak) = await JobAsync(connection, rootPath, SourceKind.Postgres, connection, "bench", 0);
+            await BenchPostgres.ExecuteAsync(connection, "VACUUM ANALYZE bench;");
+
+            const int naiveRows = 20_000;
+            await PgFillAsync(connection, rootPath, "naive", naiveRows, rotateAfter: false, keyExists: true, olderVersion: true);
+            var c = await PgNaiveAsync(connection, rootPath, "naive", naiveRows);
+
+            Console.WriteLine($"  (a) raw bulk update, no crypto: one COPY + UPDATE FROM {a1,11:N0} rows/s; batches of 5,000 via unnest {a2:N0} rows/s; the faster counts");
+            Console.WriteLine($"  (b) Rekey re-wrap job, unthrottled                    {b,12:N0} rows/s   peak memory {peak}");
+            Console.WriteLine($"  (c) naive: UPDATE per row, 100 per batch, 100 ms sleep {c,11:N0} rows/s   (20,000 rows; 1,000,000 would take {1_000_000 / c / 60:N0} min)");
+            Console.WriteLine($"  b/a = {b / a:F2} (target >= 0.8)   b/c = {b / c:N0} (target >= 50)");
+
+            await PgLatencyAsync(connection, rootPath, rows);
+
+            if (large > 0)
+            {
+                await BenchPostgres.ExecuteAsync(connection, "DROP TABLE bench;");
+                await PgFillAsync(connection, rootPath, "bench", large, rotateAfter: true, keyExists: true);
+                var (rate, largePeak) = await JobAsync(connection, rootPath, SourceKind.Postgres, connection, "bench", 0);
+                Console.WriteLine($"  {large:N0} rows: job {rate:N0} rows/s, peak memory {largePeak} (against {peak} for {rows:N0})");
+            }
+        }
+        finally
+        {
+            NpgsqlConnection.ClearAllPools();
+            await BenchPostgres.ExecuteAsync(server, $"DROP DATABASE IF EXISTS {database} WITH (FORCE);");
+        }
+    }
+
+    private static async Task SqliteAsync(string dir, int rows)
+    {
+        var store = Path.Combine(dir, "rekey.db");
+        var app = Path.Combine(dir, "app.db");
+        var rootPath = Path.Combine(dir, "root-sqlite.key");
+        LocalRootKeyProvider.CreateKeyFile(rootPath).Dispose();
+        Console.WriteLine($"SQLite, {rows:N0} rows:");
+        await using (var keys = await SqliteKeyStore.OpenAsync(store, changePollInterval: TimeSpan.Zero))
+        using (var root = LocalRootKeyProvider.OpenKeyFile(rootPath))
+        await using (var service = new RekeyService(keys, root))
+        {
+            await service.CreateKeyAsync(Key);
+            await using var connection = new SqliteConnection($"Data Source={app};Pooling=False");
+            await connection.OpenAsync();
+            await using (var pragma = connection.CreateCommand())
+            {
+                pragma.CommandText = "PRAGMA journal_mode=WAL; CREATE TABLE bench (id INTEGER PRIMARY KEY, ct TEXT NOT NULL);";
+                await pragma.ExecuteNonQueryAsync();
+            }
+
+            await using var transaction = connection.BeginTransaction();
+            await using var insert = connection.CreateCommand();
+            insert.Transaction = transaction;
+            insert.CommandText = "INSERT INTO bench (id, ct) VALUES ($id, $ct);";
+            var id = insert.Parameters.Add("$id", SqliteType.Integer);
+            var ct = insert.Parameters.Add("$ct", SqliteType.Text);
+            var record = new byte[RecordBytes];
+            for (var i = 1; i <= rows; i++)
+            {
+                id.Value = i;
+                ct.Value = EnvelopeText.Encode(await service.EncryptAsync(Key, record, EncryptionContext.From("id=" + i)));
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            await transaction.CommitAsync();
+            await service.RotateAsync(Key);
+        }
+
+        var a = await SqliteRawUpdateAsync(app);
+        var (b, peak) = await JobAsync(store, rootPath, SourceKind.Sqlite, app, "bench", 0);
+        Console.WriteLine($"  (a) raw bulk update, no crypto (one transaction of prepared updates) {a,10:N0} rows/s");
+        Console.WriteLine($"  (b) Rekey re-wrap job, unthrottled                                   {b,10:N0} rows/s   peak memory {peak}");
+        Console.WriteLine($"  b/a = {b / a:F2}");
+    }
+
+    private static async Task<(double RowsPerSecond, string Peak)> JobAsync(string store, string rootPath, SourceKind kind, string source, string table, int throttle, int batch = 5000)
+    {
+        long jobRows;
+        string id;
+        await using (var keys = kind == SourceKind.Postgres ? (IKeyStore)await PostgresKeyStore.OpenAsync(store, listen: false) : await SqliteKeyStore.OpenAsync(store, changePollInterval: TimeSpan.Zero))
+        using (var root = LocalRootKeyProvider.OpenKeyFile(rootPath))
+        await using (var service = new RekeyService(keys, root))
+        {
+            var definition = new RewrapJobDefinition(Key, new SourceDefinition(kind, source, table, "id", IdKind.Integer, [new CiphertextColumn("ct")]), BatchSize: batch, ThrottleRowsPerSecond: throttle, Concurrency: 2);
+            var started = await new RewrapJobs(service, (IRewrapJobStore)keys).StartAsync(definition, new ChangeContext("bench"));
+            (id, jobRows) = (started.Id, started.Total);
+        }
+
+        var watch = Stopwatch.StartNew();
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { typeof(RewrapBenchmark).Assembly.Location, "rewrap-job", store, rootPath, id })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var child = Process.Start(start)!;
+        var line = await child.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("The job process died.");
+        await child.WaitForExitAsync();
+        var seconds = watch.Elapsed.TotalSeconds;
+        var parts = line.Split(' ', 3);
+        if (parts[0] != "Completed")
+        {
+            throw new InvalidOperationException("The job did not complete: " + line);
+        }
+
+        return (jobRows / seconds, parts[2]);
+    }
+
+    private static async Task PgFillAsync(string connection, string rootPath, string table, int rows, bool rotateAfter, bool keyExists = false, bool olderVersion = false)
+    {
+        await using var keys = await PostgresKeyStore.OpenAsync(connection, listen: false);
+        using var root = LocalRootKeyProvider.OpenKeyFile(rootPath);
+        await using var service = new RekeyService(keys, root);
+        if (!keyExists)
+        {
+            await service.CreateKeyAsync(Key);
+        }
+
+        await BenchPostgres.ExecuteAsync(connection, $"CREATE TABLE {table} (id bigint PRIMARY KEY, ct text NOT NULL);");
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        await using var conn = await dataSource.OpenConnectionAsync();
+        var record = new byte[RecordBytes];
+        var versions = await service.ListVersionsAsync(Key);
+        await using (var writer = await conn.BeginBinaryImportAsync($"COPY {table} (id, ct) FROM STDIN (FORMAT BINARY);"))
+        {
+            for (var i = 1; i <= rows; i++)
+            {
+                var envelope = await service.EncryptAsync(Key, record, EncryptionContext.From("id=" + i));
+                await writer.StartRowAsync();
+                await writer.WriteAsync((long)i, NpgsqlDbType.Bigint);
+                await writer.WriteAsync(EnvelopeText.Encode(envelope), NpgsqlDbType.Text);
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        if (olderVersion || rotateAfter)
+        {
+            await service.RotateAsync(Key);
+        }
+
+        await BenchPostgres.ExecuteAsync(connection, $"VACUUM ANALYZE {table};");
+    }
+
+    private static async Task<double> PgRawUpdateAsync(string connection, string table, int rows)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        await using var conn = await dataSource.OpenConnectionAsync();
+        var watch = Stopwatch.StartNew();
+        await using var transaction = await conn.BeginTransactionAsync();
+        await using (var create = new NpgsqlCommand("CREATE TEMP TABLE raw (id bigint, ct text) ON COMMIT DROP;", conn))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        // Read every value and write it back unchanged: the same bytes in and out, no crypto.
+        var ids = new long[rows];
+        var values = new string[rows];
+        var n = 0;
+        await using (var reader = await conn.BeginBinaryExportAsync($"COPY {table} (id, ct) TO STDOUT (FORMAT BINARY);"))
+        {
+            while (await reader.StartRowAsync() != -1)
+            {
+                ids[n] = await reader.ReadAsync<long>(NpgsqlDbType.Bigint);
+                values[n++] = await reader.ReadAsync<string>(NpgsqlDbType.Text);
+            }
+        }
+
+        await using (var writer = await conn.BeginBinaryImportAsync("COPY raw (id, ct) FROM STDIN (FORMAT BINARY);"))
+        {
+            for (var i = 0; i < n; i++)
+            {
+                await writer.StartRowAsync();
+                await writer.WriteAsync(ids[i], NpgsqlDbType.Bigint);
+                await writer.WriteAsync(values[i], NpgsqlDbType.Text);
+            }
+
+            await writer.CompleteAsync();
+        }
+
+        await using (var update = new NpgsqlCommand($"UPDATE {table} AS t SET ct = r.ct FROM raw AS r WHERE t.id = r.id;", conn))
+        {
+            await update.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return n / watch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> PgRawBatchedUpdateAsync(string connection, string table, int batch)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        var watch = Stopwatch.StartNew();
+        long after = 0, total = 0;
+        while (true)
+        {
+            var ids = new List<long>(batch);
+            var values = new List<string>(batch);
+            await using (var select = dataSource.CreateCommand($"SELECT id, ct FROM {table} WHERE id > $1 ORDER BY id LIMIT $2;"))
+            {
+                select.Parameters.AddWithValue(after);
+                select.Parameters.AddWithValue(batch);
+                await using var reader = await select.ExecuteReaderAsync();
+                while (await reader.ReadAsync())
+                {
+                    ids.Add(reader.GetInt64(0));
+                    values.Add(reader.GetString(1));
+                }
+            }
+
+            if (ids.Count == 0)
+            {
+                break;
+            }
+
+            await using (var update = dataSource.CreateCommand($"UPDATE {table} AS t SET ct = b.ct FROM unnest($1::bigint[], $2::text[]) AS b (id, ct) WHERE t.id = b.id;"))
+            {
+                update.Parameters.AddWithValue(ids.ToArray());
+                update.Parameters.AddWithValue(values.ToArray());
+                await update.ExecuteNonQueryAsync();
+            }
+
+            after = ids[^1];
+            total += ids.Count;
+        }
+
+        return total / watch.Elapsed.TotalSeconds;
+    }
+
+    private static async Task<double> PgNaiveAsync(string connection, string rootPath, string table, int rows)
+    {
+        await using var keys = await PostgresKeyStore.OpenAsync(connection, listen: false);
+        using var root = LocalRootKeyProvider.OpenKeyFile(rootPath);
+        await using var service = new RekeyService(keys, root);
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        var watch = Stopwatch.StartNew();
+        for (var start = 1; start <= rows; start += 100)
+        {
+            await using var conn = await dataSource.OpenConnectionAsync();
+            await using var select = new NpgsqlCommand($"SELECT id, ct FROM {table} WHERE id >= $1 AND id < $2 ORDER BY id;", conn);
+            select.Parameters.AddWithValue((long)start);
+            select.Parameters.AddWithValue((long)start + 100);
+            var batch = new List<(long, string)>();
+            await using (var reader = await select.ExecuteReaderAsync())
+            {
+                while (await reader.ReadAsync())
+                {
+                    batch.Add((reader.GetInt64(0), reader.GetString(1)));
+                }
+            }
+
+            foreach (var (id, ct) in batch)
+            {
+                var moved = EnvelopeText.Encode(await service.RewrapAsync(EnvelopeText.Decode(ct)));
+                await using var update = new NpgsqlCommand($"UPDATE {table} SET ct = $1 WHERE id = $2;", conn);
+                update.Parameters.AddWithValue(moved);
+                update.Parameters.AddWithValue(id);
+                await update.ExecuteNonQueryAsync();
+            }
+
+            await Task.Delay(100);
+        }
+
+        return rows / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>An application's single-row read-modify-write latency, p99, alone and beside a throttled job.</summary>
+    private static async Task PgLatencyAsync(string connection, string rootPath, int rows)
+    {
+        await BenchPostgres.ExecuteAsync(connection, "CREATE TABLE app_load (id bigint PRIMARY KEY, n bigint NOT NULL); INSERT INTO app_load SELECT g, 0 FROM generate_series(1, 10000) g;");
+        var seconds = 10;
+        var alone = await LoadP99Async(connection, seconds, null);
+        await using (var keys = await PostgresKeyStore.OpenAsync(connection, listen: false))
+        using (var root = LocalRootKeyProvider.OpenKeyFile(rootPath))
+        await using (var service = new RekeyService(keys, root))
+        {
+            await service.RotateAsync(Key);
+        }
+
+        const int throttle = 10_000;
+        var job = Task.Run(() => JobAsync(connection, rootPath, SourceKind.Postgres, connection, "bench", throttle, batch: 500));
+        await Task.Delay(1000);
+        var beside = await LoadP99Async(connection, seconds, job);
+        await job;
+        Console.WriteLine($"  application p99 latency (update + read of one row, 200/s): alone {alone:F2} ms, beside a job throttled to {throttle:N0} rows/s {beside:F2} ms -> {beside / alone:F2}x (target <= 2x)");
+    }
+
+    private static async Task<double> LoadP99Async(string connection, int seconds, Task? job)
+    {
+        await using var dataSource = NpgsqlDataSource.Create(connection);
+        var latencies = new List<double>();
+        var random = new Random(1);
+        var watch = Stopwatch.StartNew();
+        var next = TimeSpan.Zero;
+        while (watch.Elapsed < TimeSpan.FromSeconds(seconds) && job?.IsCompleted != true)
+        {
+            next += TimeSpan.FromMilliseconds(5);
+            var wait = next - watch.Elapsed;
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait);
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            await using var conn = await dataSource.OpenConnectionAsync();
+            await using var update = new NpgsqlCommand("UPDATE app_load SET n = n + 1 WHERE id = $1 RETURNING n;", conn);
+            update.Parameters.AddWithValue((long)random.Next(1, 10001));
+            await update.ExecuteScalarAsync();
+            latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        latencies.Sort();
+        return latencies[(int)(latencies.Count * 0.99)];
+    }
+
+    private static async Task<double> SqliteRawUpdateAsync(string path)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        var watch = Stopwatch.StartNew();
+        var rows = new List<(long, string)>();
+        await using (var select = connection.CreateCommand())
+        {
+            select.CommandText = "SELECT id, ct FROM bench ORDER BY id;";
+            await using var reader = await select.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                rows.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+        }
+
+        await using var transaction = connection.BeginTransaction();
+        await using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE bench SET ct = $ct WHERE id = $id;";
+        var id = update.Parameters.Add("$id", SqliteType.Integer);
+        var ct = update.Parameters.Add("$ct", SqliteType.Text);
+        update.Prepare();
+        foreach (var (i, c) in rows)
+        {
+            id.Value = i;
+            ct.Value = c;
+            await update.ExecuteNonQueryAsync();
+        }
+
+        await transaction.CommitAsync();
+        return rows.Count / watch.Elapsed.TotalSeconds;
+    }
+}
