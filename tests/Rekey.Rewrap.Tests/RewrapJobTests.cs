@@ -249,6 +249,27 @@ public abstract class RewrapJobTests : IAsyncLifetime
         Assert.All(rows, r => Assert.Equal(r.Id % 3 == 1 ? 2 : 1, EnvelopeReader.ReadHeader(r.Ssn!).Version));
     }
 
+    [Fact]
+    public async Task TextIds_ArePagedByKeyset_AndEveryRowIsMoved()
+    {
+        var table = Kind == SourceKind.Sqlite ? "codes" : "app.codes";
+        await _h.ExecuteAsync($"CREATE TABLE {table} (code TEXT PRIMARY KEY, secret TEXT);");
+        var codes = Enumerable.Range(0, 57).Select(i => $"{(char)('a' + (i % 26))}-{i:D3}").ToList();
+        foreach (var code in codes)
+        {
+            var envelope = EnvelopeText.Encode(await _h.Service.EncryptAsync(RewrapHarness.Key, "s"u8.ToArray(), EncryptionContext.From("code=" + code)));
+            await _h.ExecuteAsync($"INSERT INTO {table} (code, secret) VALUES (@c, @s);", ("@c", code), ("@s", envelope));
+        }
+
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var source = new SourceDefinition(Kind, _h.SourceConnection, table, "code", IdKind.Text, [new("secret")]);
+        var definition = new RewrapJobDefinition(RewrapHarness.Key, source, BatchSize: 5, Verification: VerificationMode.Full, ContextTemplate: "code={id}");
+        var done = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(definition, Operator)).Id, "test");
+        Assert.Equal(RewrapJobState.Completed, done.State);
+        Assert.Equal(57, done.Rewrapped);
+        Assert.Contains("57 ok, 0 failed, 0 still under older versions", done.Verification, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("patients; DROP TABLE patients", "id", "ssn", null)]
     [InlineData("patients", "id = 1 OR 1=1 --", "ssn", null)]
