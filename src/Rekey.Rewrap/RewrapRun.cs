@@ -242,7 +242,7 @@ internal sealed class RewrapRun
 
             if (updated is not null)
             {
-                batch.Updates.Add(new RowUpdate(row.Id, row.Values, updated));
+                batch.Updates.Add(new RowUpdate(row.Id, row.Values, updated, row.RowVersion));
                 batch.NewVersions.Add(newVersions!);
             }
         }

@@ -6,8 +6,9 @@ namespace Rekey.Rewrap.Sources;
 
 /// <summary>
 /// A PostgreSQL table. Reads by keyset (<c>id &gt; $after ORDER BY id LIMIT n</c>). Writes a batch
-/// as one <c>UPDATE ... FROM unnest(arrays)</c> that only touches rows whose every ciphertext
-/// column still holds the value read, so an application's write is never overwritten.
+/// as one <c>UPDATE ... FROM unnest(arrays)</c> that only touches rows whose <c>xmin</c> (the
+/// transaction that last wrote them) is still the one read, so an application's write is never
+/// overwritten.
 /// </summary>
 internal sealed class PostgresTableSource : IRewrapSource
 {
@@ -31,20 +32,20 @@ internal sealed class PostgresTableSource : IRewrapSource
         var collate = source.IdKind == IdKind.Text ? " COLLATE \"C\"" : string.Empty;
         var filter = sql.Filter is null ? string.Empty : $" AND {sql.Filter}::text = $3";
         var columns = string.Join(", ", sql.Columns);
-        _select = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE {sql.Id}{collate} {compare} $1{filter} ORDER BY {sql.Id}{collate} {order} LIMIT $2;";
-        _selectFirst = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE true{filter} ORDER BY {sql.Id}{collate} {order} LIMIT $2;";
+        _select = $"SELECT xmin, {sql.Id}, {columns} FROM {sql.Table} WHERE {sql.Id}{collate} {compare} $1{filter} ORDER BY {sql.Id}{collate} {order} LIMIT $2;";
+        _selectFirst = $"SELECT xmin, {sql.Id}, {columns} FROM {sql.Table} WHERE true{filter} ORDER BY {sql.Id}{collate} {order} LIMIT $2;";
 
         _count = $"SELECT count(*) FROM {sql.Table}" + (sql.Filter is null ? ";" : $" WHERE {sql.Filter}::text = $1;");
 
-        // One UPDATE joins the batch passed as arrays: unnest keeps the planner on the id index
-        // (it expects few rows), and only rows whose every column still holds what was read change.
+        // One UPDATE joins the batch passed as arrays: unnest keeps the planner on the id index (it
+        // expects few rows). A row changes only if its xmin is still the one read: any write by the
+        // application since then gave it a new xmin, so that write is never overwritten.
         var idType = source.IdKind == IdKind.Integer ? "bigint" : "text";
         var valueTypes = source.Columns.Select(c => c.Format == CiphertextFormat.Text ? "text" : "bytea").ToArray();
-        var arrays = string.Join(", ", new[] { $"$1::{idType}[]" }.Concat(valueTypes.SelectMany((t, i) => new[] { $"${(2 * i) + 2}::{t}[]", $"${(2 * i) + 3}::{t}[]" })));
-        var names = string.Join(", ", new[] { "id" }.Concat(valueTypes.SelectMany((_, i) => new[] { $"o{i}", $"n{i}" })));
+        var arrays = string.Join(", ", new[] { $"$1::{idType}[]", "$2::xid[]" }.Concat(valueTypes.Select((t, i) => $"${i + 3}::{t}[]")));
+        var names = string.Join(", ", new[] { "id", "x" }.Concat(valueTypes.Select((_, i) => $"n{i}")));
         var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = COALESCE(b.n{i}, t.{c})"));
-        var unchanged = string.Join(" AND ", sql.Columns.Select((c, i) => $"t.{c} IS NOT DISTINCT FROM b.o{i}"));
-        _update = $"UPDATE {sql.Table} AS t SET {set} FROM unnest({arrays}) AS b ({names}) WHERE t.{sql.Id} = b.id AND {unchanged} RETURNING b.id;";
+        _update = $"UPDATE {sql.Table} AS t SET {set} FROM unnest({arrays}) AS b ({names}) WHERE t.{sql.Id} = b.id AND t.xmin = b.x RETURNING b.id;";
     }
 
     public string Name { get; }
@@ -75,14 +76,15 @@ internal sealed class PostgresTableSource : IRewrapSource
         var width = _source.Columns.Count;
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            object id = _source.IdKind == IdKind.Integer ? Convert.ToInt64(reader.GetValue(0), CultureInfo.InvariantCulture) : reader.GetString(0);
+            var xmin = reader.GetFieldValue<uint>(0);
+            object id = _source.IdKind == IdKind.Integer ? Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) : reader.GetString(1);
             var values = new object?[width];
             for (var i = 0; i < width; i++)
             {
-                values[i] = reader.IsDBNull(i + 1) ? null : _source.Columns[i].Format == CiphertextFormat.Text ? reader.GetString(i + 1) : reader.GetFieldValue<byte[]>(i + 1);
+                values[i] = reader.IsDBNull(i + 2) ? null : _source.Columns[i].Format == CiphertextFormat.Text ? reader.GetString(i + 2) : reader.GetFieldValue<byte[]>(i + 2);
             }
 
-            rows.Add(new SourceRow(id, values));
+            rows.Add(new SourceRow(id, values, xmin));
         }
 
         return rows;
@@ -100,11 +102,11 @@ internal sealed class PostgresTableSource : IRewrapSource
         command.Parameters.Add(_source.IdKind == IdKind.Integer
             ? new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint, Value = updates.Select(u => (long)u.Id).ToArray() }
             : new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text, Value = updates.Select(u => (string)u.Id).ToArray() });
+        command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Xid, Value = updates.Select(u => u.RowVersion!.Value).ToArray() });
         for (var i = 0; i < _source.Columns.Count; i++)
         {
             var column = i;
             var type = NpgsqlDbType.Array | (_source.Columns[i].Format == CiphertextFormat.Text ? NpgsqlDbType.Text : NpgsqlDbType.Bytea);
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.Old[column]).ToArray() });
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.New[column]).ToArray() });
         }
 
