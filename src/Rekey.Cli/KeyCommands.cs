@@ -191,5 +191,5 @@ internal static class KeyCommands
         return command;
     }
 
-    private static ChangeContext Change(ParseResult parse, Option<string?> reason) => new("local:" + Environment.UserName, parse.GetValue(reason));
+    private static ChangeContext Change(ParseResult parse, Option<string?> reason) => new(StoreHome.ActorName(), parse.GetValue(reason));
 }

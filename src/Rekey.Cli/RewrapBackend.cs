@@ -32,7 +32,7 @@ internal interface IRewrapBackend : IAsyncDisposable
 internal sealed class LocalRewrapBackend(OpenStore open) : IRewrapBackend
 {
     private readonly RewrapJobs _jobs = new(open.Service, (IRewrapJobStore)open.Store);
-    private readonly ChangeContext _change = new("local:" + Environment.UserName);
+    private readonly ChangeContext _change = new(StoreHome.ActorName());
     private readonly string _owner = $"cli:{Environment.MachineName}:{Environment.ProcessId}";
 
     public bool RunsLocally => true;

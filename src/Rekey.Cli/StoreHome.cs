@@ -174,7 +174,7 @@ internal sealed class StoreHome
     }
 
     // The audit log records who ran the command; on a local store that is the OS user.
-    private static string ActorName() => "local:" + Environment.UserName;
+    public static string ActorName() => "local:" + Environment.UserName;
 }
 
 /// <summary>A service over an open store; disposing it flushes counters and zeroes the root key.</summary>

@@ -46,10 +46,8 @@ internal static class TokenCommands
             }
             else
             {
-                var roleSet = request.Roles!.Select(r => RoleNames.TryParse(r, out var role) ? role.Value : throw new UsageException($"'{r}' is not a role; use admin, key-officer, operator, application or auditor.")).ToHashSet();
-                var patternList = request.KeyPatterns!.Select(p => KeyPattern.TryParse(p, out var pattern) ? pattern : throw new UsageException($"'{p}' is not a key pattern: a key name, 'prefix/*' or '*'.")).ToList();
                 await using var open = await StoreHome.Open(parse.GetValue(globals.Dir)!).OpenServiceAsync(null, ct).ConfigureAwait(false);
-                var (issued, secret) = await TokenIssuer.IssueAsync((ITokenStore)open.Store, request.Name!, roleSet, patternList, lifetime, new ChangeContext("local:" + Environment.UserName), TimeProvider.System, ct).ConfigureAwait(false);
+                var (issued, secret) = await TokenIssuer.IssueAsync((ITokenStore)open.Store, request, LocalChange(), TimeProvider.System, ct).ConfigureAwait(false);
                 created = new TokenCreatedResponse(ApiMapping.ToResource(issued), secret);
             }
 
@@ -99,9 +97,7 @@ internal static class TokenCommands
             else
             {
                 await using var open = await StoreHome.Open(parse.GetValue(globals.Dir)!).OpenServiceAsync(null, ct).ConfigureAwait(false);
-                var now = Audit.AuditChain.TruncateToMilliseconds(TimeProvider.System.GetUtcNow());
-                var audit = new Audit.AuditRecord(now, "local:" + Environment.UserName, "token.revoke", null, null, null, "success", "token " + tokenId);
-                await ((ITokenStore)open.Store).RevokeTokenAsync(tokenId, now, audit, ct).ConfigureAwait(false);
+                await TokenIssuer.RevokeAsync((ITokenStore)open.Store, tokenId, LocalChange(), TimeProvider.System, ct).ConfigureAwait(false);
             }
 
             globals.OutputFor(parse).Message($"Token {tokenId} revoked.", new { id = tokenId, revoked = true });
@@ -122,4 +118,6 @@ internal static class TokenCommands
         }));
         return command;
     }
+
+    private static ChangeContext LocalChange() => new(StoreHome.ActorName());
 }

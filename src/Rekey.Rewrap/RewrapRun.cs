@@ -275,10 +275,9 @@ internal sealed class RewrapRun
         try
         {
             var envelope = value as byte[] ?? EnvelopeText.Decode((string)value);
-            var header = EnvelopeReader.ReadHeader(envelope);
-            return header.Key == Definition.Key
-                ? (envelope, header.Version, null)
-                : (null, header.Version, $"under another key ({header.Key})");
+            return EnvelopeReader.IsUnder(envelope, Definition.Key, out var version)
+                ? (envelope, version, null)
+                : (null, version, $"under another key ({EnvelopeReader.ReadHeader(envelope).Key})");
         }
         catch (Exception e) when (e is FormatException or ArgumentException or RekeyException)
         {

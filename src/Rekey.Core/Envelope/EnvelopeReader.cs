@@ -21,6 +21,38 @@ public static class EnvelopeReader
     public static int ReadVersion(ReadOnlySpan<byte> envelope) =>
         EnvelopeLayout.TryParse(envelope, out var layout) ? layout.Version : throw RekeyException.DecryptionFailed();
 
+    /// <summary>
+    /// Whether envelope bytes are under <paramref name="key"/>, and their version, without
+    /// allocating (for loops over many envelopes); <c>DecryptionFailed</c> when malformed. Read the
+    /// header only when the other key's name is needed.
+    /// </summary>
+    public static bool IsUnder(ReadOnlySpan<byte> envelope, KeyName key, out int version)
+    {
+        if (!EnvelopeLayout.TryParse(envelope, out var layout))
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+
+        version = layout.Version;
+        var name = layout.KeyNameBytes;
+        var expected = key.Value;
+        if (name.Length != expected.Length)
+        {
+            return false;
+        }
+
+        // Key names are ASCII, so each byte is one character.
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (name[i] != expected[i])
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>Reads the header of an envelope's text form (<c>rekey:v…</c>).</summary>
     public static EnvelopeHeader ReadHeader(string text) => ReadHeader(EnvelopeText.Decode(text));
 

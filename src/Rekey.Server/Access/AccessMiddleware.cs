@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Routing;
 using Rekey.Access;
 using Rekey.Audit;
 using Rekey.Errors;
+using Rekey.Keys;
 using Rekey.Server.Http;
 using Rekey.Storage;
 
@@ -56,6 +57,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
             return;
         }
 
+        KeyName? routeKey = null;
         switch (rule.Scope)
         {
             case EndpointScope.Key:
@@ -71,6 +73,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
                     return;
                 }
 
+                routeKey = key;
                 break;
             case EndpointScope.Job:
                 // A job is in scope when its key is; an unknown id is left to the handler's 404.
@@ -88,7 +91,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
                 return;
         }
 
-        context.Features.Set(new Caller(token, context.TraceIdentifier, context.ClientAddress()));
+        context.Features.Set(new Caller(token, context.TraceIdentifier, context.ClientAddress(), routeKey));
         await next(context).ConfigureAwait(false);
     }
 

@@ -4,8 +4,11 @@ using Rekey.Keys;
 namespace Rekey.Server.Access;
 
 /// <summary>The authenticated token behind a request, and what the audit log records about the request.</summary>
-internal sealed class Caller(AccessToken? token, string requestId, string? client)
+internal sealed class Caller(AccessToken? token, string requestId, string? client, KeyName? key = null)
 {
+    /// <summary>The key named in the route, parsed once when its scope was checked.</summary>
+    public KeyName? Key { get; } = key;
+
     /// <summary>The token, or null on a public endpoint.</summary>
     public AccessToken? Token { get; } = token;
 

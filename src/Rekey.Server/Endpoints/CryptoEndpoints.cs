@@ -55,11 +55,11 @@ internal static class CryptoEndpoints
         var service = context.Service();
         await RespondAsync(context, body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async item =>
         {
-            var (envelope, header) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
+            var (envelope, version) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
             var plaintext = await service.DecryptAsync(envelope, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
             try
             {
-                return new CryptoResult(Plaintext: Convert.ToBase64String(plaintext), Version: header.Version);
+                return new CryptoResult(Plaintext: Convert.ToBase64String(plaintext), Version: version);
             }
             finally
             {
@@ -181,22 +181,24 @@ internal static class CryptoEndpoints
     /// Reads a ciphertext's text form and checks that it is under the key in the path, which is
     /// the key the token's scope was checked against.
     /// </summary>
-    private static (byte[] Envelope, EnvelopeHeader Header) Envelope(string text, KeyName name)
+    private static (byte[] Envelope, int Version) Envelope(string text, KeyName name)
     {
         byte[] envelope;
-        EnvelopeHeader header;
+        int version;
+        bool under;
         try
         {
             envelope = EnvelopeText.Decode(text);
-            header = EnvelopeReader.ReadHeader(envelope);
+            under = EnvelopeReader.IsUnder(envelope, name, out version);
         }
         catch (Exception e) when (e is FormatException or ArgumentException or RekeyException)
         {
             throw RekeyException.DecryptionFailed();
         }
 
-        return header.Key == name
-            ? (envelope, header)
-            : throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{header.Key}', not '{name}'.");
+        // Reading the other key's name fails with the one decryption error when it is malformed.
+        return under
+            ? (envelope, version)
+            : throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{EnvelopeReader.ReadHeader(envelope).Key}', not '{name}'.");
     }
 }

@@ -79,7 +79,7 @@ internal static class KeyEndpoints
         var delay = Seconds(body.DestructionDelaySeconds, "destruction_delay_seconds");
         var service = context.Service();
         var change = context.Caller().Change(body.Reason);
-        var key = await service.GetKeyAsync(name, context.RequestAborted).ConfigureAwait(false);
+        Keys.KeyInfo? key = null;
         if (body.MinDecryptionVersion is { } min)
         {
             key = await service.SetMinDecryptionVersionAsync(name, min, change, context.RequestAborted).ConfigureAwait(false);
@@ -90,8 +90,9 @@ internal static class KeyEndpoints
             key = await service.UpdateKeyAsync(name, new KeyConfigUpdate(delay, body.DeletionAllowed), change, context.RequestAborted).ConfigureAwait(false);
         }
 
+        // The check above guarantees one of the two changes ran.
         var versions = await service.ListVersionsAsync(name, context.RequestAborted).ConfigureAwait(false);
-        await JsonBody.WriteAsync(context, ApiMapping.ToResource(key, versions), ApiJsonContext.Default.KeyResource).ConfigureAwait(false);
+        await JsonBody.WriteAsync(context, ApiMapping.ToResource(key!, versions), ApiJsonContext.Default.KeyResource).ConfigureAwait(false);
     }
 
     private static async Task DeleteAsync(HttpContext context)

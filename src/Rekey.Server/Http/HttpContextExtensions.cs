@@ -12,9 +12,11 @@ internal static class HttpContextExtensions
     public static Caller Caller(this HttpContext context) =>
         context.Features.Get<Caller>() ?? throw new InvalidOperationException("The access middleware did not run.");
 
-    /// <summary>The key named by the route's <c>name</c> value.</summary>
+    /// <summary>The key named by the route's <c>name</c> value (as parsed by the access check, when it ran one).</summary>
     public static KeyName RouteKey(this HttpContext context) =>
-        TryRouteKey(context, out var name, out var problem) ? name : throw new RekeyException(RekeyErrorCode.InvalidRequest, problem!);
+        context.Features.Get<Caller>()?.Key is { } parsed ? parsed
+        : TryRouteKey(context, out var name, out var problem) ? name
+        : throw new RekeyException(RekeyErrorCode.InvalidRequest, problem!);
 
     /// <summary>Reads the route's key name; false with a message when it is missing or invalid.</summary>
     public static bool TryRouteKey(HttpContext context, out KeyName name, out string? problem)
