@@ -65,6 +65,7 @@ internal static class RewrapBenchmark
         var peak = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
         var cpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         Console.WriteLine($"{status.State} {status.Rewrapped} {cpu.ToString("F1", CultureInfo.InvariantCulture)} {peak.Split(':')[1].Trim()}");
+        Console.Error.WriteLine($"    job process: allocated {GC.GetTotalAllocatedBytes() / 1e9:F2} GB, GC pauses {GC.GetTotalPauseDuration().TotalSeconds:F2} s, collections {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)} (gen0/1/2)");
         return 0;
     }
 

@@ -196,9 +196,10 @@ internal sealed class RewrapRun
         var batch = new Batch { Rows = rows.Count, LastId = rows[^1].Id };
         var columns = Definition.Source.Columns;
         var now = _time.GetUtcNow();
+        using var scratch = new DecodeBuffer();
         foreach (var row in rows)
         {
-            object?[]? updated = null;
+            byte[]?[]? updated = null;
             List<int>? newVersions = null;
             for (var i = 0; i < columns.Count; i++)
             {
@@ -207,7 +208,7 @@ internal sealed class RewrapRun
                     continue;
                 }
 
-                var (envelope, version, problem) = Read(value);
+                var (envelope, version, problem) = Read(value, columns[i].Format, scratch);
                 if (problem is not null)
                 {
                     batch.Failures.Add(Failure(row, i, version, problem, now));
@@ -224,9 +225,9 @@ internal sealed class RewrapRun
 
                 try
                 {
-                    var moved = await MoveAsync(envelope!, row.Id, cancellationToken).ConfigureAwait(false);
-                    updated ??= new object?[columns.Count];
-                    updated[i] = columns[i].Format == CiphertextFormat.Text ? EnvelopeText.Encode(moved) : moved;
+                    var moved = await MoveAsync(envelope, row.Id, cancellationToken).ConfigureAwait(false);
+                    updated ??= new byte[]?[columns.Count];
+                    updated[i] = columns[i].Format == CiphertextFormat.Text ? EnvelopeText.EncodeToUtf8(moved) : moved;
                     batch.Rewrapped++;
                     var newVersion = EnvelopeReader.ReadVersion(moved);
                     Increment(batch.Inventory, newVersion);
@@ -250,7 +251,7 @@ internal sealed class RewrapRun
         return batch;
     }
 
-    private async ValueTask<byte[]> MoveAsync(byte[] envelope, object id, CancellationToken cancellationToken)
+    private async ValueTask<byte[]> MoveAsync(ReadOnlyMemory<byte> envelope, object id, CancellationToken cancellationToken)
     {
         if (Definition.Mode == RewrapMode.Rewrap)
         {
@@ -269,19 +270,22 @@ internal sealed class RewrapRun
         }
     }
 
-    /// <summary>Reads a stored value: its envelope bytes and version, or why it cannot be used.</summary>
-    private (byte[]? Envelope, int? Version, string? Problem) Read(object value)
+    /// <summary>
+    /// Reads a stored value: its envelope bytes (for a text value, decoded into
+    /// <paramref name="scratch"/>, valid until the next read) and version, or why it cannot be used.
+    /// </summary>
+    private (ReadOnlyMemory<byte> Envelope, int? Version, string? Problem) Read(byte[] value, CiphertextFormat format, DecodeBuffer scratch)
     {
         try
         {
-            var envelope = value as byte[] ?? EnvelopeText.Decode((string)value);
-            return EnvelopeReader.IsUnder(envelope, Definition.Key, out var version)
+            ReadOnlyMemory<byte> envelope = format == CiphertextFormat.Text ? scratch.Decode(value) : value;
+            return EnvelopeReader.IsUnder(envelope.Span, Definition.Key, out var version)
                 ? (envelope, version, null)
-                : (null, version, $"under another key ({EnvelopeReader.ReadHeader(envelope).Key})");
+                : (default, version, $"under another key ({EnvelopeReader.ReadHeader(envelope.Span).Key})");
         }
         catch (Exception e) when (e is FormatException or ArgumentException or RekeyException)
         {
-            return (null, null, "malformed: not a Rekey envelope");
+            return (default, null, "malformed: not a Rekey envelope");
         }
     }
 
@@ -293,6 +297,7 @@ internal sealed class RewrapRun
         object? position = null;
         var failures = new List<RewrapFailureRecord>();
         var now = _time.GetUtcNow();
+        using var scratch = new DecodeBuffer();
         while (true)
         {
             var rows = await _source.ReadAsync(position, Definition.BatchSize, cancellationToken).ConfigureAwait(false);
@@ -312,7 +317,7 @@ internal sealed class RewrapRun
                     }
 
                     checkedCount++;
-                    var (envelope, version, problem) = Read(value);
+                    var (envelope, version, problem) = Read(value, Definition.Source.Columns[i].Format, scratch);
                     if (problem is not null)
                     {
                         continue; // already recorded by the pass
@@ -325,7 +330,7 @@ internal sealed class RewrapRun
 
                     try
                     {
-                        var plaintext = await _service.DecryptAsync(envelope!, RewrapJobs.ContextFor(Definition, row.Id), cancellationToken).ConfigureAwait(false);
+                        var plaintext = await _service.DecryptAsync(envelope, RewrapJobs.ContextFor(Definition, row.Id), cancellationToken).ConfigureAwait(false);
                         CryptographicOperations.ZeroMemory(plaintext);
                     }
                     catch (RekeyException e)

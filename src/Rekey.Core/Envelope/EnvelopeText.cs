@@ -1,5 +1,7 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using Rekey.Errors;
 
 namespace Rekey.Envelope;
@@ -17,16 +19,77 @@ public static class EnvelopeText
     /// <summary>Formats envelope bytes as text.</summary>
     public static string Encode(ReadOnlySpan<byte> envelope)
     {
-        if (!EnvelopeLayout.TryParse(envelope, out var layout))
-        {
-            throw new ArgumentException("Not a Rekey envelope.", nameof(envelope));
-        }
-
+        var layout = Parse(envelope);
         return string.Create(CultureInfo.InvariantCulture, $"{Prefix}{layout.Version}:{Base64Url.EncodeToString(envelope)}");
+    }
+
+    /// <summary>
+    /// Formats envelope bytes as the UTF-8 bytes of the text form, for code that reads and writes
+    /// text columns as bytes: the same characters as <see cref="Encode"/>, without a string between.
+    /// </summary>
+    public static byte[] EncodeToUtf8(ReadOnlySpan<byte> envelope)
+    {
+        var text = new byte[GetUtf8Length(envelope)];
+        EncodeToUtf8(envelope, text);
+        return text;
+    }
+
+    /// <summary>How many bytes <see cref="EncodeToUtf8(ReadOnlySpan{byte}, Span{byte})"/> writes for these envelope bytes.</summary>
+    public static int GetUtf8Length(ReadOnlySpan<byte> envelope)
+    {
+        var layout = Parse(envelope);
+        return Prefix.Length + CountDigits(layout.Version) + 1 + Base64Url.GetEncodedLength(envelope.Length);
+    }
+
+    /// <summary>
+    /// Writes the UTF-8 text form into <paramref name="destination"/> (at least
+    /// <see cref="GetUtf8Length"/> bytes) and returns how many bytes it wrote; nothing is allocated.
+    /// </summary>
+    public static int EncodeToUtf8(ReadOnlySpan<byte> envelope, Span<byte> destination)
+    {
+        var layout = Parse(envelope);
+        var written = Encoding.ASCII.GetBytes(Prefix, destination);
+        layout.Version.TryFormat(destination[written..], out var digits, provider: CultureInfo.InvariantCulture);
+        written += digits;
+        destination[written++] = (byte)':';
+        return written + Base64Url.EncodeToUtf8(envelope, destination[written..]);
     }
 
     /// <summary>True when the text starts like an envelope's text form (cheap; does not validate).</summary>
     public static bool LooksLikeText(ReadOnlySpan<char> text) => text.StartsWith(Prefix, StringComparison.Ordinal);
+
+    /// <summary>The most bytes <see cref="DecodeFromUtf8"/> can write for a text of this many bytes.</summary>
+    public static int GetMaxDecodedLength(int utf8Length) => Base64Url.GetMaxDecodedLength(Math.Max(0, utf8Length - Prefix.Length - 2));
+
+    /// <summary>
+    /// Parses the UTF-8 bytes of the text form into <paramref name="destination"/> (sized with
+    /// <see cref="GetMaxDecodedLength"/>), without allocating: for loops over many stored values.
+    /// Any malformation is <see cref="RekeyErrorCode.DecryptionFailed"/>, as in <see cref="Decode"/>.
+    /// </summary>
+    public static int DecodeFromUtf8(ReadOnlySpan<byte> utf8, Span<byte> destination)
+    {
+        var span = utf8[Ascii.Trim(utf8)];
+        if (!span.StartsWith("rekey:v"u8))
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+
+        span = span[Prefix.Length..];
+        var colon = span.IndexOf((byte)':');
+        if (colon is < 1 or > 10
+            || !int.TryParse(span[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
+            || span.Length - colon - 1 > MaxEncodedLength)
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+
+        if (Base64Url.DecodeFromUtf8(span[(colon + 1)..], destination, out _, out var written) != OperationStatus.Done)
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+
+        return CheckVersion(destination[..written], version);
+    }
 
     /// <summary>Parses the text form; any malformation is <see cref="RekeyErrorCode.DecryptionFailed"/>.</summary>
     public static byte[] Decode(string text)
@@ -42,7 +105,7 @@ public static class EnvelopeText
         var colon = span.IndexOf(':');
         if (colon is < 1 or > 10
             || !int.TryParse(span[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
-            || span.Length - colon - 1 > Base64Url.GetEncodedLength(EnvelopeLayout.TotalLength(128, EnvelopeLayout.MaxPlaintextLength)))
+            || span.Length - colon - 1 > MaxEncodedLength)
         {
             throw RekeyException.DecryptionFailed();
         }
@@ -57,11 +120,27 @@ public static class EnvelopeText
             throw RekeyException.DecryptionFailed();
         }
 
-        if (!EnvelopeLayout.TryParse(bytes, out var layout) || layout.Version != version)
-        {
-            throw RekeyException.DecryptionFailed();
-        }
-
+        CheckVersion(bytes, version);
         return bytes;
     }
+
+    private static EnvelopeLayout Parse(ReadOnlySpan<byte> envelope) =>
+        EnvelopeLayout.TryParse(envelope, out var layout) ? layout : throw new ArgumentException("Not a Rekey envelope.", nameof(envelope));
+
+    private static int CountDigits(int value)
+    {
+        var digits = 1;
+        for (; value >= 10; value /= 10)
+        {
+            digits++;
+        }
+
+        return digits;
+    }
+
+    private static int MaxEncodedLength => Base64Url.GetEncodedLength(EnvelopeLayout.TotalLength(128, EnvelopeLayout.MaxPlaintextLength));
+
+    // The visible version must agree with the one inside the bytes.
+    private static int CheckVersion(ReadOnlySpan<byte> envelope, int version) =>
+        EnvelopeLayout.TryParse(envelope, out var layout) && layout.Version == version ? envelope.Length : throw RekeyException.DecryptionFailed();
 }

@@ -1,17 +1,20 @@
 namespace Rekey.Rewrap.Sources;
 
-/// <summary>A row as read: its id (long or string) and its ciphertext values (string, byte[] or null), in column order.</summary>
+/// <summary>
+/// A row as read: its id (long or string) and its ciphertext values in column order, each as
+/// stored: a text column's UTF-8 bytes, a binary column's bytes, or null.
+/// </summary>
 /// <param name="Id">The id.</param>
 /// <param name="Values">The values.</param>
 /// <param name="RowVersion">PostgreSQL's <c>xmin</c>: which transaction last wrote the row, so the write can check it instead of every value.</param>
-internal sealed record SourceRow(object Id, object?[] Values, uint? RowVersion = null);
+internal sealed record SourceRow(object Id, byte[]?[] Values, uint? RowVersion = null);
 
 /// <summary>A conditional write: set the new values (null: leave the column) only where the row is still as read.</summary>
 /// <param name="Id">The row's id.</param>
 /// <param name="Old">The values read (compared where the database has no row version).</param>
-/// <param name="New">The values to write, null where unchanged.</param>
+/// <param name="New">The values to write (as stored, like <see cref="SourceRow.Values"/>), null where unchanged.</param>
 /// <param name="RowVersion">The row version read, where the database has one.</param>
-internal sealed record RowUpdate(object Id, object?[] Old, object?[] New, uint? RowVersion = null);
+internal sealed record RowUpdate(object Id, byte[]?[] Old, byte[]?[] New, uint? RowVersion = null);
 
 /// <summary>A table the job reads in id order and writes back conditionally, one transaction per batch.</summary>
 internal interface IRewrapSource : IAsyncDisposable

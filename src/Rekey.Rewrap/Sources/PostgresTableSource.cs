@@ -78,10 +78,11 @@ internal sealed class PostgresTableSource : IRewrapSource
         {
             var xmin = reader.GetFieldValue<uint>(0);
             object id = _source.IdKind == IdKind.Integer ? Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) : reader.GetString(1);
-            var values = new object?[width];
+            var values = new byte[]?[width];
             for (var i = 0; i < width; i++)
             {
-                values[i] = reader.IsDBNull(i + 2) ? null : _source.Columns[i].Format == CiphertextFormat.Text ? reader.GetString(i + 2) : reader.GetFieldValue<byte[]>(i + 2);
+                // A text column read as bytes is its UTF-8 (Npgsql always talks UTF-8): no string per value.
+                values[i] = reader.IsDBNull(i + 2) ? null : reader.GetFieldValue<byte[]>(i + 2);
             }
 
             rows.Add(new SourceRow(id, values, xmin));
@@ -107,6 +108,7 @@ internal sealed class PostgresTableSource : IRewrapSource
         {
             var column = i;
             var type = NpgsqlDbType.Array | (_source.Columns[i].Format == CiphertextFormat.Text ? NpgsqlDbType.Text : NpgsqlDbType.Bytea);
+            // byte[] elements go out as they are: UTF-8 for a text array, the bytes for bytea.
             command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.New[column]).ToArray() });
         }
 

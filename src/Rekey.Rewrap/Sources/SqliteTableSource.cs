@@ -1,20 +1,25 @@
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace Rekey.Rewrap.Sources;
 
 /// <summary>
 /// A SQLite table. Reads by keyset; writes a batch in one immediate transaction of prepared
 /// conditional updates (<c>WHERE id = ? AND column IS ?</c> for every ciphertext column), so an
-/// application's write is never overwritten.
+/// application's write is never overwritten. Rows are read and written through
+/// <see cref="SqliteStatement"/>, on UTF-8 bytes.
 /// </summary>
 internal sealed class SqliteTableSource : IRewrapSource
 {
+    private const int BusyTimeoutMilliseconds = 30_000;
+
     private readonly SourceDefinition _source;
     private readonly string _connectionString;
     private readonly string _select;
     private readonly string _selectFirst;
     private readonly string _update;
     private readonly string _count;
+    private readonly bool[] _text;
 
     public SqliteTableSource(SourceDefinition source, bool descending)
     {
@@ -27,25 +32,29 @@ internal sealed class SqliteTableSource : IRewrapSource
         }
 
         Name = $"sqlite://{path}/{source.Table}";
-        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 30 }.ToString();
+        _connectionString = new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = BusyTimeoutMilliseconds / 1000 }.ToString();
+        _text = source.Columns.Select(c => c.Format == CiphertextFormat.Text).ToArray();
+
+        // Numbered parameters: ?1 the id (or the position after which to read), ?2 the limit,
+        // ?3 the filter value; in the update, ?2.. the new values and then the old ones.
         var order = descending ? "DESC" : "ASC";
         var compare = descending ? "<" : ">";
-        var filter = sql.Filter is null ? string.Empty : $" AND {sql.Filter} = $filter";
+        var filter = sql.Filter is null ? string.Empty : $" AND {sql.Filter} = ?3";
         var columns = string.Join(", ", sql.Columns);
-        _select = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE {sql.Id} {compare} $after{filter} ORDER BY {sql.Id} {order} LIMIT $limit;";
-        _selectFirst = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE 1{filter} ORDER BY {sql.Id} {order} LIMIT $limit;";
-        _count = $"SELECT count(*) FROM {sql.Table} WHERE 1{filter};";
-        var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = coalesce($n{i}, {c})"));
-        var unchanged = string.Join(" AND ", sql.Columns.Select((c, i) => $"{c} IS $o{i}"));
-        _update = $"UPDATE {sql.Table} SET {set} WHERE {sql.Id} = $id AND {unchanged};";
+        _select = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE {sql.Id} {compare} ?1{filter} ORDER BY {sql.Id} {order} LIMIT ?2;";
+        _selectFirst = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE 1{filter} ORDER BY {sql.Id} {order} LIMIT ?2;";
+        _count = $"SELECT count(*) FROM {sql.Table} WHERE 1{filter.Replace("?3", "$filter", StringComparison.Ordinal)};";
+        var width = sql.Columns.Length;
+        var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = coalesce(?{2 + i}, {c})"));
+        var unchanged = string.Join(" AND ", sql.Columns.Select((c, i) => $"{c} IS ?{2 + width + i}"));
+        _update = $"UPDATE {sql.Table} SET {set} WHERE {sql.Id} = ?1 AND {unchanged};";
     }
 
     public string Name { get; }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var command = connection.CreateCommand();
         command.CommandText = _count;
         if (_source.FilterColumn is not null)
@@ -58,31 +67,29 @@ internal sealed class SqliteTableSource : IRewrapSource
 
     public async Task<IReadOnlyList<SourceRow>> ReadAsync(object? after, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = after is null ? _selectFirst : _select;
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var select = new SqliteStatement(connection, after is null ? _selectFirst : _select);
         if (after is not null)
         {
-            command.Parameters.AddWithValue("$after", after);
+            select.Bind(1, after);
         }
 
-        command.Parameters.AddWithValue("$limit", limit);
-        if (_source.FilterColumn is not null)
+        select.Bind(2, limit);
+        if (_source.FilterValue is not null)
         {
-            command.Parameters.AddWithValue("$filter", _source.FilterValue);
+            select.Bind(3, _source.FilterValue);
         }
 
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         var rows = new List<SourceRow>(limit);
-        var width = _source.Columns.Count;
-        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        var integerIds = _source.IdKind == IdKind.Integer;
+        while (select.Step())
         {
-            object id = _source.IdKind == IdKind.Integer ? reader.GetInt64(0) : reader.GetString(0);
-            var values = new object?[width];
-            for (var i = 0; i < width; i++)
+            cancellationToken.ThrowIfCancellationRequested();
+            object id = integerIds ? select.Int64(0) : select.Text(0);
+            var values = new byte[]?[_text.Length];
+            for (var i = 0; i < values.Length; i++)
             {
-                values[i] = reader.IsDBNull(i + 1) ? null : _source.Columns[i].Format == CiphertextFormat.Text ? reader.GetString(i + 1) : reader.GetFieldValue<byte[]>(i + 1);
+                values[i] = select.IsNull(i + 1) ? null : select.Bytes(i + 1, _text[i]);
             }
 
             rows.Add(new SourceRow(id, values));
@@ -99,41 +106,52 @@ internal sealed class SqliteTableSource : IRewrapSource
             return written;
         }
 
-        await using var connection = new SqliteConnection(_connectionString);
-        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = (SqliteTransaction)await connection.BeginTransactionAsync(System.Data.IsolationLevel.Serializable, cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = _update;
-        var id = command.Parameters.Add("$id", _source.IdKind == IdKind.Integer ? SqliteType.Integer : SqliteType.Text);
-        var olds = new SqliteParameter[_source.Columns.Count];
-        var news = new SqliteParameter[_source.Columns.Count];
-        for (var i = 0; i < olds.Length; i++)
+        await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
         {
-            var type = _source.Columns[i].Format == CiphertextFormat.Text ? SqliteType.Text : SqliteType.Blob;
-            olds[i] = command.Parameters.Add("$o" + i, type);
-            news[i] = command.Parameters.Add("$n" + i, type);
-        }
-
-        command.Prepare();
-        for (var u = 0; u < updates.Count; u++)
-        {
-            var update = updates[u];
-            id.Value = update.Id;
-            for (var i = 0; i < olds.Length; i++)
+            SqliteStatement.Execute(connection, "BEGIN IMMEDIATE;");
+            using (var update = new SqliteStatement(connection, _update))
             {
-                olds[i].Value = update.Old[i] ?? DBNull.Value;
-                news[i].Value = update.New[i] ?? DBNull.Value;
+                var width = _text.Length;
+                for (var u = 0; u < updates.Count; u++)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    var row = updates[u];
+                    update.Bind(1, row.Id);
+                    for (var i = 0; i < width; i++)
+                    {
+                        update.Bind(2 + i, row.New[i], _text[i]);
+                        update.Bind(2 + width + i, row.Old[i], _text[i]);
+                    }
+
+                    update.Step();
+                    written[u] = update.Changes == 1;
+                    update.Reset();
+                }
             }
 
-            // SQLite works synchronously underneath; the async call would only add a task per row.
-            cancellationToken.ThrowIfCancellationRequested();
-            written[u] = command.ExecuteNonQuery() == 1;
+            SqliteStatement.Execute(connection, "COMMIT;");
+            return written;
         }
-
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return written;
+        finally
+        {
+            // Whatever went wrong, the pooled connection goes back with no transaction open.
+            if (raw.sqlite3_get_autocommit(connection.Handle) == 0)
+            {
+                SqliteStatement.Execute(connection, "ROLLBACK;");
+            }
+        }
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+
+        // Statements run through the C API wait for a busy database as ADO.NET commands do.
+        raw.sqlite3_busy_timeout(connection.Handle, BusyTimeoutMilliseconds);
+        return connection;
+    }
 }

@@ -69,6 +69,48 @@ public sealed class EnvelopeGoldenVectorTests
 
     [Theory]
     [MemberData(nameof(Labels))]
+    public void Utf8Form_IsTheTextFormsBytes_BothWays(string label)
+    {
+        var text = Find(label).GetProperty("text").GetString()!;
+        var envelope = EnvelopeText.Decode(text);
+        Assert.Equal(Encoding.ASCII.GetBytes(text), EnvelopeText.EncodeToUtf8(envelope));
+        Assert.Equal(text.Length, EnvelopeText.GetUtf8Length(envelope));
+
+        var utf8 = Encoding.UTF8.GetBytes(" " + text + "\n");
+        var decoded = new byte[EnvelopeText.GetMaxDecodedLength(utf8.Length)];
+        var written = EnvelopeText.DecodeFromUtf8(utf8, decoded);
+        Assert.Equal(Hex.Of(envelope), Hex.Of(decoded.AsSpan(0, written)));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("rekey:v")]
+    [InlineData("rekey:v1")]
+    [InlineData("rekey:v1:")]
+    [InlineData("rekey:v-1:UksB")]
+    [InlineData("rekey:v+1:UksB")]
+    [InlineData("rekey:vx:UksB")]
+    [InlineData("rekey:v1:!!!!")]
+    [InlineData("other:v1:UksB")]
+    public void DecodeFromUtf8_Malformed_IsDecryptionFailed(string text)
+    {
+        var utf8 = Encoding.UTF8.GetBytes(text);
+        var e = Assert.Throws<RekeyException>(() => EnvelopeText.DecodeFromUtf8(utf8, new byte[EnvelopeText.GetMaxDecodedLength(utf8.Length) + 64]));
+        Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
+    }
+
+    [Theory]
+    [MemberData(nameof(Labels))]
+    public void DecodeFromUtf8_VisibleVersionDisagrees_IsRejected(string label)
+    {
+        var text = Find(label).GetProperty("text").GetString()!;
+        var utf8 = Encoding.ASCII.GetBytes("rekey:v99" + text[text.IndexOf(':', "rekey:v".Length)..]);
+        var e = Assert.Throws<RekeyException>(() => EnvelopeText.DecodeFromUtf8(utf8, new byte[EnvelopeText.GetMaxDecodedLength(utf8.Length)]));
+        Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
+    }
+
+    [Theory]
+    [MemberData(nameof(Labels))]
     public void Decode_TextWhoseVisibleVersionDisagrees_IsRejected(string label)
     {
         var text = Find(label).GetProperty("text").GetString()!;
