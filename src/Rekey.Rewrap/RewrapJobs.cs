@@ -52,7 +52,8 @@ public sealed class RewrapJobs
         await using var source = RewrapSources.Open(definition);
         var total = await RewrapSources.CheckedAsync(async () =>
         {
-            await source.ReadAsync(null, 1, cancellationToken).ConfigureAwait(false);
+            using var arena = new ByteArena();
+            await source.ReadAsync(null, 1, arena, cancellationToken).ConfigureAwait(false);
             return await source.CountAsync(cancellationToken).ConfigureAwait(false);
         }).ConfigureAwait(false);
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Threading.Channels;
@@ -25,6 +26,9 @@ internal sealed class RewrapRun
     private readonly IRewrapSource _source;
     private readonly string _owner;
     private readonly IProgress<RewrapJobStatus>? _progress;
+
+    // The chunks batches hold their values in, reused from batch to batch.
+    private readonly ArrayPool<byte> _chunks = ArrayPool<byte>.Create(ByteArena.ChunkSize, 64);
     private StoredRewrapJob _job;
 
     public RewrapRun(RekeyService service, IRewrapJobStore store, TimeProvider time, RewrapOptions options, IRewrapSource source, StoredRewrapJob job, RewrapDocument document, string owner, IProgress<RewrapJobStatus>? progress)
@@ -102,7 +106,7 @@ internal sealed class RewrapRun
         {
             await foreach (var pending in transformed.Reader.ReadAllAsync(stop.Token).ConfigureAwait(false))
             {
-                var batch = await pending.ConfigureAwait(false);
+                using var batch = await pending.ConfigureAwait(false);
                 var written = await _source.WriteAsync(batch.Updates, stop.Token).ConfigureAwait(false);
                 var skipped = 0;
                 for (var u = 0; u < written.Length; u++)
@@ -162,14 +166,16 @@ internal sealed class RewrapRun
             long rowsRead = 0;
             while (true)
             {
-                var rows = await _source.ReadAsync(position, Definition.BatchSize, cancellationToken).ConfigureAwait(false);
+                var input = new ByteArena(_chunks);
+                var rows = await _source.ReadAsync(position, Definition.BatchSize, input, cancellationToken).ConfigureAwait(false);
                 if (rows.Count == 0)
                 {
+                    input.Dispose();
                     break;
                 }
 
                 position = rows[^1].Id;
-                await output.WriteAsync(Task.Run(() => TransformAsync(rows, cancellationToken), cancellationToken), cancellationToken).ConfigureAwait(false);
+                await output.WriteAsync(Task.Run(() => TransformAsync(rows, input, cancellationToken), cancellationToken), cancellationToken).ConfigureAwait(false);
                 rowsRead += rows.Count;
                 if (Definition.ThrottleRowsPerSecond > 0)
                 {
@@ -191,15 +197,15 @@ internal sealed class RewrapRun
         }
     }
 
-    private async Task<Batch> TransformAsync(IReadOnlyList<SourceRow> rows, CancellationToken cancellationToken)
+    private async Task<Batch> TransformAsync(IReadOnlyList<SourceRow> rows, ByteArena input, CancellationToken cancellationToken)
     {
-        var batch = new Batch { Rows = rows.Count, LastId = rows[^1].Id };
+        var batch = new Batch(input, new ByteArena(_chunks)) { Rows = rows.Count, LastId = rows[^1].Id };
         var columns = Definition.Source.Columns;
         var now = _time.GetUtcNow();
         using var scratch = new DecodeBuffer();
         foreach (var row in rows)
         {
-            byte[]?[]? updated = null;
+            ReadOnlyMemory<byte>?[]? updated = null;
             List<int>? newVersions = null;
             for (var i = 0; i < columns.Count; i++)
             {
@@ -226,8 +232,8 @@ internal sealed class RewrapRun
                 try
                 {
                     var moved = await MoveAsync(envelope, row.Id, cancellationToken).ConfigureAwait(false);
-                    updated ??= new byte[]?[columns.Count];
-                    updated[i] = columns[i].Format == CiphertextFormat.Text ? EnvelopeText.EncodeToUtf8(moved) : moved;
+                    updated ??= new ReadOnlyMemory<byte>?[columns.Count];
+                    updated[i] = columns[i].Format == CiphertextFormat.Text ? Text(moved, batch.Output) : batch.Output.Copy(moved);
                     batch.Rewrapped++;
                     var newVersion = EnvelopeReader.ReadVersion(moved);
                     Increment(batch.Inventory, newVersion);
@@ -274,11 +280,11 @@ internal sealed class RewrapRun
     /// Reads a stored value: its envelope bytes (for a text value, decoded into
     /// <paramref name="scratch"/>, valid until the next read) and version, or why it cannot be used.
     /// </summary>
-    private (ReadOnlyMemory<byte> Envelope, int? Version, string? Problem) Read(byte[] value, CiphertextFormat format, DecodeBuffer scratch)
+    private (ReadOnlyMemory<byte> Envelope, int? Version, string? Problem) Read(ReadOnlyMemory<byte> value, CiphertextFormat format, DecodeBuffer scratch)
     {
         try
         {
-            ReadOnlyMemory<byte> envelope = format == CiphertextFormat.Text ? scratch.Decode(value) : value;
+            var envelope = format == CiphertextFormat.Text ? scratch.Decode(value.Span) : value;
             return EnvelopeReader.IsUnder(envelope.Span, Definition.Key, out var version)
                 ? (envelope, version, null)
                 : (default, version, $"under another key ({EnvelopeReader.ReadHeader(envelope.Span).Key})");
@@ -287,6 +293,13 @@ internal sealed class RewrapRun
         {
             return (default, null, "malformed: not a Rekey envelope");
         }
+    }
+
+    private static ReadOnlyMemory<byte> Text(byte[] envelope, ByteArena arena)
+    {
+        var text = arena.Allocate(EnvelopeText.GetUtf8Length(envelope));
+        EnvelopeText.EncodeToUtf8(envelope, text);
+        return text;
     }
 
     private async Task<string> VerifyAsync(CancellationToken cancellationToken)
@@ -300,7 +313,8 @@ internal sealed class RewrapRun
         using var scratch = new DecodeBuffer();
         while (true)
         {
-            var rows = await _source.ReadAsync(position, Definition.BatchSize, cancellationToken).ConfigureAwait(false);
+            using var arena = new ByteArena(_chunks);
+            var rows = await _source.ReadAsync(position, Definition.BatchSize, arena, cancellationToken).ConfigureAwait(false);
             if (rows.Count == 0)
             {
                 break;
@@ -407,8 +421,11 @@ internal sealed class RewrapRun
         }
     }
 
-    private sealed class Batch
+    /// <summary>A batch as transformed: what to write, what went wrong, and the counts; its arenas hold the values until it is written.</summary>
+    private sealed class Batch(ByteArena input, ByteArena output) : IDisposable
     {
+        public ByteArena Output => output;
+
         public int Rows { get; init; }
 
         public required object LastId { get; init; }
@@ -427,5 +444,11 @@ internal sealed class RewrapRun
         public long Rewrapped { get; set; }
 
         public long AlreadyCurrent { get; set; }
+
+        public void Dispose()
+        {
+            input.Dispose();
+            output.Dispose();
+        }
     }
 }

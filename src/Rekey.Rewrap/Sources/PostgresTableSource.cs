@@ -44,7 +44,8 @@ internal sealed class PostgresTableSource : IRewrapSource
         var valueTypes = source.Columns.Select(c => c.Format == CiphertextFormat.Text ? "text" : "bytea").ToArray();
         var arrays = string.Join(", ", new[] { $"$1::{idType}[]", "$2::xid[]" }.Concat(valueTypes.Select((t, i) => $"${i + 3}::{t}[]")));
         var names = string.Join(", ", new[] { "id", "x" }.Concat(valueTypes.Select((_, i) => $"n{i}")));
-        var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = COALESCE(b.n{i}, t.{c})"));
+        // An empty new value means "leave this column": no envelope is empty.
+        var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = COALESCE(NULLIF(b.n{i}, ''::{valueTypes[i]}), t.{c})"));
         _update = $"UPDATE {sql.Table} AS t SET {set} FROM unnest({arrays}) AS b ({names}) WHERE t.{sql.Id} = b.id AND t.xmin = b.x RETURNING b.id;";
     }
 
@@ -61,7 +62,7 @@ internal sealed class PostgresTableSource : IRewrapSource
         return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture);
     }
 
-    public async Task<IReadOnlyList<SourceRow>> ReadAsync(object? after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SourceRow>> ReadAsync(object? after, int limit, ByteArena arena, CancellationToken cancellationToken)
     {
         await using var command = _dataSource.CreateCommand(after is null ? _selectFirst : _select);
         command.Parameters.Add(after is null ? new NpgsqlParameter { Value = DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text } : new NpgsqlParameter { Value = after });
@@ -78,11 +79,19 @@ internal sealed class PostgresTableSource : IRewrapSource
         {
             var xmin = reader.GetFieldValue<uint>(0);
             object id = _source.IdKind == IdKind.Integer ? Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture) : reader.GetString(1);
-            var values = new byte[]?[width];
+            var values = new ReadOnlyMemory<byte>?[width];
             for (var i = 0; i < width; i++)
             {
-                // A text column read as bytes is its UTF-8 (Npgsql always talks UTF-8): no string per value.
-                values[i] = reader.IsDBNull(i + 2) ? null : reader.GetFieldValue<byte[]>(i + 2);
+                if (reader.IsDBNull(i + 2))
+                {
+                    continue;
+                }
+
+                // A text column read as bytes is its UTF-8 (Npgsql always talks UTF-8), copied
+                // straight into the arena: no string or array per value.
+                var value = arena.Allocate((int)reader.GetBytes(i + 2, 0, null, 0, 0));
+                reader.GetBytes(i + 2, 0, value.Array, value.Offset, value.Count);
+                values[i] = value;
             }
 
             rows.Add(new SourceRow(id, values, xmin));
@@ -108,8 +117,9 @@ internal sealed class PostgresTableSource : IRewrapSource
         {
             var column = i;
             var type = NpgsqlDbType.Array | (_source.Columns[i].Format == CiphertextFormat.Text ? NpgsqlDbType.Text : NpgsqlDbType.Bytea);
-            // byte[] elements go out as they are: UTF-8 for a text array, the bytes for bytea.
-            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.New[column]).ToArray() });
+            // The bytes go out as they are: UTF-8 for a text array, the bytes for bytea. An array
+            // element cannot be a null memory, so "unchanged" travels as empty (see the UPDATE).
+            command.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = type, Value = updates.Select(u => u.New[column] ?? ReadOnlyMemory<byte>.Empty).ToArray() });
         }
 
         // A single statement is its own transaction. RETURNING names the rows written; the others

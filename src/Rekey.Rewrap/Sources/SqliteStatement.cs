@@ -32,9 +32,9 @@ internal sealed class SqliteStatement : IDisposable
     });
 
     /// <summary>Binds stored bytes: as text (UTF-8) for a text column, as a blob otherwise; null as NULL.</summary>
-    public void Bind(int index, byte[]? value, bool text) => Check(value is null
+    public void Bind(int index, ReadOnlyMemory<byte>? value, bool text) => Check(value is not { } bytes
         ? raw.sqlite3_bind_null(_statement, index)
-        : text ? raw.sqlite3_bind_text(_statement, index, value.AsSpan()) : raw.sqlite3_bind_blob(_statement, index, value.AsSpan()));
+        : text ? raw.sqlite3_bind_text(_statement, index, bytes.Span) : raw.sqlite3_bind_blob(_statement, index, bytes.Span));
 
     /// <summary>Runs to the next row; false when done.</summary>
     public bool Step()
@@ -57,8 +57,8 @@ internal sealed class SqliteStatement : IDisposable
 
     public string Text(int column) => raw.sqlite3_column_text(_statement, column).utf8_to_string();
 
-    /// <summary>A column's bytes: a text value's UTF-8, a blob's bytes.</summary>
-    public byte[] Bytes(int column, bool text)
+    /// <summary>A column's bytes (a text value's UTF-8, a blob's bytes), valid until the next step.</summary>
+    public ReadOnlySpan<byte> Bytes(int column, bool text)
     {
         if (text)
         {
@@ -67,7 +67,7 @@ internal sealed class SqliteStatement : IDisposable
             _ = raw.sqlite3_column_text(_statement, column);
         }
 
-        return raw.sqlite3_column_blob(_statement, column).ToArray();
+        return raw.sqlite3_column_blob(_statement, column);
     }
 
     /// <summary>Runs a statement with no result (BEGIN, COMMIT) on the connection.</summary>

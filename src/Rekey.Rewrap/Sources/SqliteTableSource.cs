@@ -65,7 +65,7 @@ internal sealed class SqliteTableSource : IRewrapSource
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
     }
 
-    public async Task<IReadOnlyList<SourceRow>> ReadAsync(object? after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<SourceRow>> ReadAsync(object? after, int limit, ByteArena arena, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
         using var select = new SqliteStatement(connection, after is null ? _selectFirst : _select);
@@ -86,10 +86,15 @@ internal sealed class SqliteTableSource : IRewrapSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             object id = integerIds ? select.Int64(0) : select.Text(0);
-            var values = new byte[]?[_text.Length];
+            var values = new ReadOnlyMemory<byte>?[_text.Length];
             for (var i = 0; i < values.Length; i++)
             {
-                values[i] = select.IsNull(i + 1) ? null : select.Bytes(i + 1, _text[i]);
+                // Not a conditional expression: "? null :" would make NULL an empty value, through
+                // the memory type's conversion from a (null) array.
+                if (!select.IsNull(i + 1))
+                {
+                    values[i] = arena.Copy(select.Bytes(i + 1, _text[i]));
+                }
             }
 
             rows.Add(new SourceRow(id, values));
