@@ -3,7 +3,6 @@ using System.Globalization;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
-using SQLitePCL;
 using Rekey.Envelope;
 using Rekey.Keys;
 using Rekey.Rewrap;
@@ -11,6 +10,7 @@ using Rekey.Root;
 using Rekey.Storage;
 using Rekey.Storage.Postgres;
 using Rekey.Storage.Sqlite;
+using SQLitePCL;
 
 namespace Rekey.Benchmarks;
 
