@@ -34,8 +34,13 @@ internal static class RewrapBenchmark
         var dir = Directory.CreateTempSubdirectory("rekey-bench-rewrap-").FullName;
         try
         {
+            // --only postgres | --only sqlite measures one store.
+            var only = Array.IndexOf(args, "--only") is var at and >= 0 && at + 1 < args.Length ? args[at + 1] : null;
             var server = Environment.GetEnvironmentVariable("REKEY_BENCH_PG") ?? Environment.GetEnvironmentVariable("REKEY_TEST_PG");
-            if (server is null)
+            if (only == "sqlite")
+            {
+            }
+            else if (server is null)
             {
                 Console.WriteLine("PostgreSQL: not measured (set REKEY_BENCH_PG to a server where a scratch database may be created)");
             }
@@ -44,7 +49,11 @@ internal static class RewrapBenchmark
                 await PostgresAsync(server, dir, rows, large);
             }
 
-            await SqliteAsync(dir, rows);
+            if (only != "postgres")
+            {
+                await SqliteAsync(dir, rows);
+            }
+
             return 0;
         }
         finally

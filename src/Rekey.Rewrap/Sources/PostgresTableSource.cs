@@ -43,10 +43,13 @@ internal sealed class PostgresTableSource : IRewrapSource
         var idType = source.IdKind == IdKind.Integer ? "bigint" : "text";
         var valueTypes = source.Columns.Select(c => c.Format == CiphertextFormat.Text ? "text" : "bytea").ToArray();
         var arrays = string.Join(", ", new[] { $"$1::{idType}[]", "$2::xid[]" }.Concat(valueTypes.Select((t, i) => $"${i + 3}::{t}[]")));
-        var names = string.Join(", ", new[] { "id", "x" }.Concat(valueTypes.Select((_, i) => $"n{i}")));
+        var names = string.Join(", ", new[] { "id", "x" }.Concat(valueTypes.Select((_, i) => $"n{i}")).Append("ord"));
         // An empty new value means "leave this column": no envelope is empty.
         var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = COALESCE(NULLIF(b.n{i}, ''::{valueTypes[i]}), t.{c})"));
-        _update = $"UPDATE {sql.Table} AS t SET {set} FROM unnest({arrays}) AS b ({names}) WHERE t.{sql.Id} = b.id AND t.xmin = b.x RETURNING b.id;";
+
+        // RETURNING the update's position in the batch (WITH ORDINALITY, from 1) names the rows
+        // written without hashing their ids.
+        _update = $"UPDATE {sql.Table} AS t SET {set} FROM unnest({arrays}) WITH ORDINALITY AS b ({names}) WHERE t.{sql.Id} = b.id AND t.xmin = b.x RETURNING b.ord;";
     }
 
     public string Name { get; }
@@ -124,18 +127,12 @@ internal sealed class PostgresTableSource : IRewrapSource
 
         // A single statement is its own transaction. RETURNING names the rows written; the others
         // were changed by the application meanwhile.
-        var ids = new HashSet<object>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false))
         {
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                ids.Add(_source.IdKind == IdKind.Integer ? reader.GetInt64(0) : reader.GetString(0));
+                written[reader.GetInt64(0) - 1] = true;
             }
-        }
-
-        for (var u = 0; u < updates.Count; u++)
-        {
-            written[u] = ids.Contains(updates[u].Id);
         }
 
         return written;
