@@ -19,6 +19,9 @@ internal sealed class RewrapRun
 {
     private static readonly string[] RunningStates = [nameof(RewrapJobState.Running)];
 
+    /// <summary>The most a throttled job makes up for having fallen behind its rate.</summary>
+    private static readonly TimeSpan ThrottleCatchUp = TimeSpan.FromSeconds(1);
+
     private readonly RekeyService _service;
     private readonly IRewrapJobStore _store;
     private readonly TimeProvider _time;
@@ -185,6 +188,14 @@ internal sealed class RewrapRun
                     if (due > elapsed)
                     {
                         await Task.Delay(due - elapsed, _time, cancellationToken).ConfigureAwait(false);
+                    }
+                    else if (elapsed - due > ThrottleCatchUp)
+                    {
+                        // Fallen behind (a slow database, a stopped process): start counting again
+                        // rather than run unthrottled to catch up, which is when the application
+                        // would feel the job most.
+                        started = _time.GetTimestamp();
+                        rowsRead = 0;
                     }
                 }
             }

@@ -153,6 +153,30 @@ public abstract class RewrapJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Throttle_AfterFallingBehind_DoesNotBurstToCatchUp()
+    {
+        await _h.FillAsync(200);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var clock = new JumpingClock();
+        var jobs = new RewrapJobs(_h.Service, (Rekey.Storage.IRewrapJobStore)_h.Store, time: clock);
+        var job = await jobs.StartAsync(_h.Definition(batchSize: 10) with { ThrottleRowsPerSecond = 200 }, Operator);
+        var run = Task.Run(() => jobs.RunAsync(job.Id, "runner"));
+        while ((await jobs.GetStatusAsync(job.Id)).Done < 20)
+        {
+            await Task.Delay(5);
+        }
+
+        // The job's clock jumps a minute, as if its process had been stopped. Counting from its
+        // start it is now 12,000 rows behind: it must not run unthrottled to make that up.
+        clock.Jump(TimeSpan.FromMinutes(1));
+        var jumped = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(RewrapJobState.Completed, (await run).State);
+
+        // At most 180 rows were left; at 200 rows/s (one second's catch-up allowed) that takes about 0.9 s.
+        Assert.True(jumped.Elapsed > TimeSpan.FromSeconds(0.6), $"finished {jumped.Elapsed.TotalMilliseconds:F0} ms after the jump");
+    }
+
+    [Fact]
     public async Task PauseFromElsewhere_StopsTheRunner_ResumeContinues_CancelEnds()
     {
         await _h.FillAsync(300);
@@ -388,4 +412,16 @@ public sealed class SqliteRewrapJobTests : RewrapJobTests
 public sealed class PostgresRewrapJobTests : RewrapJobTests
 {
     protected override SourceKind Kind => SourceKind.Postgres;
+}
+
+/// <summary>Real time plus an offset the test can jump forward.</summary>
+internal sealed class JumpingClock : TimeProvider
+{
+    private long _offsetTicks;
+
+    public override long GetTimestamp() => base.GetTimestamp() + (Interlocked.Read(ref _offsetTicks) * TimestampFrequency / TimeSpan.TicksPerSecond);
+
+    public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+
+    public void Jump(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 }
