@@ -142,8 +142,9 @@ internal sealed class AesKeyWrapPadded : IDisposable
     private static bool TryUnwrapHardware(Aes256NiBlockCipher cipher, ReadOnlySpan<byte> wrapped, Span<byte> destination, out int bytesWritten)
     {
         bytesWritten = 0;
-        Span<byte> work = stackalloc byte[MaxPlaintextLength + 8];
-        work = work[..wrapped.Length];
+        // Exactly the input's size (checked against MaxPlaintextLength by the caller): a fixed
+        // 4 KiB buffer would be cleared on every call, which cost more than the unwrap itself.
+        Span<byte> work = stackalloc byte[wrapped.Length];
         try
         {
             if (wrapped.Length == 16)

@@ -11,8 +11,6 @@ namespace Rekey.Envelope;
 /// </summary>
 internal static class EnvelopeCipher
 {
-    private const int MaxAssociatedData = 5 + 128 + 4 + EncryptionContext.MaxLength;
-
     /// <summary>Encrypts with a fresh random data key and nonce.</summary>
     public static byte[] Encrypt(AesKeyWrapPadded kek, ReadOnlySpan<byte> keyName, int version, ReadOnlySpan<byte> plaintext, EncryptionContext context)
     {
@@ -54,8 +52,8 @@ internal static class EnvelopeCipher
         kek.Wrap(dataKey, span.Slice(layout.WrappedKeyOffset, EnvelopeLayout.WrappedKeySize));
         nonce.CopyTo(span[(layout.WrappedKeyOffset + EnvelopeLayout.WrappedKeySize)..]);
 
-        Span<byte> aad = stackalloc byte[MaxAssociatedData];
-        aad = WriteAssociatedData(aad, layout, context);
+        Span<byte> aad = stackalloc byte[AssociatedDataLength(layout, context)];
+        WriteAssociatedData(aad, layout, context);
         DataCipher.Encrypt(
             dataKey,
             nonce,
@@ -77,8 +75,8 @@ internal static class EnvelopeCipher
                 throw RekeyException.DecryptionFailed();
             }
 
-            Span<byte> aad = stackalloc byte[MaxAssociatedData];
-            aad = WriteAssociatedData(aad, layout, context);
+            Span<byte> aad = stackalloc byte[AssociatedDataLength(layout, context)];
+            WriteAssociatedData(aad, layout, context);
             var plaintext = new byte[layout.Ciphertext.Length];
             if (!DataCipher.TryDecrypt(dataKey, layout.Nonce, layout.Ciphertext, layout.Tag, aad, plaintext))
             {
@@ -120,12 +118,15 @@ internal static class EnvelopeCipher
 
     // The data's associated data binds format, algorithm, key name and the caller's context, and
     // deliberately not the key version or wrapped key, so a re-wrap leaves the data untouched.
-    private static Span<byte> WriteAssociatedData(Span<byte> buffer, EnvelopeLayout layout, EncryptionContext context)
+    // Sized exactly (at most 5 + 128 + 4 + the context's limit), since a stack buffer of the
+    // largest size would be cleared on every call.
+    private static int AssociatedDataLength(EnvelopeLayout layout, EncryptionContext context) => 5 + layout.NameLength + 4 + context.Utf8.Length;
+
+    private static void WriteAssociatedData(Span<byte> buffer, EnvelopeLayout layout, EncryptionContext context)
     {
         var prefix = layout.Envelope[..(5 + layout.NameLength)];
         prefix.CopyTo(buffer);
         BinaryPrimitives.WriteUInt32BigEndian(buffer[prefix.Length..], (uint)context.Utf8.Length);
         context.Utf8.CopyTo(buffer[(prefix.Length + 4)..]);
-        return buffer[..(prefix.Length + 4 + context.Utf8.Length)];
     }
 }
