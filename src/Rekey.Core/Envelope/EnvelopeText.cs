@@ -23,18 +23,7 @@ public static class EnvelopeText
         return string.Create(CultureInfo.InvariantCulture, $"{Prefix}{layout.Version}:{Base64Url.EncodeToString(envelope)}");
     }
 
-    /// <summary>
-    /// Formats envelope bytes as the UTF-8 bytes of the text form, for code that reads and writes
-    /// text columns as bytes: the same characters as <see cref="Encode"/>, without a string between.
-    /// </summary>
-    public static byte[] EncodeToUtf8(ReadOnlySpan<byte> envelope)
-    {
-        var text = new byte[GetUtf8Length(envelope)];
-        EncodeToUtf8(envelope, text);
-        return text;
-    }
-
-    /// <summary>How many bytes <see cref="EncodeToUtf8(ReadOnlySpan{byte}, Span{byte})"/> writes for these envelope bytes.</summary>
+    /// <summary>How many bytes <see cref="EncodeToUtf8"/> writes for these envelope bytes.</summary>
     public static int GetUtf8Length(ReadOnlySpan<byte> envelope)
     {
         var layout = Parse(envelope);
@@ -42,8 +31,9 @@ public static class EnvelopeText
     }
 
     /// <summary>
-    /// Writes the UTF-8 text form into <paramref name="destination"/> (at least
-    /// <see cref="GetUtf8Length"/> bytes) and returns how many bytes it wrote; nothing is allocated.
+    /// Writes the UTF-8 bytes of the text form (the same characters as <see cref="Encode"/>) into
+    /// <paramref name="destination"/>, at least <see cref="GetUtf8Length"/> bytes, and returns how
+    /// many it wrote; nothing is allocated. For code that reads and writes text columns as bytes.
     /// </summary>
     public static int EncodeToUtf8(ReadOnlySpan<byte> envelope, Span<byte> destination)
     {

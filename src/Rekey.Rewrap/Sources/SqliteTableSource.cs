@@ -43,7 +43,7 @@ internal sealed class SqliteTableSource : IRewrapSource
         var columns = string.Join(", ", sql.Columns);
         _select = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE {sql.Id} {compare} ?1{filter} ORDER BY {sql.Id} {order} LIMIT ?2;";
         _selectFirst = $"SELECT {sql.Id}, {columns} FROM {sql.Table} WHERE 1{filter} ORDER BY {sql.Id} {order} LIMIT ?2;";
-        _count = $"SELECT count(*) FROM {sql.Table} WHERE 1{filter.Replace("?3", "$filter", StringComparison.Ordinal)};";
+        _count = $"SELECT count(*) FROM {sql.Table} WHERE 1{filter};";
         var width = sql.Columns.Length;
         var set = string.Join(", ", sql.Columns.Select((c, i) => $"{c} = coalesce(?{2 + i}, {c})"));
         var unchanged = string.Join(" AND ", sql.Columns.Select((c, i) => $"{c} IS ?{2 + width + i}"));
@@ -55,14 +55,10 @@ internal sealed class SqliteTableSource : IRewrapSource
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var command = connection.CreateCommand();
-        command.CommandText = _count;
-        if (_source.FilterColumn is not null)
-        {
-            command.Parameters.AddWithValue("$filter", _source.FilterValue);
-        }
-
-        return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
+        using var count = new SqliteStatement(connection, _count);
+        BindFilter(count);
+        count.Step();
+        return count.Int64(0);
     }
 
     public async Task<IReadOnlyList<SourceRow>> ReadAsync(object? after, int limit, ByteArena arena, CancellationToken cancellationToken)
@@ -75,10 +71,7 @@ internal sealed class SqliteTableSource : IRewrapSource
         }
 
         select.Bind(2, limit);
-        if (_source.FilterValue is not null)
-        {
-            select.Bind(3, _source.FilterValue);
-        }
+        BindFilter(select);
 
         var rows = new List<SourceRow>(limit);
         var integerIds = _source.IdKind == IdKind.Integer;
@@ -149,6 +142,14 @@ internal sealed class SqliteTableSource : IRewrapSource
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    private void BindFilter(SqliteStatement statement)
+    {
+        if (_source.FilterColumn is not null)
+        {
+            statement.Bind(3, _source.FilterValue!);
+        }
+    }
 
     private async Task<SqliteConnection> OpenAsync(CancellationToken cancellationToken)
     {
