@@ -7,11 +7,6 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if [ ! -d "$root/../shared/vectors" ]; then
-  echo "test.sh: ../shared/vectors is missing beside the repository; the crypto tests need it." >&2
-  exit 1
-fi
-
 if [ -z "${REKEY_TEST_PG:-}" ]; then
   # shellcheck source=scripts/pg-test-cluster.sh
   source "$root/scripts/pg-test-cluster.sh"

@@ -1,19 +1,19 @@
 namespace Rekey.Testing;
 
-/// <summary>Finds the repository root and the shared folder beside it, from wherever tests run.</summary>
+/// <summary>Finds the repository root and the test data kept in it, from wherever tests run.</summary>
 public static class RepositoryPaths
 {
     public static string Root { get; } = FindRoot();
 
-    /// <summary>The external test vectors, at ../shared/vectors from the repository root. Missing means a broken checkout: fail, never skip.</summary>
+    /// <summary>The external test vectors, copied into tests/vectors with their licence. Missing means a broken checkout: fail, never skip.</summary>
     public static string Vectors
     {
         get
         {
-            var path = Path.GetFullPath(Path.Combine(Root, "..", "shared", "vectors"));
+            var path = Path.Combine(Root, "tests", "vectors");
             return Directory.Exists(path)
                 ? path
-                : throw new DirectoryNotFoundException($"The shared test vectors are missing at {path}; they must sit beside the repository.");
+                : throw new DirectoryNotFoundException($"The test vectors are missing at {path}; the checkout is incomplete.");
         }
     }
 
