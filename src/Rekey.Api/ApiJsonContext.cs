@@ -35,6 +35,7 @@ namespace Rekey.Api;
 [JsonSerializable(typeof(CheckpointResource))]
 [JsonSerializable(typeof(CheckpointsResponse))]
 [JsonSerializable(typeof(PublicKeysResponse))]
+[JsonSerializable(typeof(SigningKeyRotatedResponse))]
 [JsonSerializable(typeof(TokenCreateRequest))]
 [JsonSerializable(typeof(TokenResource))]
 [JsonSerializable(typeof(TokenCreatedResponse))]

@@ -77,7 +77,7 @@ public static class ApiMapping
     public static AuditVerifyResponse ToResource(AuditVerification v)
     {
         ArgumentNullException.ThrowIfNull(v);
-        return new AuditVerifyResponse(v.IsValid, v.EventCount, v.Head?.ToString(), v.FailedAtSequence, v.Problem, v.CheckpointCount);
+        return new AuditVerifyResponse(v.IsValid, v.EventCount, v.Head?.ToString(), v.FailedAtSequence, v.Problem, v.CheckpointCount, v.KeysPinned, v.WitnessedCount, v.SigningKeysProven);
     }
 
     /// <summary>A token for the wire: never its hash.</summary>

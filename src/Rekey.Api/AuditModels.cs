@@ -37,7 +37,16 @@ public sealed record AuditEventsResponse(IReadOnlyList<AuditEventResource> Event
 /// <param name="FailedAtSequence">Where it broke.</param>
 /// <param name="Problem">What broke.</param>
 /// <param name="CheckpointCount">Signed checkpoints checked.</param>
-public sealed record AuditVerifyResponse(bool Valid, long EventCount, string? Head, long? FailedAtSequence, string? Problem, int CheckpointCount);
+/// <param name="KeysPinned">True when checkpoints were checked against public keys given by the caller, not read from the store.</param>
+/// <param name="WitnessedCount">Checkpoints read from the witness outside the store.</param>
+/// <param name="SigningKeysProven">Stored signing keys proven, with the root key, to be the store's own.</param>
+public sealed record AuditVerifyResponse(bool Valid, long EventCount, string? Head, long? FailedAtSequence, string? Problem, int CheckpointCount, bool KeysPinned = false, int WitnessedCount = 0, int SigningKeysProven = 0);
+
+/// <summary>The result of replacing the audit-signing key.</summary>
+/// <param name="KeyId">The new key's id.</param>
+/// <param name="PublicKey">The new key's SubjectPublicKeyInfo DER, base64.</param>
+/// <param name="Checkpoint">The checkpoint the new key signed over the hand-over event.</param>
+public sealed record SigningKeyRotatedResponse(string KeyId, string PublicKey, CheckpointResource Checkpoint);
 
 /// <summary>A signed checkpoint of the audit chain.</summary>
 /// <param name="Sequence">The chain's last sequence when signed.</param>

@@ -21,7 +21,9 @@ internal static class AuditCommands
         audit.Subcommands.Add(list);
 
         var head = new Option<string?>("--head") { Description = "A head printed by an earlier verify (<seq>:<hash>): also detect events removed from the end since then." };
-        var verify = new Command("verify", "Verify the hash chain; print its head (exit 8 when invalid).") { head };
+        var publicKeyFile = new Option<string?>("--public-key") { Description = "A PEM file with the audit-signing public key(s) kept outside the store: only checkpoints by them (or keys they endorsed) count." };
+        var witness = new Option<string?>("--witness") { Description = "A witness file of checkpoints written outside the store: a cut tail or a rewrite behind any of them is reported." };
+        var verify = new Command("verify", "Verify the hash chain and signed checkpoints; print its head (exit 8 when invalid).") { head, publicKeyFile, witness };
         verify.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
         {
             AuditHead? expected = null;
@@ -37,7 +39,21 @@ internal static class AuditCommands
                 }
             }
 
-            var result = await service.VerifyAuditAsync(expected, ct).ConfigureAwait(false);
+            var pinned = parse.GetValue(publicKeyFile) is { } pemFile ? ReadPublicKeys(pemFile) : null;
+            IReadOnlyList<AuditCheckpoint>? witnessed = null;
+            if (parse.GetValue(witness) is { } witnessFile)
+            {
+                try
+                {
+                    witnessed = AuditWitnessLine.ReadFile(witnessFile);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+                {
+                    throw new UsageException($"The witness file '{witnessFile}' cannot be read: {e.Message}");
+                }
+            }
+
+            var result = await service.VerifyAuditAsync(new AuditVerifyOptions(expected, pinned, witnessed), ct).ConfigureAwait(false);
             globals.OutputFor(parse).Verification(result);
             return result.IsValid ? ExitCodes.Ok : ExitCodes.AuditInvalid;
         }, ct)));
@@ -65,6 +81,45 @@ internal static class AuditCommands
             return ExitCodes.Ok;
         }, ct)));
         audit.Subcommands.Add(publicKey);
+
+        var rotate = new Command("rotate-signing-key", "Replace the audit-signing key; the old key endorses the new one in the chain, so verifiers pinned to it follow.");
+        rotate.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var rotated = await service.RotateAuditSigningKeyAsync(null, ct).ConfigureAwait(false);
+            globals.OutputFor(parse).Message(
+                $"New audit-signing key {rotated.KeyId}, endorsed by the previous key; checkpoint at sequence {rotated.Checkpoint.Sequence}.",
+                new { key_id = rotated.KeyId, sequence = rotated.Checkpoint.Sequence, hash = rotated.Checkpoint.Hash });
+            return ExitCodes.Ok;
+        }, ct)));
+        audit.Subcommands.Add(rotate);
         return audit;
+    }
+
+    // Every PUBLIC KEY block in the file; a file without one is a usage error, not an empty pin.
+    private static List<byte[]> ReadPublicKeys(string path)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new UsageException($"The public key file '{path}' cannot be read: {e.Message}");
+        }
+
+        var keys = new List<byte[]>();
+        var rest = text.AsSpan();
+        while (System.Security.Cryptography.PemEncoding.TryFind(rest, out var fields))
+        {
+            if (rest[fields.Label].SequenceEqual("PUBLIC KEY"))
+            {
+                keys.Add(Convert.FromBase64String(rest[fields.Base64Data].ToString()));
+            }
+
+            rest = rest[fields.Location.End..];
+        }
+
+        return keys.Count > 0 ? keys : throw new UsageException($"'{path}' holds no PEM 'PUBLIC KEY' block; write one with 'rekey audit public-key'.");
     }
 }

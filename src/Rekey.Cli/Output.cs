@@ -200,6 +200,9 @@ internal sealed class Output
                 valid = result.IsValid,
                 events = result.EventCount,
                 checkpoints = result.CheckpointCount,
+                witnessed = result.WitnessedCount,
+                keysPinned = result.KeysPinned,
+                signingKeysProven = result.SigningKeysProven,
                 head = result.Head?.ToString(),
                 failedAtSequence = result.FailedAtSequence,
                 problem = result.Problem,
@@ -211,6 +214,14 @@ internal sealed class Output
         {
             var checkpoints = result.CheckpointCount == 1 ? "1 signed checkpoint" : $"{result.CheckpointCount} signed checkpoints";
             _console.WriteLine($"Audit log OK: {result.EventCount} events, {checkpoints} verified.");
+            if (result.WitnessedCount > 0)
+            {
+                _console.WriteLine($"{result.WitnessedCount} of them from the witness outside the store.");
+            }
+
+            _console.WriteLine(result.KeysPinned
+                ? "Checkpoints were checked against the pinned public key (and keys it endorsed)."
+                : "Checkpoints were checked against keys read from the store itself; pin the key with --public-key to protect against whoever can write the store.");
             _console.WriteLine($"Head: {result.Head?.ToString() ?? "(empty)"}");
             _console.WriteLine("Keep the head elsewhere; pass it to 'rekey audit verify --head' to detect a truncated log.");
         }

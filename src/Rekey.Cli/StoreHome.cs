@@ -123,7 +123,9 @@ internal sealed class StoreHome
             IKeyStore store = Config.Store is { } connectionString
                 ? await PostgresKeyStore.OpenAsync(connectionString, TimeProvider.System, listen: false, cancellationToken).ConfigureAwait(false)
                 : await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, changePollInterval: TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-            return new OpenStore(new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = ActorName() }), store, root);
+            var witness = AuditWitnessPath();
+            var options = new RekeyServiceOptions { DefaultActor = ActorName(), AuditWitness = witness is null ? null : new Rekey.Audit.FileAuditWitness(witness) };
+            return new OpenStore(new RekeyService(store, root, options), store, root);
         }
         catch
         {
@@ -132,9 +134,20 @@ internal sealed class StoreHome
         }
     }
 
+    /// <summary>
+    /// Where checkpoints are witnessed: <c>REKEY_AUDIT_WITNESS</c> when set, else rekey.json's
+    /// <c>auditWitness</c> (relative paths from this folder), else nowhere.
+    /// </summary>
+    public string? AuditWitnessPath()
+    {
+        var path = Environment.GetEnvironmentVariable("REKEY_AUDIT_WITNESS") is { Length: > 0 } fromEnvironment ? fromEnvironment : Config.AuditWitness;
+        return path is null or "-" ? path : Path.GetFullPath(path, Directory);
+    }
+
     /// <summary>Points server options at this folder's store and root key.</summary>
     public void ConfigureServer(Rekey.Server.Hosting.RekeyServerOptions options)
     {
+        options.AuditWitness ??= AuditWitnessPath();
         options.Store = Config.Store ?? Path.Combine(Directory, DatabaseFile);
         if (Config.Root == "key-file")
         {
@@ -196,7 +209,8 @@ internal sealed class OpenStore(RekeyService service, IKeyStore store, LocalRoot
 /// <param name="Root"><c>key-file</c> or <c>passphrase</c>.</param>
 /// <param name="PassphraseEnv">For <c>passphrase</c>: the environment variable holding it.</param>
 /// <param name="Store">A PostgreSQL connection string; null for the SQLite file in the folder.</param>
-internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null);
+/// <param name="AuditWitness">A file outside the store where signed checkpoints are also appended, or <c>-</c> for standard output.</param>
+internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null, string? AuditWitness = null);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HomeConfig))]

@@ -22,7 +22,7 @@ namespace Rekey.Client;
 /// </summary>
 /// <remarks>
 /// A server that cannot be reached, or answers 503, surfaces as <see cref="RekeyStoreException"/>
-/// (transient). <see cref="VerifyAuditAsync"/> does not trust the server's verdict: it downloads
+/// (transient). <see cref="VerifyAuditAsync(Rekey.Audit.AuditVerifyOptions, System.Threading.CancellationToken)"/> does not trust the server's verdict: it downloads
 /// the events, checkpoints and public keys and verifies them here.
 /// </remarks>
 public sealed class RekeyClient : IKeyService, IDisposable
@@ -205,15 +205,32 @@ public sealed class RekeyClient : IKeyService, IDisposable
         return keys.Keys.ToDictionary(k => k.KeyId, k => Convert.FromBase64String(k.PublicKey), StringComparer.Ordinal);
     }
 
+    /// <inheritdoc />
+    public async Task<AuditKeyRotation> RotateAuditSigningKeyAsync(ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var rotated = await SendAsync<object, SigningKeyRotatedResponse>(HttpMethod.Post, "v1/audit/signing-keys/rotate", null, null, ApiJsonContext.Default.SigningKeyRotatedResponse, cancellationToken).ConfigureAwait(false);
+        return new AuditKeyRotation(rotated!.KeyId, ApiMapping.FromResource(rotated.Checkpoint));
+    }
+
     /// <summary>Every signed checkpoint the server holds.</summary>
     public async Task<IReadOnlyList<AuditCheckpoint>> GetCheckpointsAsync(CancellationToken cancellationToken = default) =>
         (await GetAsync("v1/audit/checkpoints", ApiJsonContext.Default.CheckpointsResponse, cancellationToken).ConfigureAwait(false)).Checkpoints.Select(ApiMapping.FromResource).ToList();
 
+    /// <summary>Verifies the chain here, against the server's checkpoints and the expected head.</summary>
+    public Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default) =>
+        VerifyAuditAsync(new AuditVerifyOptions(expectedHead), cancellationToken);
+
     /// <inheritdoc />
-    public async Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
+    /// <remarks>
+    /// Runs here, not on the server: events, checkpoints and keys are downloaded and checked
+    /// locally, against the pinned keys and witness given. Proving that the stored signing keys
+    /// were made under the root needs the root; the server's <c>/v1/audit/verify</c> does that.
+    /// </remarks>
+    public async Task<AuditVerification> VerifyAuditAsync(AuditVerifyOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var checkpoints = await GetCheckpointsAsync(cancellationToken).ConfigureAwait(false);
-        var verifier = new AuditVerifier(expectedHead, checkpoints, await GetAuditPublicKeysAsync(cancellationToken).ConfigureAwait(false));
+        var verifier = new AuditVerifier(options, checkpoints, await GetAuditPublicKeysAsync(cancellationToken).ConfigureAwait(false));
         long after = 0;
         while (true)
         {

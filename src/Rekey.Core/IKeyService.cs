@@ -80,6 +80,12 @@ public interface IKeyService
     /// <summary>The audit-signing public keys (SubjectPublicKeyInfo DER), by key id.</summary>
     Task<IReadOnlyDictionary<string, byte[]>> GetAuditPublicKeysAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Verifies the whole audit chain and every signed checkpoint, and the expected head when given.</summary>
-    Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default);
+    /// <summary>Replaces the audit-signing key; the old key endorses the new one in the chain.</summary>
+    Task<AuditKeyRotation> RotateAuditSigningKeyAsync(ChangeContext? change = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Verifies the whole audit chain and every signed checkpoint (stored and witnessed), against
+    /// pinned public keys and the expected head when given.
+    /// </summary>
+    Task<AuditVerification> VerifyAuditAsync(AuditVerifyOptions options, CancellationToken cancellationToken = default);
 }

@@ -322,36 +322,38 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
 
     /// <summary>
     /// Signs the audit chain's current head with the audit-signing key (created, wrapped by the
-    /// root and recorded in the log on first use) and stores the checkpoint. Returns null for an
-    /// empty log. Needs a store that keeps checkpoints.
+    /// root and recorded in the log on first use), writes the checkpoint to the witness when one is
+    /// configured, then stores it. Returns null for an empty log. Needs a store that keeps checkpoints.
     /// </summary>
     public async Task<AuditCheckpoint?> CheckpointAuditAsync(ChangeContext? change = null, CancellationToken cancellationToken = default)
     {
         var store = CheckpointStore();
-        var keys = await store.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
-        AuditSigner signer;
-        if (keys.Count == 0)
-        {
-            var (created, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
-            signer = created;
-            var record = new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, "audit.signing_key.create", null, null, null, "success", "audit-signing key " + signer.KeyId);
-            await store.AddSigningKeyAsync(new StoredSigningKey(signer.KeyId, signer.PublicKey, wrapped, _root.KeyId, Now()), record, cancellationToken).ConfigureAwait(false);
-        }
-        else
-        {
-            signer = await AuditSigner.OpenAsync(_root, keys[^1].KeyId, keys[^1].WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
-        }
+        using var signer = await CurrentSignerAsync(store, change, cancellationToken).ConfigureAwait(false);
+        return await SignHeadAsync(store, signer, cancellationToken).ConfigureAwait(false);
+    }
 
-        using (signer)
-        {
-            if (await store.GetAuditHeadAsync(cancellationToken).ConfigureAwait(false) is not { } head)
-            {
-                return null;
-            }
+    /// <summary>
+    /// Replaces the audit-signing key: the current key signs an endorsement of a new one, recorded
+    /// as an <c>audit.signing_key.rotate</c> event in the chain, and the new key then signs a
+    /// checkpoint covering that event. A verifier that pins the old public key follows the
+    /// endorsement to trust the new key; nobody without the old private key can make one.
+    /// </summary>
+    /// <returns>The new key's id and the checkpoint it signed.</returns>
+    public async Task<AuditKeyRotation> RotateAuditSigningKeyAsync(ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var store = CheckpointStore();
+        using var previous = await CurrentSignerAsync(store, change, cancellationToken).ConfigureAwait(false);
 
-            var checkpoint = signer.Sign(head, Now());
-            await store.AddCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
-            return checkpoint;
+        // The old key signs the head first, so everything before the hand-over is vouched for by it.
+        await SignHeadAsync(store, previous, cancellationToken).ConfigureAwait(false);
+        var (next, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
+        using (next)
+        {
+            var endorsement = previous.Endorse(next);
+            var record = new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, AuditKeyEndorsement.Action, null, null, null, "success", endorsement.ToDetails());
+            await store.AddSigningKeyAsync(new StoredSigningKey(next.KeyId, next.PublicKey, wrapped, _root.KeyId, Now()), record, cancellationToken).ConfigureAwait(false);
+            var checkpoint = await SignHeadAsync(store, next, cancellationToken).ConfigureAwait(false);
+            return new AuditKeyRotation(next.KeyId, checkpoint!);
         }
     }
 
@@ -372,15 +374,38 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     /// against every signed checkpoint the store holds (signatures checked with the stored public
     /// keys), so a tail removed or a log rewritten behind a checkpoint is reported.
     /// </summary>
-    public async Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default)
+    public Task<AuditVerification> VerifyAuditAsync(AuditHead? expectedHead = null, CancellationToken cancellationToken = default) =>
+        VerifyAuditAsync(new AuditVerifyOptions(expectedHead), cancellationToken);
+
+    /// <summary>
+    /// Verifies the whole audit chain against the store's checkpoints, the witness's checkpoints
+    /// and pinned public keys when given, and proves with the root that every stored signing key
+    /// is one this store made (its wrapped private key unwraps under the root and matches its
+    /// public key), so a key inserted by someone without the root is reported.
+    /// </summary>
+    public async Task<AuditVerification> VerifyAuditAsync(AuditVerifyOptions options, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
         IReadOnlyList<AuditCheckpoint> checkpoints = [];
+        IReadOnlyList<StoredSigningKey> signingKeys = [];
         if (_store is IAuditCheckpointStore checkpointStore)
         {
             checkpoints = await checkpointStore.GetCheckpointsAsync(cancellationToken).ConfigureAwait(false);
+            signingKeys = await checkpointStore.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        var verifier = new AuditVerifier(expectedHead, checkpoints, await GetAuditPublicKeysAsync(cancellationToken).ConfigureAwait(false));
+        foreach (var stored in signingKeys)
+        {
+            if (!await IsOwnSigningKeyAsync(stored, cancellationToken).ConfigureAwait(false))
+            {
+                return new AuditVerification(false, 0, null, null, $"The audit-signing key {stored.KeyId} in the store was not made under this store's root key: it was inserted by someone without the root.")
+                {
+                    KeysPinned = options.PinnedPublicKeys is { Count: > 0 },
+                };
+            }
+        }
+
+        var verifier = new AuditVerifier(options, checkpoints, signingKeys.ToDictionary(k => k.KeyId, k => k.PublicKey, StringComparer.Ordinal));
         long after = 0;
         while (true)
         {
@@ -395,7 +420,8 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
 
             if (page.Count == 0)
             {
-                return verifier.Complete();
+                var done = verifier.Complete();
+                return done.IsValid ? done with { SigningKeysProven = signingKeys.Count } : done;
             }
 
             after = page[^1].Sequence;
@@ -407,6 +433,57 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
 
     /// <summary>Flushes usage counts and zeroes every unwrapped KEK held in memory.</summary>
     public ValueTask DisposeAsync() => _cache.DisposeAsync();
+
+    private async Task<AuditSigner> CurrentSignerAsync(IAuditCheckpointStore store, ChangeContext? change, CancellationToken cancellationToken)
+    {
+        var keys = await store.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
+        if (keys.Count > 0)
+        {
+            return await AuditSigner.OpenAsync(_root, keys[^1].KeyId, keys[^1].WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
+        }
+
+        var (created, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
+        var record = new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, "audit.signing_key.create", null, null, null, "success", "audit-signing key " + created.KeyId);
+        await store.AddSigningKeyAsync(new StoredSigningKey(created.KeyId, created.PublicKey, wrapped, _root.KeyId, Now()), record, cancellationToken).ConfigureAwait(false);
+        return created;
+    }
+
+    private async Task<AuditCheckpoint?> SignHeadAsync(IAuditCheckpointStore store, AuditSigner signer, CancellationToken cancellationToken)
+    {
+        if (await store.GetAuditHeadAsync(cancellationToken).ConfigureAwait(false) is not { } head)
+        {
+            return null;
+        }
+
+        var checkpoint = signer.Sign(head, Now());
+
+        // The witness first: a checkpoint in the store but not in the witness would be one the
+        // operator believes is protected when it is not.
+        if (_options.AuditWitness is { } witness)
+        {
+            await witness.WriteAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+        }
+
+        await store.AddCheckpointAsync(checkpoint, cancellationToken).ConfigureAwait(false);
+        return checkpoint;
+    }
+
+    private async Task<bool> IsOwnSigningKeyAsync(StoredSigningKey stored, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var signer = await AuditSigner.OpenAsync(_root, stored.KeyId, stored.WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
+            return CryptographicOperations.FixedTimeEquals(signer.PublicKey, stored.PublicKey);
+        }
+        catch (RekeyException e) when (e.Code == RekeyErrorCode.RootKeyUnavailable)
+        {
+            return false;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
+    }
 
     private IAuditCheckpointStore CheckpointStore() =>
         _store as IAuditCheckpointStore ?? throw new NotSupportedException("This store does not keep signed audit checkpoints.");

@@ -22,6 +22,13 @@ public sealed class RekeyServiceOptions
     /// <summary>The actor recorded in audit events when a call names none. Default <c>local</c>.</summary>
     public string DefaultActor { get; set; } = "local";
 
+    /// <summary>
+    /// Where every signed audit checkpoint is also written, outside the store (see
+    /// <see cref="Audit.IAuditWitness"/>). Null keeps checkpoints only in the store, where
+    /// whoever can write it can delete them with the events they cover.
+    /// </summary>
+    public Audit.IAuditWitness? AuditWitness { get; set; }
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(CacheTtl, TimeSpan.Zero, nameof(CacheTtl));

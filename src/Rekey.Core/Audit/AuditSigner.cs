@@ -16,8 +16,11 @@ public sealed class AuditSigner : IDisposable
     {
         _key = key;
         PublicKey = key.ExportSubjectPublicKeyInfo();
-        KeyId = "audit:" + Convert.ToHexStringLower(SHA256.HashData(PublicKey).AsSpan(0, 8));
+        KeyId = KeyIdOf(PublicKey);
     }
+
+    /// <summary>The id of a public key (SubjectPublicKeyInfo DER): <c>audit:</c> and the first 8 bytes of its SHA-256, in hex.</summary>
+    public static string KeyIdOf(ReadOnlySpan<byte> publicKey) => "audit:" + Convert.ToHexStringLower(SHA256.HashData(publicKey).AsSpan(0, 8));
 
     /// <summary>The public key, SubjectPublicKeyInfo DER: give this to verifiers.</summary>
     public byte[] PublicKey { get; }
@@ -68,6 +71,14 @@ public sealed class AuditSigner : IDisposable
         var at = AuditChain.TruncateToMilliseconds(time);
         var signature = _key.SignData(AuditCheckpoint.SignedBytes(head.Sequence, head.Hash, at, KeyId), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
         return new AuditCheckpoint(head.Sequence, head.Hash, at, KeyId, signature);
+    }
+
+    /// <summary>Signs a statement that <paramref name="successor"/> replaces this key (see <see cref="AuditKeyEndorsement"/>).</summary>
+    public AuditKeyEndorsement Endorse(AuditSigner successor)
+    {
+        ArgumentNullException.ThrowIfNull(successor);
+        var signature = _key.SignData(AuditKeyEndorsement.SignedBytes(KeyId, successor.KeyId, successor.PublicKey), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+        return new AuditKeyEndorsement(KeyId, successor.KeyId, successor.PublicKey, signature);
     }
 
     /// <summary>Zeroes the private key held in memory.</summary>

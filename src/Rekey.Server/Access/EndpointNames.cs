@@ -28,6 +28,7 @@ internal static class EndpointNames
     public const string AuditCheckpoints = "audit.checkpoints";
     public const string AuditCheckpointCreate = "audit.checkpoint_create";
     public const string AuditPublicKeys = "audit.public_keys";
+    public const string AuditSigningKeyRotate = "audit.signing_key_rotate";
     public const string TokenCreate = "tokens.create";
     public const string TokenList = "tokens.list";
     public const string TokenRevoke = "tokens.revoke";

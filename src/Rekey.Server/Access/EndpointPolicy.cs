@@ -55,6 +55,7 @@ internal static class EndpointPolicy
         Rule(EndpointNames.AuditCheckpoints, Auditors, EndpointScope.Global),
         Rule(EndpointNames.AuditCheckpointCreate, Auditors, EndpointScope.Global),
         Rule(EndpointNames.AuditPublicKeys, Auditors, EndpointScope.Global),
+        Rule(EndpointNames.AuditSigningKeyRotate, [Role.Admin], EndpointScope.Global),
 
         Rule(EndpointNames.TokenCreate, [Role.Admin], EndpointScope.Global),
         Rule(EndpointNames.TokenList, [Role.Admin], EndpointScope.Global),

@@ -26,6 +26,7 @@ internal static class AuditEndpoints
         app.MapPost("/v1/audit/checkpoints", OpenApiMetadata.Handler(CheckpointAsync)).WithName(EndpointNames.AuditCheckpointCreate)
             .Produces<CheckpointResource>(StatusCodes.Status201Created).Produces(StatusCodes.Status204NoContent);
         app.MapGet("/v1/audit/public-keys", OpenApiMetadata.Handler(PublicKeysAsync)).WithName(EndpointNames.AuditPublicKeys).Produces<PublicKeysResponse>();
+        app.MapPost("/v1/audit/signing-keys/rotate", OpenApiMetadata.Handler(RotateSigningKeyAsync)).WithName(EndpointNames.AuditSigningKeyRotate).Produces<SigningKeyRotatedResponse>();
     }
 
     private static async Task EventsAsync(HttpContext context)
@@ -105,7 +106,21 @@ internal static class AuditEndpoints
             }
         }
 
-        var verdict = await context.Service().VerifyAuditAsync(head, context.RequestAborted).ConfigureAwait(false);
+        var pinned = new List<byte[]>();
+        foreach (var value in context.Request.Query["public_key"])
+        {
+            pinned.Add(ParsePublicKey(value));
+        }
+
+        // The server's own file witness, when it has one, is read on every verify.
+        var options = context.RequestServices.GetRequiredService<Hosting.RekeyServerOptions>();
+        IReadOnlyList<AuditCheckpoint>? witnessed = null;
+        if (options.AuditWitness is { } witness && witness != FileAuditWitness.StandardOutput && File.Exists(witness))
+        {
+            witnessed = AuditWitnessLine.ReadFile(witness);
+        }
+
+        var verdict = await context.Service().VerifyAuditAsync(new AuditVerifyOptions(head, pinned, witnessed), context.RequestAborted).ConfigureAwait(false);
         await JsonBody.WriteAsync(context, ApiMapping.ToResource(verdict), ApiJsonContext.Default.AuditVerifyResponse).ConfigureAwait(false);
     }
 
@@ -126,6 +141,30 @@ internal static class AuditEndpoints
         }
 
         await JsonBody.WriteAsync(context, ApiMapping.ToResource(checkpoint), ApiJsonContext.Default.CheckpointResource, StatusCodes.Status201Created).ConfigureAwait(false);
+    }
+
+    private static async Task RotateSigningKeyAsync(HttpContext context)
+    {
+        var rotated = await context.Service().RotateAuditSigningKeyAsync(context.Caller().Change(null), context.RequestAborted).ConfigureAwait(false);
+        var keys = await context.Service().GetAuditPublicKeysAsync(context.RequestAborted).ConfigureAwait(false);
+        var response = new SigningKeyRotatedResponse(rotated.KeyId, Convert.ToBase64String(keys[rotated.KeyId]), ApiMapping.ToResource(rotated.Checkpoint));
+        await JsonBody.WriteAsync(context, response, ApiJsonContext.Default.SigningKeyRotatedResponse).ConfigureAwait(false);
+    }
+
+    // A pinned key arrives as base64 of its SubjectPublicKeyInfo DER; anything else is the caller's mistake.
+    private static byte[] ParsePublicKey(string? value)
+    {
+        try
+        {
+            var der = Convert.FromBase64String(value ?? string.Empty);
+            using var probe = ECDsa.Create();
+            probe.ImportSubjectPublicKeyInfo(der, out _);
+            return der;
+        }
+        catch (Exception e) when (e is FormatException or CryptographicException)
+        {
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, "'public_key' must be the base64 of a P-256 SubjectPublicKeyInfo (DER).");
+        }
     }
 
     private static async Task PublicKeysAsync(HttpContext context)

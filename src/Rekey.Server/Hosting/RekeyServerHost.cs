@@ -7,6 +7,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rekey.Access;
 using Rekey.Api;
+using Rekey.Audit;
 using Rekey.Root;
 using Rekey.Server.Access;
 using Rekey.Server.Endpoints;
@@ -70,7 +71,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
             store = options.IsPostgres
                 ? await PostgresKeyStore.OpenAsync(options.Store!, time, listen: true, cancellationToken).ConfigureAwait(false)
                 : await SqliteKeyStore.OpenAsync(options.Store!, time, cancellationToken: cancellationToken).ConfigureAwait(false);
-            service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server" }, time);
+            service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server", AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null }, time);
             var app = Build(options, store, service, time, logging);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

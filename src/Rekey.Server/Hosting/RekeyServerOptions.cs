@@ -40,6 +40,12 @@ public sealed class RekeyServerOptions
     /// <summary>Sign the audit chain's head at least this often while it grows.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// Where every signed checkpoint is also written, outside the store: an append-only file, or
+    /// <c>-</c> for standard output (a log shipper). Null keeps checkpoints only in the store.
+    /// </summary>
+    public string? AuditWitness { get; set; }
+
     /// <summary>How long a verified token is trusted before it is read again (a revocation on another instance takes effect within this).</summary>
     public TimeSpan TokenCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -94,6 +100,11 @@ public sealed class RekeyServerOptions
         if (!TryParseListen(Listen, out _))
         {
             problems.Add($"'{Listen}' is not a listen address like http://127.0.0.1:8200.");
+        }
+
+        if (AuditWitness is { } witness && witness != "-" && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(witness))))
+        {
+            problems.Add($"The folder of the audit witness file '{witness}' does not exist.");
         }
 
         if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)

@@ -15,7 +15,7 @@ public static class ServerConfiguration
     public static IReadOnlyList<string> Keys { get; } =
     [
         "store", "root_key_file", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
-        "checkpoint_every_events", "checkpoint_interval_seconds", "token_cache_seconds", "max_batch_items",
+        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "token_cache_seconds", "max_batch_items",
     ];
 
     /// <summary>Builds the options from a file (optional), the environment and flags (later wins).</summary>
@@ -66,6 +66,7 @@ public static class ServerConfiguration
             RootParamsFile = configuration["root_params_file"],
             RootPassphraseEnv = configuration["root_passphrase_env"],
             Listen = configuration["listen"] ?? RekeyServerOptions.DefaultListen,
+            AuditWitness = configuration["audit_witness"],
         };
         options.MaxRequestBodyBytes = Number(configuration, "max_request_body_bytes", options.MaxRequestBodyBytes, problems);
         options.CheckpointEveryEvents = (int)Number(configuration, "checkpoint_every_events", options.CheckpointEveryEvents, problems);

@@ -1,0 +1,211 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Rekey.Audit;
+
+namespace Rekey.Cli.Tests;
+
+/// <summary>
+/// Someone with write access to the database but not the root key attacks the audit log with
+/// SQL run straight against the store file; <c>rekey audit verify</c> with a pinned public key,
+/// a witness, or the root must report each attack.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class AuditTamperTests : IDisposable
+{
+    private const string Key = "tenants/h42/patients";
+    private readonly RekeyProcess _rekey = new();
+    private readonly string _outside = Directory.CreateTempSubdirectory("rekey-outside-").FullName;
+
+    public AuditTamperTests()
+    {
+        _rekey.Environment["REKEY_AUDIT_WITNESS"] = WitnessFile;
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key).Ok();
+        _rekey.Run("key", "rotate", Key).Ok();
+        _rekey.Run("audit", "checkpoint").Ok();
+        File.WriteAllText(PublicKeyFile, _rekey.Run("audit", "public-key").Ok().Stdout);
+        _rekey.Run("key", "rotate", Key).Ok();
+        _rekey.Run("key", "rotate", Key).Ok();
+        _rekey.Run("audit", "checkpoint").Ok();
+        _rekey.Environment.Remove("REKEY_AUDIT_WITNESS");
+    }
+
+    private string WitnessFile => Path.Combine(_outside, "witness.jsonl");
+
+    private string PublicKeyFile => Path.Combine(_outside, "audit.pub");
+
+    private string Database => Path.Combine(_rekey.StoreDir, "rekey.db");
+
+    [Fact]
+    public void Untouched_VerifiesWithPinAndWitness()
+    {
+        var result = _rekey.Run("audit", "verify", "--public-key", PublicKeyFile, "--witness", WitnessFile, "--format", "json").Ok().Stdout;
+        Assert.Contains("\"keysPinned\": true", result, StringComparison.Ordinal);
+        Assert.Contains("\"witnessed\": 2", result, StringComparison.Ordinal);
+        Assert.Equal(2, File.ReadAllLines(WitnessFile).Length);
+    }
+
+    [Fact]
+    public void TailCut_WithItsCheckpoint_IsReportedByTheWitness()
+    {
+        var first = FirstCheckpointSequence();
+        Sql($"DROP TRIGGER audit_events_no_delete; DELETE FROM audit_checkpoints WHERE seq > {first}; DELETE FROM audit_events WHERE seq > {first};");
+
+        // The database alone is consistent again: that is the attack.
+        _rekey.Run("audit", "verify", "--public-key", PublicKeyFile).Ok();
+        var verdict = _rekey.Run("audit", "verify", "--public-key", PublicKeyFile, "--witness", WitnessFile);
+        Assert.Equal(8, verdict.ExitCode);
+        Assert.Contains("removed from the end", verdict.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EventEdited_ChainRecomputed_CheckpointsAndKeysDeleted_IsReportedWithThePinnedKey()
+    {
+        Sql("DELETE FROM audit_checkpoints; DELETE FROM audit_signing_keys;");
+        RewriteChain(events => events.Select(e => e.Action == "key.rotate" ? e with { Actor = "someone-else" } : e).Where(e => !e.Action.StartsWith("audit.", StringComparison.Ordinal)).ToList());
+
+        _rekey.Run("audit", "verify").Ok();
+        var verdict = _rekey.Run("audit", "verify", "--public-key", PublicKeyFile);
+        Assert.Equal(8, verdict.ExitCode);
+        Assert.Contains("no checkpoint signed by the pinned audit-signing key", verdict.Stdout, StringComparison.Ordinal);
+        Assert.Equal(8, _rekey.Run("audit", "verify", "--witness", WitnessFile).ExitCode);
+    }
+
+    [Fact]
+    public void OwnKeyInserted_LogRewrittenAndResigned_RealKeyDeleted_IsReportedByRootAndPin()
+    {
+        using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var publicKey = attacker.ExportSubjectPublicKeyInfo();
+        var keyId = AuditSigner.KeyIdOf(publicKey);
+        var events = RewriteChain(events => events.Select(e => e.Action == "key.rotate" ? e with { Actor = "someone-else" } : e).ToList());
+        var sequences = ReadCheckpointSequences();
+        var commands = new StringBuilder("DELETE FROM audit_checkpoints; DELETE FROM audit_signing_keys;");
+        commands.Append($"INSERT INTO audit_signing_keys VALUES ('{keyId}', X'{Convert.ToHexString(publicKey)}', X'00', 'root', 0);");
+        foreach (var seq in sequences)
+        {
+            var hash = events.Single(e => e.Seq == seq).Hash;
+            var time = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
+            var signature = attacker.SignData(AuditCheckpoint.SignedBytes(seq, hash, time, keyId), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
+            commands.Append($"INSERT INTO audit_checkpoints VALUES ({seq}, '{hash}', {time.ToUnixTimeMilliseconds()}, '{keyId}', X'{Convert.ToHexString(signature)}');");
+        }
+
+        Sql(commands.ToString());
+
+        var byRoot = _rekey.Run("audit", "verify");
+        Assert.Equal(8, byRoot.ExitCode);
+        Assert.Contains($"The audit-signing key {keyId} in the store was not made under this store's root key", byRoot.Stdout, StringComparison.Ordinal);
+
+        var byPin = _rekey.Run("audit", "verify", "--public-key", PublicKeyFile);
+        Assert.Equal(8, byPin.ExitCode);
+        Assert.Contains("not made under this store's root key", byPin.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SigningKeyRotated_OldPinnedKey_FollowsTheEndorsement_AndWitnessHasBoth()
+    {
+        _rekey.Environment["REKEY_AUDIT_WITNESS"] = WitnessFile;
+        _rekey.Run("audit", "rotate-signing-key").Ok();
+        _rekey.Run("key", "rotate", Key).Ok();
+        _rekey.Run("audit", "checkpoint").Ok();
+
+        var ok = _rekey.Run("audit", "verify", "--public-key", PublicKeyFile, "--witness", WitnessFile).Ok().Stdout;
+        Assert.Contains("signed checkpoints verified", ok, StringComparison.Ordinal);
+        var keys = _rekey.Run("audit", "public-key").Ok().Stdout;
+        Assert.Equal(2, keys.Split("BEGIN PUBLIC KEY").Length - 1);
+
+        // Pinning a key the store never had refuses every checkpoint.
+        using var stranger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var strangerFile = Path.Combine(_outside, "stranger.pub");
+        File.WriteAllText(strangerFile, PemEncoding.WriteString("PUBLIC KEY", stranger.ExportSubjectPublicKeyInfo()));
+        var refused = _rekey.Run("audit", "verify", "--public-key", strangerFile);
+        Assert.Equal(8, refused.ExitCode);
+        Assert.Contains("neither the pinned audit-signing key nor endorsed by it", refused.Stdout, StringComparison.Ordinal);
+    }
+
+    public void Dispose()
+    {
+        _rekey.Dispose();
+        Directory.Delete(_outside, recursive: true);
+    }
+
+    private long FirstCheckpointSequence() => ReadCheckpointSequences()[0];
+
+    private List<long> ReadCheckpointSequences()
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq FROM audit_checkpoints ORDER BY seq;";
+        using var reader = command.ExecuteReader();
+        var result = new List<long>();
+        while (reader.Read())
+        {
+            result.Add(reader.GetInt64(0));
+        }
+
+        return result;
+    }
+
+    // Reads every event, applies the attacker's edit, recomputes every hash and writes the log back.
+    private List<Row> RewriteChain(Func<List<Row>, List<Row>> edit)
+    {
+        var rows = new List<Row>();
+        using (var connection = Open())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT seq, time, actor, action, key_name, from_version, to_version, outcome, details FROM audit_events ORDER BY seq;";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add(new Row(
+                    reader.GetInt64(0),
+                    reader.GetInt64(1),
+                    reader.GetString(2),
+                    reader.GetString(3),
+                    reader.IsDBNull(4) ? null : reader.GetString(4),
+                    reader.IsDBNull(5) ? null : reader.GetInt32(5),
+                    reader.IsDBNull(6) ? null : reader.GetInt32(6),
+                    reader.GetString(7),
+                    reader.IsDBNull(8) ? null : reader.GetString(8),
+                    string.Empty));
+            }
+        }
+
+        var edited = edit(rows);
+        var previous = AuditChain.GenesisHash;
+        var sealedRows = new List<Row>();
+        var sql = new StringBuilder("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events;");
+        for (var i = 0; i < edited.Count; i++)
+        {
+            var r = edited[i];
+            var record = new AuditRecord(DateTimeOffset.FromUnixTimeMilliseconds(r.Time), r.Actor, r.Action, r.Key, r.From, r.To, r.Outcome, r.Details);
+            var hash = AuditChain.ComputeHash(record, i + 1, previous);
+            sealedRows.Add(r with { Seq = i + 1, Hash = hash });
+            sql.Append($"INSERT INTO audit_events VALUES ({i + 1}, {r.Time}, {Q(r.Actor)}, {Q(r.Action)}, {Q(r.Key)}, {N(r.From)}, {N(r.To)}, {Q(r.Outcome)}, {Q(r.Details)}, '{previous}', '{hash}');");
+            previous = hash;
+        }
+
+        Sql(sql.ToString());
+        return sealedRows;
+
+        static string Q(string? s) => s is null ? "NULL" : "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
+        static string N(int? n) => n?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "NULL";
+    }
+
+    private void Sql(string commands)
+    {
+        using var connection = Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = commands;
+        command.ExecuteNonQuery();
+    }
+
+    private SqliteConnection Open()
+    {
+        var connection = new SqliteConnection($"Data Source={Database};Pooling=False");
+        connection.Open();
+        return connection;
+    }
+
+    private sealed record Row(long Seq, long Time, string Actor, string Action, string? Key, int? From, int? To, string Outcome, string? Details, string Hash);
+}
