@@ -80,15 +80,76 @@ public sealed class AuditCheckpointTests : IDisposable
         Assert.False(AuditVerifier.Verify(chain, checkpoints: [checkpoint], publicKeys: new Dictionary<string, byte[]>()).IsValid);
     }
 
+    [Fact]
+    public async Task Verify_Pinned_FollowsOnlyEndorsementsSignedByATrustedKey()
+    {
+        using var root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "root.key"));
+        var (first, _) = await AuditSigner.CreateAsync(root);
+        var (second, _) = await AuditSigner.CreateAsync(root);
+        var (intruder, _) = await AuditSigner.CreateAsync(root);
+        using var _1 = first;
+        using var _2 = second;
+        using var _3 = intruder;
+        var pinned = new AuditVerifyOptions(PinnedPublicKeys: [first.PublicKey]);
+
+        var endorsed = Chain(4, "alice", (3, AuditKeyEndorsement.Action, first.Endorse(second).ToDetails()));
+        var byNew = second.Sign(new AuditHead(4, endorsed[3].Hash), DateTimeOffset.UnixEpoch);
+        var byOld = first.Sign(new AuditHead(2, endorsed[1].Hash), DateTimeOffset.UnixEpoch);
+        var ok = AuditVerifier.Verify(endorsed, pinned, [byOld, byNew], null);
+        Assert.True(ok.IsValid, ok.Problem);
+        Assert.True(ok.KeysPinned);
+        Assert.Equal(2, ok.CheckpointCount);
+
+        // An endorsement signed by a key nobody trusts extends nothing.
+        var selfMade = Chain(4, "alice", (3, AuditKeyEndorsement.Action, intruder.Endorse(second).ToDetails()));
+        var refused = AuditVerifier.Verify(selfMade, pinned, [second.Sign(new AuditHead(4, selfMade[3].Hash), DateTimeOffset.UnixEpoch)], null);
+        Assert.Contains("neither the pinned audit-signing key nor endorsed by it", refused.Problem, StringComparison.Ordinal);
+
+        // A checkpoint by the new key before its endorsement is in the chain is refused.
+        var early = second.Sign(new AuditHead(2, endorsed[1].Hash), DateTimeOffset.UnixEpoch);
+        Assert.False(AuditVerifier.Verify(endorsed, pinned, [early], null).IsValid);
+
+        // Pinned but no checkpoint at all: nothing vouches for the log.
+        Assert.Contains("no checkpoint signed by the pinned", AuditVerifier.Verify(endorsed, pinned, [], null).Problem, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public async Task WitnessLine_RoundTrips_AndRefusesAnythingElse()
+    {
+        using var root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "root.key"));
+        var (signer, _) = await AuditSigner.CreateAsync(root);
+        using var _s = signer;
+        var checkpoint = signer.Sign(new AuditHead(9, new string('c', 64)), DateTimeOffset.FromUnixTimeMilliseconds(1_764_000_000_123));
+        var path = Path.Combine(_dir, "witness.jsonl");
+        var witness = new FileAuditWitness(path);
+        await witness.WriteAsync(checkpoint);
+        await witness.WriteAsync(checkpoint with { Sequence = 10 });
+
+        var read = AuditWitnessLine.ReadFile(path);
+        Assert.Equal(2, read.Count);
+        Assert.Equal(checkpoint.Time, read[0].Time);
+        Assert.True(read[0].VerifyWith(signer.PublicKey));
+        Assert.Equal(System.IO.UnixFileMode.UserRead | System.IO.UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+
+        Assert.Null(AuditWitnessLine.Parse("""{"type":"other","sequence":1}"""));
+        Assert.Null(AuditWitnessLine.Parse("not json"));
+        File.AppendAllText(path, "garbage\n");
+        Assert.Contains("Line 3", Assert.Throws<FormatException>(() => AuditWitnessLine.ReadFile(path)).Message, StringComparison.Ordinal);
+    }
+
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static List<AuditEvent> Chain(int count, string actor)
+    private static List<AuditEvent> Chain(int count, string actor, (int Sequence, string Action, string Details)? special = null)
     {
         var events = new List<AuditEvent>();
         var previous = AuditChain.GenesisHash;
         for (var i = 1; i <= count; i++)
         {
-            var e = AuditChain.Seal(new AuditRecord(DateTimeOffset.UnixEpoch, actor, "key.rotate", "k", i, i + 1, "success", null), i, previous);
+            var record = special is { } s && s.Sequence == i
+                ? new AuditRecord(DateTimeOffset.UnixEpoch, actor, s.Action, null, null, null, "success", s.Details)
+                : new AuditRecord(DateTimeOffset.UnixEpoch, actor, "key.rotate", "k", i, i + 1, "success", null);
+            var e = AuditChain.Seal(record, i, previous);
             events.Add(e);
             previous = e.Hash;
         }
