@@ -19,6 +19,7 @@ public static class ErrorStatus
         RekeyErrorCode.VersionNotFound => 404,
         RekeyErrorCode.TokenNotFound => 404,
         RekeyErrorCode.JobNotFound => 404,
+        RekeyErrorCode.SourceNotFound => 404,
         RekeyErrorCode.RouteNotFound => 404,
         RekeyErrorCode.KeyExists => 409,
         RekeyErrorCode.Conflict => 409,

@@ -5,16 +5,20 @@ namespace Rekey.Api;
 /// <param name="Format"><c>text</c> (default) or <c>bytes</c>.</param>
 public sealed record RewrapColumnRequest(string? Name = null, string? Format = null);
 
-/// <summary>The table a re-wrap job reads and writes.</summary>
+/// <summary>A data source to register (<c>POST /v1/sources</c>): the table re-wrap jobs may touch.</summary>
+/// <param name="Name">Its name: lowercase letters, digits, <c>.</c>, <c>_</c>, <c>-</c>.</param>
 /// <param name="Kind"><c>postgres</c> or <c>sqlite</c>.</param>
-/// <param name="Connection">A PostgreSQL connection string or a SQLite file path, as the server sees it. Stored with the job; never returned.</param>
+/// <param name="Connection">A PostgreSQL connection string or a SQLite file path, as the server sees it. Stored wrapped by the root; never returned.</param>
 /// <param name="Table">The table, optionally <c>schema.table</c>.</param>
 /// <param name="IdColumn">The unique id column (default <c>id</c>).</param>
 /// <param name="IdType"><c>integer</c> (default) or <c>text</c>.</param>
 /// <param name="Columns">The ciphertext columns.</param>
 /// <param name="FilterColumn">Only rows where this column equals <paramref name="FilterValue"/>.</param>
 /// <param name="FilterValue">The filter's value.</param>
-public sealed record RewrapSourceRequest(
+/// <param name="Keys">Key-name patterns whose ciphertexts the table may hold; jobs over it may only be for these keys.</param>
+/// <param name="Reason">Recorded in the audit log.</param>
+public sealed record DataSourceRequest(
+    string? Name = null,
     string? Kind = null,
     string? Connection = null,
     string? Table = null,
@@ -22,10 +26,39 @@ public sealed record RewrapSourceRequest(
     string? IdType = null,
     IReadOnlyList<RewrapColumnRequest>? Columns = null,
     string? FilterColumn = null,
-    string? FilterValue = null);
+    string? FilterValue = null,
+    IReadOnlyList<string>? Keys = null,
+    string? Reason = null);
+
+/// <summary>A registered data source, without its connection.</summary>
+/// <param name="Name">Its name.</param>
+/// <param name="Kind"><c>postgres</c> or <c>sqlite</c>.</param>
+/// <param name="Table">The table.</param>
+/// <param name="IdColumn">The id column.</param>
+/// <param name="IdType"><c>integer</c> or <c>text</c>.</param>
+/// <param name="Columns">The ciphertext columns.</param>
+/// <param name="FilterColumn">The filter column.</param>
+/// <param name="FilterValue">The filter value.</param>
+/// <param name="Keys">The key-name patterns jobs over it may be for.</param>
+/// <param name="CreatedAt">When it was registered.</param>
+public sealed record DataSourceResource(
+    string Name,
+    string Kind,
+    string Table,
+    string IdColumn,
+    string IdType,
+    IReadOnlyList<RewrapColumnRequest> Columns,
+    string? FilterColumn,
+    string? FilterValue,
+    IReadOnlyList<string> Keys,
+    DateTimeOffset CreatedAt);
+
+/// <summary>Registered data sources.</summary>
+/// <param name="Sources">The sources the caller's key patterns overlap.</param>
+public sealed record DataSourcesResponse(IReadOnlyList<DataSourceResource> Sources);
 
 /// <summary>Body of <c>POST /v1/jobs/rewrap/{name}</c>.</summary>
-/// <param name="Source">The table.</param>
+/// <param name="Source">The name of a registered data source (<c>/v1/sources</c>).</param>
 /// <param name="Mode"><c>rewrap</c> (default) or <c>reencrypt</c>.</param>
 /// <param name="BatchSize">Rows per batch (default 1000).</param>
 /// <param name="ThrottleRowsPerSecond">0 (default) for no limit.</param>
@@ -36,7 +69,7 @@ public sealed record RewrapSourceRequest(
 /// <param name="ContextTemplate">Each record's encryption context, with <c>{id}</c>; needed by reencrypt and verification.</param>
 /// <param name="Reason">Recorded in the audit log.</param>
 public sealed record RewrapJobRequest(
-    RewrapSourceRequest? Source = null,
+    string? Source = null,
     string? Mode = null,
     int? BatchSize = null,
     int? ThrottleRowsPerSecond = null,

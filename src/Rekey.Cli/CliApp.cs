@@ -27,6 +27,7 @@ internal static class CliApp
         }
 
         root.Subcommands.Add(AuditCommands.Build(globals));
+        root.Subcommands.Add(SourceCommands.Build(globals));
         root.Subcommands.Add(TokenCommands.Build(globals));
         root.Subcommands.Add(ServerCommand.Build(globals));
 

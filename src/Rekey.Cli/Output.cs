@@ -77,6 +77,43 @@ internal sealed class Output
         _console.Write(table);
     }
 
+    public void Source(Rekey.Api.DataSourceResource source)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(source);
+            return;
+        }
+
+        Sources([source]);
+    }
+
+    public void Sources(IEnumerable<Rekey.Api.DataSourceResource> sources)
+    {
+        var list = sources.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Source", "Kind", "Table", "Id", "Columns", "Filter", "Keys", "Registered");
+        foreach (var s in list)
+        {
+            table.AddRow(
+                Esc(s.Name),
+                s.Kind,
+                Esc(s.Table),
+                Esc($"{s.IdColumn} ({s.IdType})"),
+                Esc(string.Join(", ", s.Columns.Select(c => c.Format == "bytes" ? c.Name + ":bytes" : c.Name))),
+                Esc(s.FilterColumn is null ? string.Empty : $"{s.FilterColumn}={s.FilterValue}"),
+                Esc(string.Join(", ", s.Keys)),
+                Time(s.CreatedAt));
+        }
+
+        _console.Write(table);
+    }
+
     public void Jobs(IEnumerable<Rekey.Api.RewrapJobResource> jobs)
     {
         var list = jobs.ToList();

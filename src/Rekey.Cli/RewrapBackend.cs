@@ -12,7 +12,8 @@ internal interface IRewrapBackend : IAsyncDisposable
 {
     bool RunsLocally { get; }
 
-    Task<RewrapJobResource> StartAsync(KeyName key, RewrapJobRequest request, CancellationToken cancellationToken);
+    /// <summary>Starts a job over the registered source the request names, or (locally only) over <paramref name="inline"/>.</summary>
+    Task<RewrapJobResource> StartAsync(KeyName key, RewrapJobRequest request, SourceDefinition? inline, CancellationToken cancellationToken);
 
     /// <summary>Runs (locally) or watches (remotely) a job until it stops, reporting progress.</summary>
     Task<RewrapJobResource> RunAsync(string id, IProgress<RewrapJobResource> progress, CancellationToken cancellationToken);
@@ -26,19 +27,49 @@ internal interface IRewrapBackend : IAsyncDisposable
     Task<IReadOnlyList<RewrapFailureResource>> FailuresAsync(string id, CancellationToken cancellationToken);
 
     Task<IReadOnlyList<InventoryResource>> InventoryAsync(KeyName key, CancellationToken cancellationToken);
+
+    Task<DataSourceResource> RegisterSourceAsync(DataSourceRequest request, CancellationToken cancellationToken);
+
+    Task<IReadOnlyList<DataSourceResource>> ListSourcesAsync(CancellationToken cancellationToken);
+
+    Task<DataSourceResource> GetSourceAsync(string name, CancellationToken cancellationToken);
+
+    Task RemoveSourceAsync(string name, CancellationToken cancellationToken);
 }
 
 /// <summary>Jobs in the local store, run in this process.</summary>
-internal sealed class LocalRewrapBackend(OpenStore open) : IRewrapBackend
+internal sealed class LocalRewrapBackend : IRewrapBackend
 {
-    private readonly RewrapJobs _jobs = new(open.Service, (IRewrapJobStore)open.Store);
+    private readonly OpenStore open;
+    private readonly DataSources _sources;
+    private readonly RewrapJobs _jobs;
     private readonly ChangeContext _change = new(StoreHome.ActorName());
     private readonly string _owner = $"cli:{Environment.MachineName}:{Environment.ProcessId}";
 
+    public LocalRewrapBackend(OpenStore open)
+    {
+        this.open = open;
+
+        // The person running the CLI locally has the files and the network already: they see the real error.
+        _sources = new DataSources((IDataSourceStore)open.Store, open.Root, new DataSourceOptions { OnSourceError = (name, e) => Console.Error.WriteLine($"data source '{name}': {e.Message}") });
+        _jobs = new RewrapJobs(open.Service, (IRewrapJobStore)open.Store, sources: _sources);
+    }
+
     public bool RunsLocally => true;
 
-    public async Task<RewrapJobResource> StartAsync(KeyName key, RewrapJobRequest request, CancellationToken cancellationToken) =>
-        RewrapMapping.ToResource(await _jobs.StartAsync(RewrapMapping.ToDefinition(key, request), _change with { Reason = request.Reason }, cancellationToken).ConfigureAwait(false));
+    public async Task<RewrapJobResource> StartAsync(KeyName key, RewrapJobRequest request, SourceDefinition? inline, CancellationToken cancellationToken) =>
+        RewrapMapping.ToResource(await _jobs.StartAsync(RewrapMapping.ToDefinition(key, request, inline), _change with { Reason = request.Reason }, cancellationToken).ConfigureAwait(false));
+
+    public async Task<DataSourceResource> RegisterSourceAsync(DataSourceRequest request, CancellationToken cancellationToken) =>
+        RewrapMapping.ToResource(await _sources.RegisterAsync(RewrapMapping.ToRegistration(request), _change with { Reason = request.Reason }, cancellationToken).ConfigureAwait(false));
+
+    public async Task<IReadOnlyList<DataSourceResource>> ListSourcesAsync(CancellationToken cancellationToken) =>
+        (await _sources.ListAsync(cancellationToken).ConfigureAwait(false)).Select(RewrapMapping.ToResource).ToList();
+
+    public async Task<DataSourceResource> GetSourceAsync(string name, CancellationToken cancellationToken) =>
+        RewrapMapping.ToResource(await _sources.GetAsync(name, cancellationToken).ConfigureAwait(false));
+
+    public Task RemoveSourceAsync(string name, CancellationToken cancellationToken) => _sources.RemoveAsync(name, _change, cancellationToken);
 
     public async Task<RewrapJobResource> RunAsync(string id, IProgress<RewrapJobResource> progress, CancellationToken cancellationToken)
     {
@@ -87,7 +118,18 @@ internal sealed class RemoteRewrapBackend(RekeyClient client) : IRewrapBackend
 
     public bool RunsLocally => false;
 
-    public Task<RewrapJobResource> StartAsync(KeyName key, RewrapJobRequest request, CancellationToken cancellationToken) => client.StartRewrapJobAsync(key, request, cancellationToken);
+    public Task<RewrapJobResource> StartAsync(KeyName key, RewrapJobRequest request, SourceDefinition? inline, CancellationToken cancellationToken) =>
+        inline is null
+            ? client.StartRewrapJobAsync(key, request, cancellationToken)
+            : throw new UsageException("Against a server, a job names a registered data source: register it with 'rekey source add', then pass --source NAME.");
+
+    public Task<DataSourceResource> RegisterSourceAsync(DataSourceRequest request, CancellationToken cancellationToken) => client.RegisterSourceAsync(request, cancellationToken);
+
+    public Task<IReadOnlyList<DataSourceResource>> ListSourcesAsync(CancellationToken cancellationToken) => client.ListSourcesAsync(cancellationToken);
+
+    public Task<DataSourceResource> GetSourceAsync(string name, CancellationToken cancellationToken) => client.GetSourceAsync(name, cancellationToken);
+
+    public Task RemoveSourceAsync(string name, CancellationToken cancellationToken) => client.RemoveSourceAsync(name, cancellationToken);
 
     public async Task<RewrapJobResource> RunAsync(string id, IProgress<RewrapJobResource> progress, CancellationToken cancellationToken)
     {

@@ -25,13 +25,8 @@ internal static class RewrapCommands
     private static Command Start(GlobalOptions globals)
     {
         var key = new Option<string>("--key") { Description = "The key whose ciphertexts to move (to its Active version).", Required = true };
-        var source = new Option<string>("--source") { Description = "postgres or sqlite.", Required = true };
-        var connection = new Option<string>("--connection") { Description = "PostgreSQL connection string, or SQLite file path.", Required = true };
-        var table = new Option<string>("--table") { Description = "The table (schema.table allowed).", Required = true };
-        var idColumn = new Option<string>("--id-column") { Description = "Its unique id column (default id).", DefaultValueFactory = _ => "id" };
-        var idType = new Option<string>("--id-type") { Description = "integer (default) or text.", DefaultValueFactory = _ => "integer" };
-        var columns = new Option<string[]>("--column") { Description = "A ciphertext column; NAME or NAME:bytes for binary envelopes (repeat for several).", Required = true, AllowMultipleArgumentsPerToken = true };
-        var filter = new Option<string?>("--filter") { Description = "Only rows where COLUMN=VALUE." };
+        var source = new Option<string?>("--source") { Description = "A registered data source (see 'rekey source'). Locally, the table may instead be given with --kind, --connection, --table and --column." };
+        var table = new TableOptions(required: false);
         var mode = new Option<string>("--mode") { Description = "rewrap (default: only the wrapped data key changes) or reencrypt (new data keys; needs --context-template).", DefaultValueFactory = _ => "rewrap" };
         var batch = new Option<int>("--batch-size") { Description = "Rows per batch (default 1000).", DefaultValueFactory = _ => 1000 };
         var throttle = new Option<int>("--throttle") { Description = "At most this many rows per second (default 0: no limit).", DefaultValueFactory = _ => 0 };
@@ -43,28 +38,21 @@ internal static class RewrapCommands
         var reason = new Option<string?>("--reason") { Description = "Recorded in the audit log." };
         var command = new Command("start", "Create a re-wrap job and run it (locally) or watch it (on a server) with a progress bar.")
         {
-            key, source, connection, table, idColumn, idType, columns, filter, mode, batch, throttle, concurrency, descending, verify, template, detach, reason,
+            key, source, mode, batch, throttle, concurrency, descending, verify, template, detach, reason,
         };
+        table.AddTo(command);
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var (verification, sample) = ParseVerify(parse.GetValue(verify)!);
-            string? filterColumn = null, filterValue = null;
-            if (parse.GetValue(filter) is { } f)
+            var registered = parse.GetValue(source);
+            if (registered is not null == table.AnyGiven(parse))
             {
-                var eq = f.IndexOf('=', StringComparison.Ordinal);
-                (filterColumn, filterValue) = eq > 0 ? (f[..eq], f[(eq + 1)..]) : throw new UsageException("--filter is COLUMN=VALUE.");
+                throw new UsageException("Name a registered data source with --source NAME, or (locally) give the table with --kind, --connection, --table and --column; not both.");
             }
 
+            var inline = registered is null ? Rekey.Server.Endpoints.RewrapMapping.ToSource(table.Request(parse)) : null;
             var request = new RewrapJobRequest(
-                new RewrapSourceRequest(
-                    parse.GetValue(source),
-                    parse.GetValue(connection),
-                    parse.GetValue(table),
-                    parse.GetValue(idColumn),
-                    parse.GetValue(idType),
-                    parse.GetValue(columns)!.Select(c => c.EndsWith(":bytes", StringComparison.Ordinal) ? new RewrapColumnRequest(c[..^6], "bytes") : new RewrapColumnRequest(c, "text")).ToList(),
-                    filterColumn,
-                    filterValue),
+                registered,
                 parse.GetValue(mode),
                 parse.GetValue(batch),
                 parse.GetValue(throttle),
@@ -75,7 +63,7 @@ internal static class RewrapCommands
                 parse.GetValue(template),
                 parse.GetValue(reason));
             await using var backend = await OpenAsync(globals, parse, ct).ConfigureAwait(false);
-            var job = await backend.StartAsync(CliApp.ParseKeyName(parse.GetValue(key)!), request, ct).ConfigureAwait(false);
+            var job = await backend.StartAsync(CliApp.ParseKeyName(parse.GetValue(key)!), request, inline, ct).ConfigureAwait(false);
             if (parse.GetValue(detach))
             {
                 globals.OutputFor(parse).Job(job);
@@ -182,7 +170,8 @@ internal static class RewrapCommands
         _ => throw new UsageException($"--verify is none, sample:N or full, not '{text}'."),
     };
 
-    private static async Task<IRewrapBackend> OpenAsync(GlobalOptions globals, ParseResult parse, CancellationToken cancellationToken)
+    /// <summary>The local store (jobs run here) or, with REKEY_ADDR, the server.</summary>
+    public static async Task<IRewrapBackend> OpenAsync(GlobalOptions globals, ParseResult parse, CancellationToken cancellationToken)
     {
         if (GlobalOptions.ServerAddress() is { } address)
         {

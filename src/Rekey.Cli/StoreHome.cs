@@ -197,11 +197,13 @@ internal sealed class OpenStore(RekeyService service, IKeyStore store, LocalRoot
 
     public IKeyStore Store { get; } = store;
 
+    public LocalRootKeyProvider Root { get; } = root;
+
     public async ValueTask DisposeAsync()
     {
         await Service.DisposeAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);
-        root.Dispose();
+        Root.Dispose();
     }
 }
 

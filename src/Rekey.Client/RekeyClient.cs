@@ -288,6 +288,22 @@ public sealed class RekeyClient : IKeyService, IDisposable
     public async Task<IReadOnlyList<RewrapFailureResource>> GetRewrapFailuresAsync(string id, CancellationToken cancellationToken = default) =>
         (await GetAsync($"v1/jobs/{Uri.EscapeDataString(id)}/failures", ApiJsonContext.Default.RewrapFailuresResponse, cancellationToken).ConfigureAwait(false)).Failures;
 
+    /// <summary>Registers a data source (admin or key-officer, <c>*</c> scope); its connection is never returned.</summary>
+    public async Task<DataSourceResource> RegisterSourceAsync(DataSourceRequest request, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, "v1/sources", request, ApiJsonContext.Default.DataSourceRequest, ApiJsonContext.Default.DataSourceResource, cancellationToken).ConfigureAwait(false))!;
+
+    /// <summary>The registered data sources whose keys the token's patterns overlap.</summary>
+    public async Task<IReadOnlyList<DataSourceResource>> ListSourcesAsync(CancellationToken cancellationToken = default) =>
+        (await GetAsync("v1/sources", ApiJsonContext.Default.DataSourcesResponse, cancellationToken).ConfigureAwait(false)).Sources;
+
+    /// <summary>One registered data source.</summary>
+    public Task<DataSourceResource> GetSourceAsync(string name, CancellationToken cancellationToken = default) =>
+        GetAsync("v1/sources/" + Uri.EscapeDataString(name), ApiJsonContext.Default.DataSourceResource, cancellationToken);
+
+    /// <summary>Removes a registered data source.</summary>
+    public Task RemoveSourceAsync(string name, CancellationToken cancellationToken = default) =>
+        SendAsync<object, object>(HttpMethod.Delete, "v1/sources/" + Uri.EscapeDataString(name), null, null, null, cancellationToken);
+
     /// <summary>How many values each version of a key protects, per source.</summary>
     public Task<InventoryResponse> GetInventoryAsync(KeyName key, CancellationToken cancellationToken = default) =>
         GetAsync("v1/inventory/" + Path(key), ApiJsonContext.Default.InventoryResponse, cancellationToken);

@@ -93,6 +93,11 @@ public sealed record SourceDefinition(
 /// <param name="Verification">The check at the end.</param>
 /// <param name="SampleSize">How many values a sample verification decrypts.</param>
 /// <param name="ContextTemplate">The encryption context of each record, with <c>{id}</c> for its id (reencrypt and verification need it).</param>
+/// <param name="DataSource">
+/// The registered data source the job runs over (see <see cref="DataSources"/>); its table and
+/// connection are read from the registry when the job starts and each time it runs, and
+/// <paramref name="Source"/> is then ignored. Null for a table given directly (the local CLI).
+/// </param>
 public sealed record RewrapJobDefinition(
     KeyName Key,
     SourceDefinition Source,
@@ -103,4 +108,5 @@ public sealed record RewrapJobDefinition(
     bool Descending = false,
     VerificationMode Verification = VerificationMode.None,
     int SampleSize = 100,
-    string? ContextTemplate = null);
+    string? ContextTemplate = null,
+    string? DataSource = null);

@@ -26,14 +26,19 @@ public sealed class RewrapJobs
     private readonly IRewrapJobStore _store;
     private readonly TimeProvider _time;
     private readonly RewrapOptions _options;
+    private readonly DataSources? _sources;
 
-    /// <summary>Creates the job service over a Rekey service and the store its jobs live in (the same store as the keys).</summary>
-    public RewrapJobs(RekeyService service, IRewrapJobStore store, RewrapOptions? options = null, TimeProvider? time = null)
+    /// <summary>
+    /// Creates the job service over a Rekey service and the store its jobs live in (the same store
+    /// as the keys), with the registry of data sources that jobs naming one are resolved through.
+    /// </summary>
+    public RewrapJobs(RekeyService service, IRewrapJobStore store, RewrapOptions? options = null, TimeProvider? time = null, DataSources? sources = null)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(store);
         _service = service;
         _store = store;
+        _sources = sources;
         _options = options ?? new RewrapOptions();
         _time = time ?? TimeProvider.System;
     }
@@ -47,10 +52,11 @@ public sealed class RewrapJobs
     {
         ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(change);
-        Validate(definition);
         var key = await _service.GetKeyAsync(definition.Key, cancellationToken).ConfigureAwait(false);
-        await using var source = RewrapSources.Open(definition);
-        var total = await RewrapSources.CheckedAsync(async () =>
+        definition = await ResolveAsync(definition, cancellationToken).ConfigureAwait(false);
+        Validate(definition);
+        await using var source = OpenSource(definition);
+        var total = await SourceCheckedAsync(definition, async () =>
         {
             using var arena = new ByteArena();
             await source.ReadAsync(null, 1, arena, cancellationToken).ConfigureAwait(false);
@@ -58,10 +64,14 @@ public sealed class RewrapJobs
         }).ConfigureAwait(false);
 
         var now = _time.GetUtcNow();
-        var document = new RewrapDocument { Definition = definition, SourceName = source.Name, TargetVersion = key.ActiveVersion, Total = total, StartedAt = now };
+
+        // A registered source's connection stays in the registry, wrapped: never in the job.
+        var stored = definition.DataSource is null ? definition : definition with { Source = definition.Source with { Connection = string.Empty } };
+        var sourceName = definition.DataSource is { } registered ? "source:" + registered : source.Name;
+        var document = new RewrapDocument { Definition = stored, SourceName = sourceName, TargetVersion = key.ActiveVersion, Total = total, StartedAt = now };
         var id = "rw_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var job = new StoredRewrapJob(id, definition.Key, nameof(RewrapJobState.Pending), document.Serialize(), null, null, now);
-        var details = ChangeContext.Describe(change, $"job {id}; {definition.Mode} {source.Name} to version {key.ActiveVersion}");
+        var details = ChangeContext.Describe(change, $"job {id}; {definition.Mode} {sourceName} to version {key.ActiveVersion}");
         await _store.CreateJobAsync(job, new AuditRecord(Stamp(now), change.Actor, "rewrap.start", definition.Key.Value, null, key.ActiveVersion, "success", details), cancellationToken).ConfigureAwait(false);
         return StatusOf(job, document);
     }
@@ -96,11 +106,16 @@ public sealed class RewrapJobs
             return await GetStatusAsync(id, cancellationToken).ConfigureAwait(false);
         }
 
-        await using var source = RewrapSources.Open(document.Definition);
-        var run = new RewrapRun(_service, _store, _time, _options, source, running, document, owner, progress);
         try
         {
-            await run.RunAsync(cancellationToken).ConfigureAwait(false);
+            var definition = await ResolveAsync(document.Definition, cancellationToken).ConfigureAwait(false);
+            await using var source = OpenSource(definition);
+            var run = new RewrapRun(_service, _store, _time, _options, source, running, document, owner, progress);
+            await SourceCheckedAsync(definition, async () =>
+            {
+                await run.RunAsync(cancellationToken).ConfigureAwait(false);
+                return 0;
+            }).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -108,7 +123,7 @@ public sealed class RewrapJobs
             // Pending so any runner continues from its checkpoint without waiting for the lease.
             await StopAsync(id, owner, RewrapJobState.Pending, "rewrap.release", "released by its runner; continues from its last checkpoint", CancellationToken.None).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is RekeyStoreException or System.Data.Common.DbException or IOException or InvalidOperationException)
+        catch (Exception e) when (e is RekeyStoreException or RekeyException or System.Data.Common.DbException or IOException or InvalidOperationException)
         {
             // Not about one record: the source or the store failed. Recorded; resume to retry from the checkpoint.
             await StopAsync(id, owner, RewrapJobState.Failed, "rewrap.fail", e.Message, CancellationToken.None).ConfigureAwait(false);
@@ -117,6 +132,50 @@ public sealed class RewrapJobs
         var status = await GetStatusAsync(id, CancellationToken.None).ConfigureAwait(false);
         progress?.Report(status);
         return status;
+    }
+
+    // A job over a registered source gets its table and connection from the registry each time,
+    // so a source removed or narrowed since takes effect.
+    private async Task<RewrapJobDefinition> ResolveAsync(RewrapJobDefinition definition, CancellationToken cancellationToken)
+    {
+        if (definition.DataSource is not { } name)
+        {
+            return definition;
+        }
+
+        var sources = _sources ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "This job names a registered data source, but no registry was given to run it.");
+        return definition with { Source = await sources.ResolveAsync(name, definition.Key, cancellationToken).ConfigureAwait(false) };
+    }
+
+    private IRewrapSource OpenSource(RewrapJobDefinition definition)
+    {
+        try
+        {
+            return RewrapSources.Open(definition);
+        }
+        catch (RekeyException e) when (definition.DataSource is { } name && _sources is not null)
+        {
+            throw _sources.Unreachable(name, e);
+        }
+    }
+
+    // Errors from a registered source reach callers as one sentence, the details going to the
+    // server log: otherwise a job's errors would tell what answers at a host or a path.
+    private async Task<T> SourceCheckedAsync<T>(RewrapJobDefinition definition, Func<Task<T>> work)
+    {
+        if (definition.DataSource is not { } name || _sources is null)
+        {
+            return await RewrapSources.CheckedAsync(work).ConfigureAwait(false);
+        }
+
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Data.Common.DbException or IOException)
+        {
+            throw _sources.Unreachable(name, e);
+        }
     }
 
     /// <summary>A job's progress.</summary>

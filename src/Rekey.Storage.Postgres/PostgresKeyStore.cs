@@ -21,7 +21,7 @@ namespace Rekey.Storage.Postgres;
 /// material does not linger in dead row versions. Needs a database and a role that may create
 /// the <c>rekey</c> schema (or owns it).
 /// </remarks>
-public sealed partial class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore
+public sealed partial class PostgresKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore
 {
     private readonly NpgsqlDataSource _dataSource;
     private PostgresChangeListener? _listener;

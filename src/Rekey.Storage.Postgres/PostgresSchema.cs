@@ -133,6 +133,15 @@ internal static class PostgresSchema
                 PRIMARY KEY (source, key_name, version)
             );
             """),
+        (6, """
+            CREATE TABLE rekey.data_sources (
+                name text PRIMARY KEY,
+                document text NOT NULL,
+                wrapped_connection bytea NOT NULL,
+                root_key_id text NOT NULL,
+                created_at bigint NOT NULL
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

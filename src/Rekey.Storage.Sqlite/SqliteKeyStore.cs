@@ -19,7 +19,7 @@ namespace Rekey.Storage.Sqlite;
 /// Changes made by other processes are noticed by polling the audit table (see
 /// <see cref="IKeyChangeFeed"/>), every 250 ms by default.
 /// </remarks>
-public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore
+public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore
 {
     /// <summary>How often other processes' changes are looked for, unless told otherwise.</summary>
     public static readonly TimeSpan DefaultChangePollInterval = TimeSpan.FromMilliseconds(250);

@@ -122,6 +122,15 @@ internal static class SqliteSchema
                 PRIMARY KEY (source, key_name, version)
             ) STRICT;
             """),
+        (6, """
+            CREATE TABLE data_sources (
+                name TEXT PRIMARY KEY,
+                document TEXT NOT NULL,
+                wrapped_connection BLOB NOT NULL,
+                root_key_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL
+            ) STRICT;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -25,7 +25,7 @@ public sealed class RewrapCliTests : IDisposable
         }
 
         _rekey.Run("key", "rotate", Key).Ok();
-        var run = _rekey.Run("rewrap", "start", "--key", Key, "--source", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--batch-size", "50", "--verify", "sample:20", "--context-template", "id={id}").Ok();
+        var run = _rekey.Run("rewrap", "start", "--key", Key, "--kind", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--batch-size", "50", "--verify", "sample:20", "--context-template", "id={id}").Ok();
         Assert.Contains("rows/s", run.Stdout, StringComparison.Ordinal);
         Assert.Contains("Completed", run.Stdout, StringComparison.Ordinal);
 
@@ -44,9 +44,22 @@ public sealed class RewrapCliTests : IDisposable
 
         Assert.Equal(3, _rekey.Run("rewrap", "status", "rw_000000000000").ExitCode);
         Assert.Equal(4, _rekey.Run("rewrap", "pause", id).ExitCode);
-        var injected = _rekey.Run("rewrap", "start", "--key", Key, "--source", "sqlite", "--connection", table, "--table", "patients;drop table patients", "--column", "ssn");
+        var injected = _rekey.Run("rewrap", "start", "--key", Key, "--kind", "sqlite", "--connection", table, "--table", "patients;drop table patients", "--column", "ssn");
         Assert.Equal(2, injected.ExitCode);
         Assert.Contains("not a plain identifier", injected.Stderr, StringComparison.Ordinal);
+
+        // The same table as a registered source, locally; the store itself is refused as one.
+        _rekey.Run("source", "add", "app", "--kind", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--keys", Key).Ok();
+        _rekey.Run("key", "rotate", Key).Ok();
+        var registered = JsonDocument.Parse(_rekey.Run("rewrap", "start", "--key", Key, "--source", "app", "--format", "json").Ok().Stdout).RootElement;
+        Assert.Equal(499, registered.GetProperty("rewrapped").GetInt64());
+        Assert.Equal("source:app", registered.GetProperty("source").GetString());
+        var own = _rekey.Run("source", "add", "own", "--kind", "sqlite", "--connection", Path.Combine(_rekey.StoreDir, "rekey.db"), "--table", "tokens", "--id-type", "text", "--column", "name", "--keys", "*");
+        Assert.Equal(2, own.ExitCode);
+        Assert.Contains("can never be a Rekey store", own.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, _rekey.Run("rewrap", "start", "--key", Key, "--source", "app", "--kind", "sqlite").ExitCode);
+        _rekey.Run("source", "remove", "app").Ok();
+        Assert.Equal(3, _rekey.Run("source", "show", "app").ExitCode);
     }
 
     [Fact]
@@ -61,7 +74,14 @@ public sealed class RewrapCliTests : IDisposable
             await host.Service.RotateAsync(KeyName.Parse(Key));
             _rekey.Environment["REKEY_ADDR"] = host.Address.ToString();
             _rekey.Environment["REKEY_TOKEN"] = token;
-            var run = _rekey.Run("rewrap", "start", "--key", Key, "--source", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--format", "json").Ok();
+            // A connection cannot travel to the server: the table is registered first, then named.
+            var refused = _rekey.Run("rewrap", "start", "--key", Key, "--kind", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn");
+            Assert.Equal(2, refused.ExitCode);
+            Assert.Contains("rekey source add", refused.Stderr, StringComparison.Ordinal);
+            _rekey.Run("source", "add", "app-patients", "--kind", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--keys", "tenants/*").Ok();
+            Assert.DoesNotContain(table, _rekey.Run("source", "show", "app-patients", "--format", "json").Ok().Stdout, StringComparison.Ordinal);
+            Assert.Contains("app-patients", _rekey.Run("source", "list").Ok().Stdout, StringComparison.Ordinal);
+            var run = _rekey.Run("rewrap", "start", "--key", Key, "--source", "app-patients", "--format", "json").Ok();
             var job = JsonDocument.Parse(run.Stdout).RootElement;
             Assert.Equal("Completed", job.GetProperty("state").GetString());
             Assert.Equal(199, job.GetProperty("rewrapped").GetInt64());

@@ -55,6 +55,10 @@ public sealed class RbacMatrixTests
         [EndpointNames.JobCancel] = ([A, K, O], Scope.Key),
         [EndpointNames.JobFailures] = ([A, K, O, U], Scope.Key),
         [EndpointNames.Inventory] = ([A, K, O, U], Scope.Key),
+        [EndpointNames.SourceRegister] = ([A, K], Scope.Global),
+        [EndpointNames.SourceList] = ([A, K, O, U], Scope.None),
+        [EndpointNames.SourceRead] = ([A, K, O, U], Scope.None),
+        [EndpointNames.SourceRemove] = ([A, K], Scope.Global),
     };
 
     private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi];
@@ -186,7 +190,13 @@ public sealed class RbacMatrixTests
 
         var ciphertext = endpoint == EndpointNames.KeyCreate ? null : await KeyWithCiphertextAsync();
         string tokenId = string.Empty;
-        var jobBody = $$$"""{"source":{"kind":"sqlite","connection":"{{{server.SourceTable()}}}","table":"patients","columns":[{"name":"ssn"}]}}""";
+        var sourceName = key.Replace('/', '-');
+        if (endpoint is not EndpointNames.SourceRegister)
+        {
+            await server.RegisterSourceAsync(sourceName);
+        }
+
+        var jobBody = $$"""{"source":"{{sourceName}}"}""";
         string jobId = string.Empty;
         if (endpoint is EndpointNames.JobRead or EndpointNames.JobPause or EndpointNames.JobResume or EndpointNames.JobCancel or EndpointNames.JobFailures)
         {
@@ -239,6 +249,10 @@ public sealed class RbacMatrixTests
             EndpointNames.JobCancel => (HttpMethod.Post, "/v1/jobs/" + jobId + "/cancel", null),
             EndpointNames.JobFailures => (HttpMethod.Get, "/v1/jobs/" + jobId + "/failures", null),
             EndpointNames.Inventory => (HttpMethod.Get, "/v1/inventory/" + key, null),
+            EndpointNames.SourceRegister => (HttpMethod.Post, "/v1/sources", $$"""{"name":"{{sourceName}}","kind":"sqlite","connection":"{{server.SourceTable()}}","table":"patients","columns":[{"name":"ssn"}],"keys":["*"]}"""),
+            EndpointNames.SourceList => (HttpMethod.Get, "/v1/sources", null),
+            EndpointNames.SourceRead => (HttpMethod.Get, "/v1/sources/" + sourceName, null),
+            EndpointNames.SourceRemove => (HttpMethod.Delete, "/v1/sources/" + sourceName, null),
             _ => throw new InvalidOperationException("No request for " + endpoint),
         };
     }

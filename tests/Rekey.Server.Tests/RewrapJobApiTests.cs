@@ -31,7 +31,8 @@ public sealed class RewrapJobApiTests
         }
 
         await client.RotateAsync(key);
-        var body = $$$"""{"source":{"kind":"sqlite","connection":"{{{table}}}","table":"patients","columns":[{"name":"ssn"}]},"batch_size":10,"verification":"full","context_template":"id={id}","reason":"after rotation"}""";
+        var source = await server.RegisterSourceAsync(keys: "tenants/h42/*");
+        var body = $$$"""{"source":"{{{source}}}","batch_size":10,"verification":"full","context_template":"id={id}","reason":"after rotation"}""";
         using var created = await server.SendAsync(HttpMethod.Post, "/v1/jobs/rewrap/" + key, server.AdminToken, body);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var createdText = await created.Content.ReadAsStringAsync();
@@ -63,15 +64,14 @@ public sealed class RewrapJobApiTests
     }
 
     [Theory]
-    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"p; DROP TABLE p","columns":[{"name":"ssn"}]}}""")]
-    [InlineData("""{"source":{"kind":"oracle","connection":"x","table":"p","columns":[{"name":"ssn"}]}}""")]
-    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"p","columns":[]}}""")]
-    [InlineData("""{"source":{"kind":"sqlite","connection":"/nonexistent.db","table":"p","columns":[{"name":"ssn"}]}}""")]
-    [InlineData("""{"mode":"shred","source":{"kind":"sqlite","connection":"x","table":"p","columns":[{"name":"ssn"}]}}""")]
-    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"p","columns":[{"name":"ssn","format":"1"}]}}""")]
+    [InlineData("""{"source":{"kind":"sqlite","connection":"x","table":"patients","columns":[{"name":"ssn"}]}}""")]
+    [InlineData("""{"mode":"shred","source":"app-patients"}""")]
+    [InlineData("""{"source":"app-patients","verification":"most"}""")]
+    [InlineData("""{}""")]
     public async Task BadJobDefinitions_Are400_AndCreateNothing(string body)
     {
         await using var server = await ServerHarness.StartAsync();
+        await server.RegisterSourceAsync();
         using var client = server.Client();
         await client.CreateKeyAsync(KeyName.Parse("app/k"));
         using var response = await server.SendAsync(HttpMethod.Post, "/v1/jobs/rewrap/app/k", server.AdminToken, body);
@@ -79,5 +79,25 @@ public sealed class RewrapJobApiTests
         Assert.Equal("InvalidRequest", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
         using var list = await server.SendAsync(HttpMethod.Get, "/v1/jobs", server.AdminToken);
         Assert.Equal("""{"jobs":[]}""", await list.Content.ReadAsStringAsync());
+    }
+
+    [Theory]
+    [InlineData("""{"name":"s","kind":"sqlite","connection":"TABLE","table":"p; DROP TABLE p","columns":[{"name":"ssn"}],"keys":["*"]}""")]
+    [InlineData("""{"name":"s","kind":"oracle","connection":"TABLE","table":"patients","columns":[{"name":"ssn"}],"keys":["*"]}""")]
+    [InlineData("""{"name":"s","kind":"sqlite","connection":"TABLE","table":"patients","columns":[],"keys":["*"]}""")]
+    [InlineData("""{"name":"s","kind":"sqlite","connection":"/nonexistent.db","table":"patients","columns":[{"name":"ssn"}],"keys":["*"]}""")]
+    [InlineData("""{"name":"s","kind":"sqlite","connection":"TABLE","table":"patients","columns":[{"name":"ssn","format":"1"}],"keys":["*"]}""")]
+    [InlineData("""{"name":"s","kind":"sqlite","connection":"TABLE","table":"patients","columns":[{"name":"ssn"}],"keys":[]}""")]
+    [InlineData("""{"name":"s","kind":"sqlite","connection":"TABLE","table":"patients","columns":[{"name":"ssn"}],"keys":["tenants/h4*"]}""")]
+    [InlineData("""{"name":"Bad Name","kind":"sqlite","connection":"TABLE","table":"patients","columns":[{"name":"ssn"}],"keys":["*"]}""")]
+    [InlineData("""{"name":"s","kind":"sqlite","table":"patients","columns":[{"name":"ssn"}],"keys":["*"]}""")]
+    public async Task BadSourceRegistrations_Are400_AndRegisterNothing(string body)
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var response = await server.SendAsync(HttpMethod.Post, "/v1/sources", server.AdminToken, body.Replace("TABLE", server.SourceTable(), StringComparison.Ordinal));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("InvalidRequest", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+        using var list = await server.SendAsync(HttpMethod.Get, "/v1/sources", server.AdminToken);
+        Assert.Equal("""{"sources":[]}""", await list.Content.ReadAsStringAsync());
     }
 }

@@ -71,6 +71,15 @@ public sealed class ServerHarness : IAsyncDisposable
         return await Http.SendAsync(request);
     }
 
+    /// <summary>Registers <see cref="SourceTable"/> as a data source for keys matching <paramref name="keys"/>, as the admin; returns its name.</summary>
+    public async Task<string> RegisterSourceAsync(string name = "app-patients", string keys = "*")
+    {
+        var body = $$"""{"name":"{{name}}","kind":"sqlite","connection":"{{SourceTable()}}","table":"patients","columns":[{"name":"ssn"}],"keys":["{{keys}}"]}""";
+        using var response = await SendAsync(HttpMethod.Post, "/v1/sources", AdminToken, body);
+        Xunit.Assert.True(response.StatusCode == System.Net.HttpStatusCode.Created, await response.Content.ReadAsStringAsync());
+        return name;
+    }
+
     /// <summary>A SQLite application table (<c>patients</c>: id, ssn) for re-wrap jobs, created on first use; its path.</summary>
     public string SourceTable()
     {

@@ -61,6 +61,26 @@ public readonly record struct KeyPattern
             : string.Equals(key.Value, value, StringComparison.Ordinal);
     }
 
+    /// <summary>True when some key name could match both this pattern and <paramref name="other"/>.</summary>
+    public bool Overlaps(KeyPattern other)
+    {
+        var (a, b) = (Value, other.Value);
+        if (a == "*" || b == "*")
+        {
+            return true;
+        }
+
+        var aTree = a.EndsWith("/*", StringComparison.Ordinal);
+        var bTree = b.EndsWith("/*", StringComparison.Ordinal);
+        return (aTree, bTree) switch
+        {
+            (true, true) => a.AsSpan(0, a.Length - 1).StartsWith(b.AsSpan(0, b.Length - 1), StringComparison.Ordinal) || b.AsSpan(0, b.Length - 1).StartsWith(a.AsSpan(0, a.Length - 1), StringComparison.Ordinal),
+            (true, false) => Matches(KeyName.Parse(b)),
+            (false, true) => other.Matches(KeyName.Parse(a)),
+            _ => string.Equals(a, b, StringComparison.Ordinal),
+        };
+    }
+
     /// <inheritdoc />
     public override string ToString() => _value ?? string.Empty;
 }

@@ -75,4 +75,7 @@ public enum RekeyErrorCode
 
     /// <summary>No re-wrap job has the given id.</summary>
     JobNotFound = 23,
+
+    /// <summary>No registered data source has the given name.</summary>
+    SourceNotFound = 24,
 }

@@ -29,6 +29,10 @@ internal static class EndpointNames
     public const string AuditCheckpointCreate = "audit.checkpoint_create";
     public const string AuditPublicKeys = "audit.public_keys";
     public const string AuditSigningKeyRotate = "audit.signing_key_rotate";
+    public const string SourceRegister = "sources.register";
+    public const string SourceList = "sources.list";
+    public const string SourceRead = "sources.read";
+    public const string SourceRemove = "sources.remove";
     public const string TokenCreate = "tokens.create";
     public const string TokenList = "tokens.list";
     public const string TokenRevoke = "tokens.revoke";

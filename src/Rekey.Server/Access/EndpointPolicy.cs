@@ -70,6 +70,11 @@ internal static class EndpointPolicy
         Rule(EndpointNames.JobCancel, Rotators, EndpointScope.Job),
         Rule(EndpointNames.JobFailures, Readers, EndpointScope.Job),
         Rule(EndpointNames.Inventory, Readers, EndpointScope.Key),
+
+        Rule(EndpointNames.SourceRegister, Officers, EndpointScope.Global),
+        Rule(EndpointNames.SourceList, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.SourceRead, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.SourceRemove, Officers, EndpointScope.Global),
     }.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
 
     private static EndpointRule Rule(string name, Role[] roles, EndpointScope scope) => new(name, roles.ToHashSet(), scope);

@@ -72,7 +72,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
                 ? await PostgresKeyStore.OpenAsync(options.Store!, time, listen: true, cancellationToken).ConfigureAwait(false)
                 : await SqliteKeyStore.OpenAsync(options.Store!, time, cancellationToken: cancellationToken).ConfigureAwait(false);
             service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server", AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null }, time);
-            var app = Build(options, store, service, time, logging);
+            var app = Build(options, store, service, root, time, logging);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             return new RekeyServerHost(app, root, store, service, time, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
@@ -115,7 +115,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         _root.Dispose();
     }
 
-    private static WebApplication Build(RekeyServerOptions options, IKeyStore store, RekeyService service, TimeProvider time, Action<ILoggingBuilder>? logging)
+    private static WebApplication Build(RekeyServerOptions options, IKeyStore store, RekeyService service, IRootKeyProvider root, TimeProvider time, Action<ILoggingBuilder>? logging)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Rekey.Server", ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -140,7 +140,12 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddHostedService<CheckpointWorker>();
         services.AddHostedService<UsageFlushWorker>();
         services.AddSingleton((IRewrapJobStore)store);
-        services.AddSingleton(new Rekey.Rewrap.RewrapJobs(service, (IRewrapJobStore)store, null, time));
+        services.AddSingleton(sp => new Rekey.Rewrap.DataSources(
+            (IDataSourceStore)store,
+            root,
+            new Rekey.Rewrap.DataSourceOptions { OnSourceError = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server.DataSources").SourceFailed },
+            time));
+        services.AddSingleton(sp => new Rekey.Rewrap.RewrapJobs(service, (IRewrapJobStore)store, null, time, sp.GetRequiredService<Rekey.Rewrap.DataSources>()));
         services.AddHostedService<RewrapJobWorker>();
         services.ConfigureHttpJsonOptions(json =>
         {
@@ -167,6 +172,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         AuditEndpoints.Map(app);
         TokenEndpoints.Map(app);
         RewrapEndpoints.Map(app);
+        SourceEndpoints.Map(app);
         return app;
     }
 }
