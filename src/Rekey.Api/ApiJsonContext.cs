@@ -12,6 +12,7 @@ namespace Rekey.Api;
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+    AllowDuplicateProperties = false,
     NumberHandling = JsonNumberHandling.Strict,
     AllowTrailingCommas = false,
     ReadCommentHandling = JsonCommentHandling.Disallow,

@@ -79,7 +79,8 @@ internal static class CryptoCommands
         var input = await ReadStdinAsync(cancellationToken).ConfigureAwait(false);
         var prefix = Encoding.ASCII.GetBytes(EnvelopeText.Prefix);
         var wasText = input.AsSpan().TrimStart(" \t\r\n"u8).StartsWith(prefix);
-        var envelope = wasText ? EnvelopeText.Decode(Encoding.ASCII.GetString(input)) : input;
+        // A line read from stdin ends with a newline (and may be indented): that is framing, not the value.
+        var envelope = wasText ? EnvelopeText.Decode(Encoding.ASCII.GetString(input).Trim()) : input;
         if (expectedKey is not null && EnvelopeReader.ReadHeader(envelope).Key != CliApp.ParseKeyName(expectedKey))
         {
             throw RekeyException.DecryptionFailed();

@@ -139,6 +139,30 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         return TransitionAsync(name, version, KeyVersionState.Retiring, "version.retire", change, cancellationToken, gracePeriod);
     }
 
+    /// <summary>
+    /// Moves every Retiring version whose retire deadline has passed to Disabled, audited as
+    /// <c>version.retire_expire</c>; returns how many moved. The server runs this periodically;
+    /// decrypting with such a version is refused from the deadline on in any case.
+    /// </summary>
+    public async Task<int> ExpireRetiredVersionsAsync(CancellationToken cancellationToken = default)
+    {
+        var now = _time.GetUtcNow();
+        var moved = 0;
+        foreach (var key in await _store.ListKeysAsync(null, cancellationToken).ConfigureAwait(false))
+        {
+            foreach (var version in await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false))
+            {
+                if (version.Info is { State: KeyVersionState.Retiring, RetireDeadline: { } deadline } && now >= deadline
+                    && await ExpireRetiredAsync(key.Name, version.Info.Version, cancellationToken).ConfigureAwait(false))
+                {
+                    moved++;
+                }
+            }
+        }
+
+        return moved;
+    }
+
     /// <summary>Schedules a Disabled version for destruction after the key's destruction delay.</summary>
     public Task<KeyVersionInfo> ScheduleDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
         TransitionAsync(name, version, KeyVersionState.DestroyScheduled, "version.schedule_destroy", change, cancellationToken);
@@ -294,6 +318,17 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         var target = cached.Active ?? throw new RekeyException(RekeyErrorCode.KeyInactive, $"Key '{name}' has no Active version.");
         if (target.Stored.Info.Version == version)
         {
+            // Already current, if the version field is true: a field edited to claim the Active
+            // version would otherwise come back as a success that never decrypts.
+            try
+            {
+                EnvelopeCipher.EnsureWrappedKeyUnwraps(await KekAsync(target, cancellationToken).ConfigureAwait(false), Layout(envelope.Span));
+            }
+            catch (ObjectDisposedException)
+            {
+                throw Destroyed(name, version);
+            }
+
             return envelope.ToArray();
         }
 
@@ -514,6 +549,14 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         }
 
         KeyLifecycle.EnsureCanDecrypt(name, version, entry.Stored.Info.State, cached.Key.MinDecryptionVersion);
+        if (entry.Stored.Info is { State: KeyVersionState.Retiring, RetireDeadline: { } deadline } && _time.GetUtcNow() >= deadline)
+        {
+            // The grace period is over: the version stops decrypting now, whether or not the
+            // background sweep has moved it yet.
+            await ExpireRetiredAsync(name, version, cancellationToken).ConfigureAwait(false);
+            throw new RekeyException(RekeyErrorCode.KeyDisabled, $"Key '{name}' version {version} passed its retire deadline {deadline:O} and is Disabled.");
+        }
+
         return (cached, entry);
     }
 
@@ -569,6 +612,35 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         await _store.ApplyAsync(new KeyChange(name, updates, null, null, audit), cancellationToken).ConfigureAwait(false);
         _cache.Invalidate(name);
         return info;
+    }
+
+    // Retiring -> Disabled at the deadline. Several callers (or instances) may race to do it: the
+    // store applies the change only if the version is still Retiring, and the losers carry on.
+    private async Task<bool> ExpireRetiredAsync(KeyName name, int version, CancellationToken cancellationToken)
+    {
+        var (_, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        var target = versions.FirstOrDefault(v => v.Info.Version == version);
+        if (target?.Info is not { State: KeyVersionState.Retiring, RetireDeadline: { } deadline })
+        {
+            return false;
+        }
+
+        var info = target.Info with { State = KeyVersionState.Disabled, RetireDeadline = null };
+        var audit = new AuditRecord(Now(), _options.DefaultActor, "version.retire_expire", name.Value, version, null, "success", $"Retiring -> Disabled: retire deadline {deadline:O} passed");
+        try
+        {
+            await _store.ApplyAsync(new KeyChange(name, [new VersionUpdate(target with { Info = info }, KeyVersionState.Retiring)], null, null, audit), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RekeyException e) when (e.Code == RekeyErrorCode.Conflict)
+        {
+            return false;
+        }
+        finally
+        {
+            _cache.Invalidate(name);
+        }
+
+        return true;
     }
 
     private static RekeyException? CheckTransition(KeyName name, StoredKey key, StoredKeyVersion target, KeyVersionState to, DateTimeOffset now)

@@ -95,6 +95,28 @@ internal static class EnvelopeCipher
     /// Moves the data key from one KEK to another: only the version and the wrapped key change;
     /// every data byte is copied unchanged. The data is not decrypted (no context is needed).
     /// </summary>
+    /// <summary>
+    /// Checks that the envelope's data key unwraps under <paramref name="kek"/>, without touching
+    /// the data: an envelope already under the target version is returned as it is only when its
+    /// version field is true.
+    /// </summary>
+    public static void EnsureWrappedKeyUnwraps(AesKeyWrapPadded kek, EnvelopeLayout layout)
+    {
+        Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];
+        try
+        {
+            if (!kek.TryUnwrap(layout.WrappedKey, dataKey, out var written) || written != EnvelopeLayout.DataKeySize)
+            {
+                throw RekeyException.DecryptionFailed();
+            }
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(dataKey);
+        }
+    }
+
+    /// <summary>Moves the wrapped data key from one KEK to another; the data bytes are not touched.</summary>
     public static byte[] Rewrap(AesKeyWrapPadded from, AesKeyWrapPadded to, EnvelopeLayout layout, int toVersion)
     {
         Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];

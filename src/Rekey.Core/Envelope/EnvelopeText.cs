@@ -11,6 +11,11 @@ namespace Rekey.Envelope;
 /// The visible version is for people and for finding old ciphertexts with a plain query; it must
 /// agree with the version inside the bytes, or the text is rejected.
 /// </summary>
+/// <remarks>
+/// Only the one canonical spelling is accepted: no surrounding whitespace, no leading zeros in the
+/// version, no padding, no characters the decoder would skip, no stray bits in the last character.
+/// Otherwise <c>WHERE ciphertext LIKE 'rekey:v1:%'</c> could miss values that still decrypt.
+/// </remarks>
 public static class EnvelopeText
 {
     /// <summary>The prefix every text envelope starts with.</summary>
@@ -58,7 +63,7 @@ public static class EnvelopeText
     /// </summary>
     public static int DecodeFromUtf8(ReadOnlySpan<byte> utf8, Span<byte> destination)
     {
-        var span = utf8[Ascii.Trim(utf8)];
+        var span = utf8;
         if (!span.StartsWith("rekey:v"u8))
         {
             throw RekeyException.DecryptionFailed();
@@ -67,13 +72,16 @@ public static class EnvelopeText
         span = span[Prefix.Length..];
         var colon = span.IndexOf((byte)':');
         if (colon is < 1 or > 10
+            || span[0] == (byte)'0'
             || !int.TryParse(span[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
             || span.Length - colon - 1 > MaxEncodedLength)
         {
             throw RekeyException.DecryptionFailed();
         }
 
-        if (Base64Url.DecodeFromUtf8(span[(colon + 1)..], destination, out _, out var written) != OperationStatus.Done)
+        var payload = span[(colon + 1)..];
+        if (Base64Url.DecodeFromUtf8(payload, destination, out _, out var written) != OperationStatus.Done
+            || !IsCanonical(payload.Length, payload.IsEmpty ? (byte)0 : payload[^1], written))
         {
             throw RekeyException.DecryptionFailed();
         }
@@ -85,7 +93,7 @@ public static class EnvelopeText
     public static byte[] Decode(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var span = text.AsSpan().Trim();
+        var span = text.AsSpan();
         if (!span.StartsWith(Prefix, StringComparison.Ordinal))
         {
             throw RekeyException.DecryptionFailed();
@@ -94,24 +102,57 @@ public static class EnvelopeText
         span = span[Prefix.Length..];
         var colon = span.IndexOf(':');
         if (colon is < 1 or > 10
+            || span[0] == '0'
             || !int.TryParse(span[..colon], NumberStyles.None, CultureInfo.InvariantCulture, out var version)
             || span.Length - colon - 1 > MaxEncodedLength)
         {
             throw RekeyException.DecryptionFailed();
         }
 
+        var payload = span[(colon + 1)..];
         byte[] bytes;
         try
         {
-            bytes = Base64Url.DecodeFromChars(span[(colon + 1)..]);
+            bytes = Base64Url.DecodeFromChars(payload);
         }
         catch (FormatException)
         {
             throw RekeyException.DecryptionFailed();
         }
 
+        if (payload.IsEmpty || payload[^1] > 127 || !IsCanonical(payload.Length, (byte)payload[^1], bytes.Length))
+        {
+            throw RekeyException.DecryptionFailed();
+        }
+
         CheckVersion(bytes, version);
         return bytes;
+    }
+
+    // Exactly as long as the unpadded encoding of what it decoded to (so no padding and nothing
+    // skipped), and no bits set in the last character beyond the data's.
+    private static bool IsCanonical(int encodedLength, byte last, int decodedLength)
+    {
+        if (encodedLength != Base64Url.GetEncodedLength(decodedLength))
+        {
+            return false;
+        }
+
+        var value = last switch
+        {
+            >= (byte)'A' and <= (byte)'Z' => last - 'A',
+            >= (byte)'a' and <= (byte)'z' => last - 'a' + 26,
+            >= (byte)'0' and <= (byte)'9' => last - '0' + 52,
+            (byte)'-' => 62,
+            (byte)'_' => 63,
+            _ => -1,
+        };
+        return (decodedLength % 3) switch
+        {
+            1 => value >= 0 && (value & 0x0F) == 0,
+            2 => value >= 0 && (value & 0x03) == 0,
+            _ => value >= 0,
+        };
     }
 
     private static EnvelopeLayout Parse(ReadOnlySpan<byte> envelope) =>

@@ -45,7 +45,9 @@ internal static class AuditEndpoints
         bool Matches(AuditEvent e)
         {
             var r = e.Record;
-            var visible = r.Key is null ? seesAll : Keys.KeyName.TryParse(r.Key, out var k) && token.Covers(k);
+            // A token with '*' sees every event, those whose key field is not a valid name included
+            // (refusals of malformed requests); others see the events of keys they cover.
+            var visible = seesAll || (r.Key is not null && Keys.KeyName.TryParse(r.Key, out var k) && token.Covers(k));
             return visible
                 && (key is null || r.Key == key)
                 && (actor is null || r.Actor == actor)

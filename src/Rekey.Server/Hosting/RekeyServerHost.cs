@@ -139,6 +139,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddSingleton(new TokenAuthenticator((ITokenStore)store, time, options.TokenCacheTtl));
         services.AddHostedService<CheckpointWorker>();
         services.AddHostedService<UsageFlushWorker>();
+        services.AddHostedService<RetireDeadlineWorker>();
         services.AddSingleton((IRewrapJobStore)store);
         services.AddSingleton(sp => new Rekey.Rewrap.DataSources(
             (IDataSourceStore)store,
@@ -162,6 +163,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
 
         var app = builder.Build();
         app.UseMiddleware<ErrorMiddleware>();
+        app.UseMiddleware<DotSegmentGuard>();
         app.UseRouting();
         app.UseMiddleware<AccessMiddleware>();
         HealthEndpoints.Map(app);

@@ -26,7 +26,9 @@ internal static class JsonBody
         {
             // The serializer's message names the path and the expected type, never the value.
             var where = e.Path is { Length: > 0 } path ? $" at {path}" : string.Empty;
-            var what = e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "an unknown field" : "malformed JSON or a value of the wrong type";
+            var what = e.Message.Contains("could not be mapped", StringComparison.Ordinal) ? "an unknown field"
+                : e.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase) ? "a field given twice"
+                : "malformed JSON or a value of the wrong type";
             throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The body has {what}{where}.");
         }
     }

@@ -78,10 +78,43 @@ public sealed class EnvelopeGoldenVectorTests
         Assert.Equal(Encoding.ASCII.GetBytes(text), encoded);
         Assert.Equal(text.Length, EnvelopeText.GetUtf8Length(envelope));
 
-        var utf8 = Encoding.UTF8.GetBytes(" " + text + "\n");
+        var utf8 = Encoding.UTF8.GetBytes(text);
         var decoded = new byte[EnvelopeText.GetMaxDecodedLength(utf8.Length)];
         var written = EnvelopeText.DecodeFromUtf8(utf8, decoded);
         Assert.Equal(Hex.Of(envelope), Hex.Of(decoded.AsSpan(0, written)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Labels))]
+    public void OtherSpellingsOfTheSameEnvelope_AreRefused(string label)
+    {
+        var text = Find(label).GetProperty("text").GetString()!;
+        var colon = text.IndexOf(':', "rekey:v".Length);
+        var spellings = new List<string>
+        {
+            " " + text,
+            text + "\n",
+            "rekey:v0" + text["rekey:v".Length..],
+            text + "=",
+            text + "==",
+            text[..(colon + 5)] + " " + text[(colon + 5)..],
+        };
+
+        // The last character with a stray low bit that the decoder might ignore (only where the
+        // last character carries fewer than 6 bits of data).
+        var last = text[^1];
+        var stray = last switch { 'A' => 'B', 'Q' => 'R', 'g' => 'h', 'w' => 'x', _ => last };
+        if (stray != last && (text.Length - colon - 1) % 4 != 0)
+        {
+            spellings.Add(text[..^1] + stray);
+        }
+
+        foreach (var spelling in spellings)
+        {
+            Assert.Equal(RekeyErrorCode.DecryptionFailed, Assert.Throws<RekeyException>(() => EnvelopeText.Decode(spelling)).Code);
+            var utf8 = Encoding.UTF8.GetBytes(spelling);
+            Assert.Equal(RekeyErrorCode.DecryptionFailed, Assert.Throws<RekeyException>(() => EnvelopeText.DecodeFromUtf8(utf8, new byte[EnvelopeText.GetMaxDecodedLength(utf8.Length) + 8])).Code);
+        }
     }
 
     [Theory]

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Rekey.Access;
+using Rekey.Envelope;
+using Rekey.Keys;
+
+namespace Rekey.Server.Tests;
+
+/// <summary>Findings of the red-team pass at the HTTP edge: each test failed before its fix.</summary>
+public sealed class EdgeHardeningTests
+{
+    [Fact]
+    public async Task RefusalsWithInvalidKeyNames_AreListedToAStarToken()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using (await server.SendAsync(HttpMethod.Get, "/v1/keys/" + new string('x', 300), "rkt_0123456789abcdef_" + new string('A', 43)))
+        {
+        }
+
+        using var response = await server.SendAsync(HttpMethod.Get, "/v1/audit/events?limit=1000", server.AdminToken);
+        var events = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("events");
+        Assert.Contains(events.EnumerateArray(), e => e.GetProperty("outcome").GetString() == "refused:Unauthenticated");
+        var count = (await server.Host.Service.ReadAuditAsync()).Count;
+        Assert.Equal(count, events.GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Rewrap_OfAnEnvelopeClaimingTheActiveVersion_IsCheckedBeforeAnswering()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        var key = KeyName.Parse("tenants/h42/p");
+        await client.CreateKeyAsync(key);
+        var v1 = await client.EncryptAsync(key, "x"u8.ToArray(), EncryptionContext.From("c"));
+        await client.RotateAsync(key);
+
+        // Edit the version field to claim v2: nothing else changes, so it looks current.
+        var forged = (byte[])v1.Clone();
+        var layout = EnvelopeReader.ReadHeader(forged);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(forged.AsSpan(5 + key.Value.Length), 2);  // docs/formats.md: the version at 5+L
+        Assert.Equal(2, EnvelopeReader.ReadHeader(forged).Version);
+        Assert.Equal(1, layout.Version);
+
+        using var response = await server.SendAsync(HttpMethod.Post, "/v1/rewrap/" + key, server.AdminToken, $$"""{"ciphertext":"{{EnvelopeText.Encode(forged)}}"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("DecryptionFailed", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task DuplicateJsonFields_AreRefused()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        await client.CreateKeyAsync(KeyName.Parse("tenants/h42/p"));
+        using var response = await server.SendAsync(HttpMethod.Post, "/v1/encrypt/tenants/h42/p", server.AdminToken, """{"plaintext":"eA==","context":"a","context":"b"}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("given twice", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/v1/keys/tenants/h42/../h99/p")]
+    [InlineData("/v1/keys/tenants/h42/%2e%2e/h99/p")]
+    [InlineData("/v1/keys/tenants/h42/%2E%2E/h99/p")]
+    [InlineData("/v1/keys/tenants/./h99/p")]
+    [InlineData("/v1/./keys/tenants/h99/p")]
+    public async Task DotSegments_AreRefusedBeforeRouting(string path)
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        await client.CreateKeyAsync(KeyName.Parse("tenants/h99/p"));
+        var h42 = await server.TokenAsync(Role.Auditor, "*");
+
+        // Sent raw: HttpClient would resolve the dot segments itself.
+        var status = await RawGetAsync(server.Host.Address, path, h42);
+        Assert.Equal(400, status);
+    }
+
+    private static async Task<int> RawGetAsync(Uri address, string path, string token)
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        await using var stream = tcp.GetStream();
+        var request = $"GET {path} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(request));
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        var statusLine = await reader.ReadLineAsync();
+        return int.Parse(statusLine!.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
