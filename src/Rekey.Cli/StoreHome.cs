@@ -54,14 +54,8 @@ internal sealed class StoreHome
             }
         }
 
-        if (!OperatingSystem.IsWindows())
-        {
-            System.IO.Directory.CreateDirectory(full, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        else
-        {
-            System.IO.Directory.CreateDirectory(full);
-        }
+        // Owner-only, also when the folder was there before (an empty 0755 folder, say).
+        PrivateFiles.CreateFolder(full);
 
         HomeConfig config;
         if (passphraseEnv is null)
@@ -99,6 +93,8 @@ internal sealed class StoreHome
             throw new RekeyException(RekeyErrorCode.KeyNotFound, $"No Rekey store in '{full}'. Run 'rekey init --dir {directory}' first, or set REKEY_DIR.");
         }
 
+        PrivateFiles.EnsurePrivate(full, "The store folder");
+        PrivateFiles.EnsurePrivate(configPath, "The store configuration");
         HomeConfig? config;
         try
         {

@@ -54,6 +54,11 @@ public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheck
     public static async Task<SqliteKeyStore> OpenAsync(string path, TimeProvider? timeProvider = null, TimeSpan? changePollInterval = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+
+        // SQLite creates its -wal and -shm files with the database file's mode: 0600 for all three.
+        PrivateFiles.CreateIfMissing(path);
+        PrivateFiles.EnsurePrivate(path, "The store database");
+        PrivateFiles.EnsurePrivate(path + "-wal", "The store's write-ahead log");
         var connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,

@@ -26,14 +26,7 @@ public static class DevServer
             throw new RekeyServerOptionsException([$"The dev server needs an empty folder; '{directory}' is not empty."]);
         }
 
-        if (OperatingSystem.IsWindows())
-        {
-            System.IO.Directory.CreateDirectory(directory);
-        }
-        else
-        {
-            System.IO.Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
+        Storage.PrivateFiles.CreateFolder(directory);
 
         var keyFile = Path.Combine(directory, "root.key");
         LocalRootKeyProvider.CreateKeyFile(keyFile).Dispose();

@@ -75,6 +75,19 @@ public sealed class RekeyServerOptions
             }
         }
 
+        else
+        {
+            // A SQLite store: the database and the folder it lives in are owner-only.
+            var database = Path.GetFullPath(Store);
+            foreach (var problem in new[] { Storage.PrivateFiles.Problem(Path.GetDirectoryName(database)!, "The store folder"), Storage.PrivateFiles.Problem(database, "The store database") })
+            {
+                if (problem is not null)
+                {
+                    problems.Add(problem);
+                }
+            }
+        }
+
         var roots = (RootKeyFile is null ? 0 : 1) + (RootPassphraseEnv is null ? 0 : 1);
         if (roots != 1)
         {

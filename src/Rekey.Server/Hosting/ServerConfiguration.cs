@@ -31,6 +31,12 @@ public static class ServerConfiguration
                 throw new RekeyServerOptionsException([$"The configuration file '{file}' does not exist."]);
             }
 
+            // It may hold a database password.
+            if (Storage.PrivateFiles.Problem(Path.GetFullPath(file), "The configuration file") is { } problem)
+            {
+                throw new RekeyServerOptionsException([problem]);
+            }
+
             builder.AddJsonFile(Path.GetFullPath(file), optional: false);
         }
 
