@@ -49,14 +49,21 @@ public static class ApiMapping
     {
         ArgumentNullException.ThrowIfNull(e);
         var r = e.Record;
-        return new AuditEventResource(e.Sequence, r.Time, r.Actor, r.Action, r.Key, r.FromVersion, r.ToVersion, r.Outcome, r.Details, e.PreviousHash, e.Hash);
+        return new AuditEventResource(e.Sequence, r.Time, r.Actor, r.Action, r.Key, r.FromVersion, r.ToVersion, r.Outcome, r.Details, e.PreviousHash, e.Hash, r.Reason, r.RequestId, r.Client, r.PresentedTokenId);
     }
 
     /// <summary>An audit event from the wire (its hashes are checked by whoever verifies the chain).</summary>
     public static AuditEvent FromResource(AuditEventResource r)
     {
         ArgumentNullException.ThrowIfNull(r);
-        return new AuditEvent(r.Sequence, new AuditRecord(r.Time, r.Actor, r.Action, r.Key, r.FromVersion, r.ToVersion, r.Outcome, r.Details), r.PreviousHash, r.Hash);
+        var record = new AuditRecord(r.Time, r.Actor, r.Action, r.Key, r.FromVersion, r.ToVersion, r.Outcome, r.Details)
+        {
+            Reason = r.Reason,
+            RequestId = r.RequestId,
+            Client = r.Client,
+            PresentedTokenId = r.PresentedTokenId,
+        };
+        return new AuditEvent(r.Sequence, record, r.PreviousHash, r.Hash);
     }
 
     /// <summary>A checkpoint for the wire.</summary>

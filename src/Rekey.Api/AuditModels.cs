@@ -9,9 +9,13 @@ namespace Rekey.Api;
 /// <param name="FromVersion">The version acted on or demoted.</param>
 /// <param name="ToVersion">The version created or promoted.</param>
 /// <param name="Outcome"><c>success</c> or <c>refused:&lt;code&gt;</c>.</param>
-/// <param name="Details">Reason, request id, client address and the like.</param>
+/// <param name="Details">What the server says about it (new state, job id and the like).</param>
 /// <param name="PreviousHash">The previous event's hash.</param>
 /// <param name="Hash">This event's hash.</param>
+/// <param name="Reason">The reason the caller gave.</param>
+/// <param name="RequestId">The request that asked for it.</param>
+/// <param name="Client">The client's address.</param>
+/// <param name="PresentedTokenId">For a refused authentication, the token id that was presented (the actor is then <c>anonymous</c>).</param>
 public sealed record AuditEventResource(
     long Sequence,
     DateTimeOffset Time,
@@ -23,7 +27,11 @@ public sealed record AuditEventResource(
     string Outcome,
     string? Details,
     string PreviousHash,
-    string Hash);
+    string Hash,
+    string? Reason = null,
+    string? RequestId = null,
+    string? Client = null,
+    string? PresentedTokenId = null);
 
 /// <summary>A page of audit events.</summary>
 /// <param name="Events">Matching events, oldest first.</param>

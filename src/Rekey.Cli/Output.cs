@@ -17,6 +17,10 @@ internal enum OutputFormat
 /// <summary>Prints results to standard output in the chosen format. Never prints key material.</summary>
 internal sealed class Output
 {
+    // C0 controls, DEL and C1 controls: what a terminal may act on.
+    private static readonly System.Buffers.SearchValues<char> ControlCharacters = System.Buffers.SearchValues.Create(
+        string.Concat(Enumerable.Range(0, 0x20).Concat([0x7f]).Concat(Enumerable.Range(0x80, 0x20)).Select(c => (char)c)));
+
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         WriteIndented = true,
@@ -219,10 +223,23 @@ internal sealed class Output
             return;
         }
 
-        var table = new Table().AddColumns("Seq", "Time", "Actor", "Action", "Key", "From", "To", "Outcome", "Details");
+        var table = new Table().AddColumns("Seq", "Time", "Actor", "Action", "Key", "From", "To", "Outcome", "Details", "Reason", "Request", "Client");
         foreach (var e in list)
         {
-            table.AddRow(Num(e.Sequence), Time(e.Time), Esc(e.Actor), Esc(e.Action), Esc(e.Key ?? string.Empty), Num(e.FromVersion), Num(e.ToVersion), Esc(e.Outcome), Esc(e.Details ?? string.Empty));
+            var actor = e.PresentedTokenId is { } presented ? $"{e.Actor} (presented {presented})" : e.Actor;
+            table.AddRow(
+                Num(e.Sequence),
+                Time(e.Time),
+                Esc(actor),
+                Esc(e.Action),
+                Esc(e.Key ?? string.Empty),
+                Num(e.FromVersion),
+                Num(e.ToVersion),
+                Esc(e.Outcome),
+                Esc(e.Details ?? string.Empty),
+                Esc(e.Reason ?? string.Empty),
+                Esc(e.RequestId ?? string.Empty),
+                Esc(e.Client ?? string.Empty));
         }
 
         _console.Write(table);
@@ -311,7 +328,25 @@ internal sealed class Output
 
     private void WriteJson<T>(T value) => _console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, Json));
 
-    private static string Esc(string text) => Markup.Escape(text);
+    // Text from the store or a caller may hold terminal control sequences (ESC [ ...): shown as
+    // \uXXXX escapes, never sent to the terminal raw.
+    private static string Esc(string text) => Markup.Escape(Printable(text));
+
+    private static string Printable(string text)
+    {
+        if (!text.AsSpan().ContainsAny(ControlCharacters))
+        {
+            return text;
+        }
+
+        var builder = new System.Text.StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            builder.Append(ControlCharacters.Contains(c) ? $"\\u{(int)c:x4}" : c);
+        }
+
+        return builder.ToString();
+    }
 
     private static string Num(long? n) => n?.ToString(CultureInfo.InvariantCulture) ?? string.Empty;
 
@@ -329,9 +364,27 @@ internal sealed class Output
             new(v.Key.Value, v.Version, v.State, v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount);
     }
 
-    private sealed record AuditView(long Sequence, DateTimeOffset Time, string Actor, string Action, string? Key, int? FromVersion, int? ToVersion, string Outcome, string? Details, string PreviousHash, string Hash)
+    private sealed record AuditView(
+        long Sequence,
+        DateTimeOffset Time,
+        string Actor,
+        string Action,
+        string? Key,
+        int? FromVersion,
+        int? ToVersion,
+        string Outcome,
+        string? Details,
+        string? Reason,
+        string? RequestId,
+        string? Client,
+        string? PresentedTokenId,
+        string PreviousHash,
+        string Hash)
     {
-        public static AuditView From(AuditEvent e) =>
-            new(e.Sequence, e.Record.Time, e.Record.Actor, e.Record.Action, e.Record.Key, e.Record.FromVersion, e.Record.ToVersion, e.Record.Outcome, e.Record.Details, e.PreviousHash, e.Hash);
+        public static AuditView From(AuditEvent e)
+        {
+            var r = e.Record;
+            return new(e.Sequence, r.Time, r.Actor, r.Action, r.Key, r.FromVersion, r.ToVersion, r.Outcome, r.Details, r.Reason, r.RequestId, r.Client, r.PresentedTokenId, e.PreviousHash, e.Hash);
+        }
     }
 }

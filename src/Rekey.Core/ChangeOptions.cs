@@ -7,31 +7,11 @@ namespace Rekey;
 /// <param name="Client">The client's address, when it came over the network.</param>
 public sealed record ChangeContext(string Actor, string? Reason = null, string? RequestId = null, string? Client = null)
 {
-    /// <summary>The audit details for this context: the given details, then reason, request and client when known.</summary>
-    public static string? Describe(ChangeContext? change, string? details)
+    /// <summary>The record with this context's reason, request id and client in their own fields.</summary>
+    public static Audit.AuditRecord Stamp(ChangeContext? change, Audit.AuditRecord record)
     {
-        var parts = new List<string>(4);
-        if (details is not null)
-        {
-            parts.Add(details);
-        }
-
-        if (change?.Reason is { } reason)
-        {
-            parts.Add("reason: " + reason);
-        }
-
-        if (change?.RequestId is { } request)
-        {
-            parts.Add("request: " + request);
-        }
-
-        if (change?.Client is { } client)
-        {
-            parts.Add("client: " + client);
-        }
-
-        return parts.Count == 0 ? null : string.Join("; ", parts);
+        ArgumentNullException.ThrowIfNull(record);
+        return change is null ? record : record with { Reason = change.Reason, RequestId = change.RequestId, Client = change.Client };
     }
 }
 

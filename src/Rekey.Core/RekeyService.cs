@@ -709,7 +709,7 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
 
     private AuditRecord Audit(ChangeContext? change, string action, KeyName key, int? from, int? to, string outcome, string? details)
     {
-        return new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, action, key.Value, from, to, outcome, ChangeContext.Describe(change, details));
+        return ChangeContext.Stamp(change, new AuditRecord(Now(), change?.Actor ?? _options.DefaultActor, action, key.Value, from, to, outcome, details));
     }
 
     private DateTimeOffset Now() => AuditChain.TruncateToMilliseconds(_time.GetUtcNow());

@@ -109,10 +109,10 @@ public sealed class DataSources
         }
 
         var document = JsonSerializer.Serialize(info, DataSourceJson.Default.DataSourceInfo);
-        var details = ChangeContext.Describe(change, $"{info.Kind.ToString().ToLowerInvariant()} table {info.Table}; keys {string.Join(",", info.Keys.Select(k => k.Value))}");
+        var details = $"{info.Kind.ToString().ToLowerInvariant()} table {info.Table}; keys {string.Join(",", info.Keys.Select(k => k.Value))}";
         await _store.AddDataSourceAsync(
             new StoredDataSource(registration.Name, document, wrapped, _root.KeyId, now),
-            new AuditRecord(now, change.Actor, "source.register", null, null, null, "success", "source " + registration.Name + "; " + details),
+            ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "source.register", null, null, null, "success", "source " + registration.Name + "; " + details)),
             cancellationToken).ConfigureAwait(false);
         return info;
     }
@@ -130,7 +130,7 @@ public sealed class DataSources
     {
         ArgumentNullException.ThrowIfNull(change);
         var now = Audit.AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
-        var audit = new AuditRecord(now, change.Actor, "source.remove", null, null, null, "success", ChangeContext.Describe(change, "source " + name));
+        var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "source.remove", null, null, null, "success", "source " + name));
         if (!await _store.RemoveDataSourceAsync(name, audit, cancellationToken).ConfigureAwait(false))
         {
             throw NotFound(name);

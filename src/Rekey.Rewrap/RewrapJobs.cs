@@ -71,8 +71,8 @@ public sealed class RewrapJobs
         var document = new RewrapDocument { Definition = stored, SourceName = sourceName, TargetVersion = key.ActiveVersion, Total = total, StartedAt = now };
         var id = "rw_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var job = new StoredRewrapJob(id, definition.Key, nameof(RewrapJobState.Pending), document.Serialize(), null, null, now);
-        var details = ChangeContext.Describe(change, $"job {id}; {definition.Mode} {sourceName} to version {key.ActiveVersion}");
-        await _store.CreateJobAsync(job, new AuditRecord(Stamp(now), change.Actor, "rewrap.start", definition.Key.Value, null, key.ActiveVersion, "success", details), cancellationToken).ConfigureAwait(false);
+        var details = $"job {id}; {definition.Mode} {sourceName} to version {key.ActiveVersion}";
+        await _store.CreateJobAsync(job, ChangeContext.Stamp(change, new AuditRecord(Stamp(now), change.Actor, "rewrap.start", definition.Key.Value, null, key.ActiveVersion, "success", details)), cancellationToken).ConfigureAwait(false);
         return StatusOf(job, document);
     }
 
@@ -279,7 +279,7 @@ public sealed class RewrapJobs
         }
 
         var next = job with { State = to.ToString(), Document = document.Serialize(), LeaseOwner = null, LeaseUntil = null, UpdatedAt = now };
-        var audit = new AuditRecord(Stamp(now), change.Actor, action, job.Key.Value, null, document.TargetVersion, "success", ChangeContext.Describe(change, $"job {id}"));
+        var audit = ChangeContext.Stamp(change, new AuditRecord(Stamp(now), change.Actor, action, job.Key.Value, null, document.TargetVersion, "success", $"job {id}"));
         if (!await _store.UpdateJobAsync(next, from, null, [], audit, cancellationToken).ConfigureAwait(false))
         {
             var current = await FindAsync(id, cancellationToken).ConfigureAwait(false);

@@ -559,7 +559,7 @@ public sealed partial class PostgresKeyStore : IKeyStore, ITokenStore, IAuditChe
         var sealedEvent = AuditChain.Seal(record, sequence, previous);
         var r = sealedEvent.Record;
         await using var insert = new NpgsqlCommand(
-            "INSERT INTO rekey.audit_events (seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11);",
+            $"INSERT INTO rekey.audit_events ({StoreRows.AuditColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);",
             connection);
         insert.Parameters.AddWithValue(sealedEvent.Sequence);
         insert.Parameters.AddWithValue(r.Time.ToUnixTimeMilliseconds());
@@ -572,6 +572,11 @@ public sealed partial class PostgresKeyStore : IKeyStore, ITokenStore, IAuditChe
         insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)r.Details ?? DBNull.Value });
         insert.Parameters.AddWithValue(sealedEvent.PreviousHash);
         insert.Parameters.AddWithValue(sealedEvent.Hash);
+        foreach (var field in new[] { r.Reason, r.RequestId, r.Client, r.PresentedTokenId })
+        {
+            insert.Parameters.Add(new NpgsqlParameter { NpgsqlDbType = NpgsqlDbType.Text, Value = (object?)field ?? DBNull.Value });
+        }
+
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 

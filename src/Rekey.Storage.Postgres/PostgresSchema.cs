@@ -134,6 +134,8 @@ internal static class PostgresSchema
             );
             """),
         (6, """
+            ALTER TABLE rekey.audit_events ADD COLUMN reason text, ADD COLUMN request_id text, ADD COLUMN client text, ADD COLUMN presented_token text;
+
             CREATE TABLE rekey.data_sources (
                 name text PRIMARY KEY,
                 document text NOT NULL,

@@ -584,7 +584,7 @@ public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheck
         using var insert = Command(
             connection,
             transaction,
-            "INSERT INTO audit_events (seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash) VALUES ($s, $t, $a, $ac, $k, $f, $to, $o, $d, $p, $h);");
+            $"INSERT INTO audit_events ({StoreRows.AuditColumns}) VALUES ($s, $t, $a, $ac, $k, $f, $to, $o, $d, $p, $h, $re, $rq, $cl, $pt);");
         insert.Parameters.AddWithValue("$s", sealedEvent.Sequence);
         insert.Parameters.AddWithValue("$t", r.Time.ToUnixTimeMilliseconds());
         insert.Parameters.AddWithValue("$a", r.Actor);
@@ -596,6 +596,10 @@ public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheck
         insert.Parameters.AddWithValue("$d", (object?)r.Details ?? DBNull.Value);
         insert.Parameters.AddWithValue("$p", sealedEvent.PreviousHash);
         insert.Parameters.AddWithValue("$h", sealedEvent.Hash);
+        insert.Parameters.AddWithValue("$re", (object?)r.Reason ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$rq", (object?)r.RequestId ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$cl", (object?)r.Client ?? DBNull.Value);
+        insert.Parameters.AddWithValue("$pt", (object?)r.PresentedTokenId ?? DBNull.Value);
         insert.ExecuteNonQuery();
     }
 

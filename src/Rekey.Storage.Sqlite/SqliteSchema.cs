@@ -123,6 +123,11 @@ internal static class SqliteSchema
             ) STRICT;
             """),
         (6, """
+            ALTER TABLE audit_events ADD COLUMN reason TEXT;
+            ALTER TABLE audit_events ADD COLUMN request_id TEXT;
+            ALTER TABLE audit_events ADD COLUMN client TEXT;
+            ALTER TABLE audit_events ADD COLUMN presented_token TEXT;
+
             CREATE TABLE data_sources (
                 name TEXT PRIMARY KEY,
                 document TEXT NOT NULL,

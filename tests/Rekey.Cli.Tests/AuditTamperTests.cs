@@ -123,6 +123,16 @@ public sealed class AuditTamperTests : IDisposable
         Assert.Contains("neither the pinned audit-signing key nor endorsed by it", refused.Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AuditList_EscapesControlCharacters()
+    {
+        _rekey.Run("key", "rotate", Key, "--reason", "evil\u001b[2J\u009b31m").Ok();
+        var listed = _rekey.Run("audit", "list", "--limit", "1000").Ok().Stdout;
+        Assert.DoesNotContain('\u001b', listed);
+        Assert.DoesNotContain('\u009b', listed);
+        Assert.Contains("evil\\u001b[2J", listed, StringComparison.Ordinal);
+    }
+
     public void Dispose()
     {
         _rekey.Dispose();

@@ -77,6 +77,54 @@ public sealed class EdgeHardeningTests
         Assert.Equal(400, status);
     }
 
+    [Fact]
+    public async Task Reason_CannotForgeRequestOrClient_AndItsControlCharactersStayInTheField()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        await client.CreateKeyAsync(KeyName.Parse("tenants/h42/p"));
+        const string Forged = "x; request: 0HFAKE; client: 10.9.8.7\u001b[2J";
+        using (await server.SendAsync(HttpMethod.Post, "/v1/rotate/tenants/h42/p", server.AdminToken, JsonSerializer.Serialize(new { reason = Forged })))
+        {
+        }
+
+        var rotation = (await server.Host.Service.ReadAuditAsync()).Single(e => e.Record.Action == "key.rotate");
+        Assert.Equal(Forged, rotation.Record.Reason);
+        Assert.Equal("127.0.0.1", rotation.Record.Client);
+        Assert.NotEqual("0HFAKE", rotation.Record.RequestId);
+        Assert.DoesNotContain("10.9.8.7", rotation.Record.Details ?? string.Empty, StringComparison.Ordinal);
+        Assert.True((await server.Host.Service.VerifyAuditAsync()).IsValid);
+        Assert.True((await client.VerifyAuditAsync()).IsValid);
+    }
+
+    [Fact]
+    public async Task WrongSecretForARealTokenId_IsRecordedAsAnonymous_WithThePresentedIdApart()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        var real = await server.TokenAsync(Role.Admin, "*");
+        var id = real.Split('_')[1];
+        var wrong = real[..^2] + (real[^2] == 'A' ? "BB" : "AA");
+        using (await server.SendAsync(HttpMethod.Get, "/v1/keys", wrong))
+        {
+        }
+
+        var refusal = (await server.Host.Service.ReadAuditAsync()).Single(e => e.Record.Outcome == "refused:Unauthenticated");
+        Assert.Equal("anonymous", refusal.Record.Actor);
+        Assert.Equal(id, refusal.Record.PresentedTokenId);
+    }
+
+    [Fact]
+    public async Task RefusedLongInvalidKeyNames_AreTruncatedAndMarked()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using (await server.SendAsync(HttpMethod.Get, "/v1/keys/" + new string('Q', 7900), null))
+        {
+        }
+
+        var refusal = (await server.Host.Service.ReadAuditAsync()).Single(e => e.Record.Outcome.StartsWith("refused:", StringComparison.Ordinal));
+        Assert.Equal("invalid:" + new string('Q', KeyName.MaxLength), refusal.Record.Key);
+    }
+
     private static async Task<int> RawGetAsync(Uri address, string path, string token)
     {
         using var tcp = new TcpClient();

@@ -279,7 +279,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         var events = await _f.Service.ReadAuditAsync();
         Assert.Equal(["key.create", "key.rotate", "version.disable"], events.Select(e => e.Record.Action));
         Assert.Equal(("bob", 1, 2), (events[1].Record.Actor, events[1].Record.FromVersion, events[1].Record.ToVersion));
-        Assert.Contains("INC-42", events[1].Record.Details, StringComparison.Ordinal);
+        Assert.Equal("INC-42", events[1].Record.Reason);
         var result = await _f.Service.VerifyAuditAsync();
         Assert.True(result.IsValid, result.Problem);
         Assert.Equal(3, result.Head!.Value.Sequence);

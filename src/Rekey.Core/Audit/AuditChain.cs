@@ -16,6 +16,10 @@ public static class AuditChain
 
     private static readonly byte[] Domain = "rekey-audit-v1"u8.ToArray();
 
+    // Events with any of the structured caller fields are hashed under v2, which adds them; events
+    // without keep the v1 encoding, so logs written before still verify.
+    private static readonly byte[] DomainV2 = "rekey-audit-v2"u8.ToArray();
+
     /// <summary>Gives a record its sequence number and hash, linked to the event before it.</summary>
     public static AuditEvent Seal(AuditRecord record, long sequence, string previousHash)
     {
@@ -30,7 +34,8 @@ public static class AuditChain
         ArgumentNullException.ThrowIfNull(record);
         ArgumentNullException.ThrowIfNull(previousHash);
         using var buffer = new MemoryStream(256);
-        buffer.Write(Domain);
+        var v2 = record.Reason is not null || record.RequestId is not null || record.Client is not null || record.PresentedTokenId is not null;
+        buffer.Write(v2 ? DomainV2 : Domain);
         WriteString(buffer, previousHash);
         WriteInt64(buffer, sequence);
         WriteInt64(buffer, record.Time.ToUnixTimeMilliseconds());
@@ -41,6 +46,14 @@ public static class AuditChain
         WriteInt(buffer, record.ToVersion);
         WriteString(buffer, record.Outcome);
         WriteString(buffer, record.Details);
+        if (v2)
+        {
+            WriteString(buffer, record.Reason);
+            WriteString(buffer, record.RequestId);
+            WriteString(buffer, record.Client);
+            WriteString(buffer, record.PresentedTokenId);
+        }
+
         return Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
     }
 

@@ -8,7 +8,12 @@ namespace Rekey.Audit;
 /// <param name="FromVersion">The version acted on or demoted, if any.</param>
 /// <param name="ToVersion">The version created or promoted, if any.</param>
 /// <param name="Outcome"><c>success</c>, or <c>refused:&lt;code&gt;</c>.</param>
-/// <param name="Details">Free text (reason, new state); never key material.</param>
+/// <param name="Details">What the system says about it (new state, job id); never key material.</param>
+/// <remarks>
+/// What a caller supplies or the network tells (reason, request id, client address, a token id
+/// presented with a wrong secret) is kept in fields of its own, never pasted into
+/// <paramref name="Details"/>, so a reason cannot pass itself off as a request id.
+/// </remarks>
 public sealed record AuditRecord(
     DateTimeOffset Time,
     string Actor,
@@ -17,7 +22,23 @@ public sealed record AuditRecord(
     int? FromVersion,
     int? ToVersion,
     string Outcome,
-    string? Details);
+    string? Details)
+{
+    /// <summary>The reason the caller gave, as given.</summary>
+    public string? Reason { get; init; }
+
+    /// <summary>The request that asked for it, when it came over the network.</summary>
+    public string? RequestId { get; init; }
+
+    /// <summary>The client's address, when it came over the network.</summary>
+    public string? Client { get; init; }
+
+    /// <summary>
+    /// For a refused authentication: the token id that was presented (with a wrong secret, or
+    /// unknown). The actor is then <c>anonymous</c>: nobody proved to be that token.
+    /// </summary>
+    public string? PresentedTokenId { get; init; }
+}
 
 /// <summary>An event as stored: the record, its place in the chain and the hashes that link it.</summary>
 /// <param name="Sequence">Position in the log, from 1, without gaps.</param>

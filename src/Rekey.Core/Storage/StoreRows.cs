@@ -22,7 +22,7 @@ public static class StoreRows
         "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
 
     /// <summary>The audit columns, in the order <see cref="ReadAuditEvent"/> expects.</summary>
-    public const string AuditColumns = "seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash";
+    public const string AuditColumns = "seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash, reason, request_id, client, presented_token";
 
     /// <summary>The token columns, in the order <see cref="ReadToken"/> expects.</summary>
     public const string TokenColumns = "id, name, roles, patterns, secret_hash, created_at, expires_at, revoked_at";
@@ -144,7 +144,13 @@ public static class StoreRows
             reader.IsDBNull(5) ? null : reader.GetInt32(5),
             reader.IsDBNull(6) ? null : reader.GetInt32(6),
             reader.GetString(7),
-            reader.IsDBNull(8) ? null : reader.GetString(8));
+            reader.IsDBNull(8) ? null : reader.GetString(8))
+        {
+            Reason = reader.IsDBNull(11) ? null : reader.GetString(11),
+            RequestId = reader.IsDBNull(12) ? null : reader.GetString(12),
+            Client = reader.IsDBNull(13) ? null : reader.GetString(13),
+            PresentedTokenId = reader.IsDBNull(14) ? null : reader.GetString(14),
+        };
         return new AuditEvent(reader.GetInt64(0), record, reader.GetString(9), reader.GetString(10));
     }
 

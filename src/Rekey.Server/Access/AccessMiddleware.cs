@@ -47,7 +47,9 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
         var (token, presentedId) = await authenticator.AuthenticateAsync(context.Request.Headers.Authorization, context.RequestAborted).ConfigureAwait(false);
         if (token is null)
         {
-            await RefuseAsync(context, rule, presentedId ?? "anonymous", RekeyErrorCode.Unauthenticated, "A valid bearer token is required (missing, unknown, expired or revoked).").ConfigureAwait(false);
+            // Nobody proved to be the token whose id was presented: the actor is anonymous, and
+            // the id goes in a field of its own.
+            await RefuseAsync(context, rule, "anonymous", RekeyErrorCode.Unauthenticated, "A valid bearer token is required (missing, unknown, expired or revoked).", presentedId).ConfigureAwait(false);
             return;
         }
 
@@ -95,14 +97,23 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
         await next(context).ConfigureAwait(false);
     }
 
-    private async Task RefuseAsync(HttpContext context, EndpointRule rule, string actor, RekeyErrorCode code, string detail)
+    private async Task RefuseAsync(HttpContext context, EndpointRule rule, string actor, RekeyErrorCode code, string detail, string? presentedTokenId = null)
     {
         // A refusal is evidence: record it before answering. If it cannot be recorded, the
         // request fails as unavailable, as any write whose audit event cannot be written does.
-        var key = context.Request.RouteValues["name"] as string;
+        var key = AuditKey(context.Request.RouteValues["name"] as string);
         var change = new ChangeContext(actor, null, context.TraceIdentifier, context.ClientAddress());
-        var record = new AuditRecord(AuditChain.TruncateToMilliseconds(time.GetUtcNow()), actor, rule.Name, key, null, null, "refused:" + code, ChangeContext.Describe(change, detail));
+        var record = ChangeContext.Stamp(change, new AuditRecord(AuditChain.TruncateToMilliseconds(time.GetUtcNow()), actor, rule.Name, key, null, null, "refused:" + code, detail))
+            with { PresentedTokenId = presentedTokenId };
         await store.AppendAuditAsync(record, context.RequestAborted).ConfigureAwait(false);
         await ProblemWriter.WriteAsync(context, code, detail).ConfigureAwait(false);
     }
+
+    // A key field from the route is recorded as it is when it is a key name; anything else is cut
+    // to a key name's length and marked with "invalid:" (a prefix no key name can have), so a
+    // flood of long made-up names cannot grow the log by their size.
+    private static string? AuditKey(string? routeKey) =>
+        routeKey is null || KeyName.TryParse(routeKey, out _)
+            ? routeKey
+            : "invalid:" + (routeKey.Length > KeyName.MaxLength ? routeKey[..KeyName.MaxLength] : routeKey);
 }

@@ -70,7 +70,7 @@ public static class TokenIssuer
         var now = AuditChain.TruncateToMilliseconds(time.GetUtcNow());
         var token = new AccessToken(id, name, roles, patterns, hash, now, now + timeToLive, null);
         var details = $"roles: {string.Join(',', roles.Order().Select(r => r.ToString()))}; patterns: {string.Join(',', patterns)}";
-        var audit = new AuditRecord(now, change.Actor, "token.create", null, null, null, "success", ChangeContext.Describe(change, $"token {id} ({name}); {details}"));
+        var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "token.create", null, null, null, "success", $"token {id} ({name}); {details}"));
         await store.CreateTokenAsync(token, audit, cancellationToken).ConfigureAwait(false);
         return (token, secret);
     }
@@ -82,7 +82,7 @@ public static class TokenIssuer
         ArgumentNullException.ThrowIfNull(change);
         ArgumentNullException.ThrowIfNull(time);
         var now = AuditChain.TruncateToMilliseconds(time.GetUtcNow());
-        var audit = new AuditRecord(now, change.Actor, "token.revoke", null, null, null, "success", ChangeContext.Describe(change, "token " + id));
+        var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "token.revoke", null, null, null, "success", "token " + id));
         return store.RevokeTokenAsync(id, now, audit, cancellationToken);
     }
 
