@@ -124,7 +124,7 @@ internal sealed class KeyVersionCache : IAsyncDisposable
             return null;
         }
 
-        var rows = await _store.GetVersionsAsync(name, cancellationToken).ConfigureAwait(false);
+        var rows = StoreIntegrity.CheckVersions(name, await _store.GetVersionsAsync(name, cancellationToken).ConfigureAwait(false));
         _keys.TryGetValue(name.Value, out var previous);
         var versions = new Dictionary<int, CachedVersion>(rows.Count);
         foreach (var row in rows)

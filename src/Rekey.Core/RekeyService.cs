@@ -69,7 +69,7 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         var result = new List<KeyInfo>(keys.Count);
         foreach (var key in keys)
         {
-            var versions = await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false);
+            var versions = StoreIntegrity.CheckVersions(key.Name, await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false));
             result.Add(Summarize(key, versions));
         }
 
@@ -441,6 +441,7 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         }
 
         var verifier = new AuditVerifier(options, checkpoints, signingKeys.ToDictionary(k => k.KeyId, k => k.PublicKey, StringComparer.Ordinal));
+        var replay = new AuditStateReplay();
         long after = 0;
         while (true)
         {
@@ -451,16 +452,44 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
                 {
                     return verifier.Complete();
                 }
+
+                replay.Add(e);
             }
 
             if (page.Count == 0)
             {
-                var done = verifier.Complete();
-                return done.IsValid ? done with { SigningKeysProven = signingKeys.Count } : done;
+                break;
             }
 
             after = page[^1].Sequence;
         }
+
+        var done = verifier.Complete();
+        if (!done.IsValid)
+        {
+            return done;
+        }
+
+        // The chain holds; now the versions' states must be the ones it records.
+        foreach (var key in await _store.ListKeysAsync(null, cancellationToken).ConfigureAwait(false))
+        {
+            IReadOnlyList<StoredKeyVersion> versions;
+            try
+            {
+                versions = StoreIntegrity.CheckVersions(key.Name, await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false));
+            }
+            catch (RekeyStoreException e) when (e.IsIntegrityFailure)
+            {
+                return done with { IsValid = false, Problem = e.Message };
+            }
+
+            if (replay.Compare(key.Name, versions.Select(v => v.Info)) is { } difference)
+            {
+                return done with { IsValid = false, Problem = "The store disagrees with the audit log: " + difference + "." };
+            }
+        }
+
+        return done with { SigningKeysProven = signingKeys.Count };
     }
 
     /// <summary>Writes usage counts kept in memory to the store.</summary>
@@ -674,7 +703,7 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     private async Task<(StoredKey Key, IReadOnlyList<StoredKeyVersion> Versions)> LoadAsync(KeyName name, CancellationToken cancellationToken)
     {
         var key = await _store.FindKeyAsync(name, cancellationToken).ConfigureAwait(false) ?? throw KeyNotFound(name);
-        var versions = await _store.GetVersionsAsync(name, cancellationToken).ConfigureAwait(false);
+        var versions = StoreIntegrity.CheckVersions(name, await _store.GetVersionsAsync(name, cancellationToken).ConfigureAwait(false));
         return (key, versions);
     }
 

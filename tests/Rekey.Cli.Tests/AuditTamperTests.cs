@@ -191,7 +191,7 @@ public sealed class AuditTamperTests : IDisposable
             var record = new AuditRecord(DateTimeOffset.FromUnixTimeMilliseconds(r.Time), r.Actor, r.Action, r.Key, r.From, r.To, r.Outcome, r.Details);
             var hash = AuditChain.ComputeHash(record, i + 1, previous);
             sealedRows.Add(r with { Seq = i + 1, Hash = hash });
-            sql.Append($"INSERT INTO audit_events VALUES ({i + 1}, {r.Time}, {Q(r.Actor)}, {Q(r.Action)}, {Q(r.Key)}, {N(r.From)}, {N(r.To)}, {Q(r.Outcome)}, {Q(r.Details)}, '{previous}', '{hash}');");
+            sql.Append($"INSERT INTO audit_events (seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash) VALUES ({i + 1}, {r.Time}, {Q(r.Actor)}, {Q(r.Action)}, {Q(r.Key)}, {N(r.From)}, {N(r.To)}, {Q(r.Outcome)}, {Q(r.Details)}, '{previous}', '{hash}');");
             previous = hash;
         }
 

@@ -20,6 +20,8 @@ public sealed class PostgresConformanceTests : CrossProcessTests
 
     protected override void SetAfterVersionUpdates(IKeyStore store, Action? hook) => ((PostgresKeyStore)store).AfterVersionUpdates = hook;
 
+    protected override Task TamperStatesAsync(string sql) => SqlAsync("DROP INDEX key_versions_one_active; ALTER TABLE key_versions DROP CONSTRAINT key_versions_state_check; " + sql);
+
     protected override Task DropAuditGuardsAsync() => SqlAsync("DROP TRIGGER audit_events_no_update ON audit_events; DROP TRIGGER audit_events_no_truncate ON audit_events;");
 
     protected override async Task<bool> PersistedDataContainsAsync(byte[] needle)

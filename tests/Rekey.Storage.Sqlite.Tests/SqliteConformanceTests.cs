@@ -35,6 +35,8 @@ public sealed class SqliteConformanceTests : CrossProcessTests
 
     protected override void SetAfterVersionUpdates(IKeyStore store, Action? hook) => ((SqliteKeyStore)store).AfterVersionUpdates = hook;
 
+    protected override Task TamperStatesAsync(string sql) => SqlAsync("DROP INDEX key_versions_one_active; PRAGMA ignore_check_constraints = ON; " + sql);
+
     protected override Task DropAuditGuardsAsync() => SqlAsync("DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;");
 
     protected override Task<bool> PersistedDataContainsAsync(byte[] needle)

@@ -15,4 +15,7 @@ public sealed class RekeyStoreException : Exception
 
     /// <summary>True when the same operation may succeed if retried (busy database, dropped connection).</summary>
     public bool IsTransient { get; }
+
+    /// <summary>True when the store holds data Rekey never writes (edited outside it): an integrity failure, not an outage.</summary>
+    public bool IsIntegrityFailure { get; init; }
 }

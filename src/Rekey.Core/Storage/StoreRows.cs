@@ -120,7 +120,7 @@ public static class StoreRows
         var info = new KeyVersionInfo(
             KeyName.Parse(reader.GetString(0)),
             reader.GetInt32(1),
-            Enum.Parse<KeyVersionState>(reader.GetString(2)),
+            StoreIntegrity.ParseState(reader.GetString(2), reader.GetString(0), reader.GetInt32(1)),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
             Time(reader, 6),
             Time(reader, 7),

@@ -280,7 +280,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     [InlineData("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2;", 2L)]
     [InlineData("DELETE FROM audit_events WHERE seq = 2;", 3L)]
     [InlineData("UPDATE audit_events SET seq = 10 WHERE seq = 2; UPDATE audit_events SET seq = 2 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 10;", 2L)]
-    [InlineData("INSERT INTO audit_events SELECT 10, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM audit_events WHERE seq = 4; DELETE FROM audit_events WHERE seq = 4; UPDATE audit_events SET seq = 5 WHERE seq = 10; INSERT INTO audit_events SELECT 4, time, 'mallory', action, key_name, from_version, to_version, outcome, details, prev_hash, hash FROM audit_events WHERE seq = 3;", 4L)]
+    [InlineData("INSERT INTO audit_events SELECT 10, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash, reason, request_id, client, presented_token FROM audit_events WHERE seq = 4; DELETE FROM audit_events WHERE seq = 4; UPDATE audit_events SET seq = 5 WHERE seq = 10; INSERT INTO audit_events SELECT 4, time, 'mallory', action, key_name, from_version, to_version, outcome, details, prev_hash, hash, reason, request_id, client, presented_token FROM audit_events WHERE seq = 3;", 4L)]
     public async Task Verify_DetectsTamperingThroughSql(string tamper, long failsAt)
     {
         await Service.CreateKeyAsync(Key);
@@ -301,7 +301,10 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     {
         await Service.CreateKeyAsync(Key);
         await Service.RotateAsync(Key);
-        await Service.RotateAsync(Key);
+
+        // A refused change is the last event: removing it leaves every version's state as the
+        // shorter log says, so only the head kept elsewhere tells.
+        await Assert.ThrowsAsync<RekeyException>(() => Service.DestroyAsync(Key, 2));
         var head = (await Service.VerifyAuditAsync()).Head!.Value;
 
         await DropAuditGuardsAsync();
@@ -526,7 +529,44 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
     protected abstract Task DisposeBackingAsync();
 
     /// <summary>Runs raw SQL against the store's tables (unqualified names) and returns the first value.</summary>
+    [Fact]
+    public async Task Verify_ReportsAVersionStateEditedInTheDatabase()
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        await Service.DisableAsync(Key, 1);
+        await Service.RotateAsync(Key, new RotateOptions(Activate: false));
+        await Service.ActivateAsync(Key, 3);
+        Assert.True((await Service.VerifyAuditAsync()).IsValid, (await Service.VerifyAuditAsync()).Problem);
+
+        await SqlAsync($"UPDATE key_versions SET state = 'DecryptOnly' WHERE key_name = '{Key.Value}' AND version = 1;");
+        var result = await Service.VerifyAuditAsync();
+        Assert.False(result.IsValid);
+        Assert.Contains($"key '{Key}' version 1 is DecryptOnly in the store but Disabled according to the audit log", result.Problem, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("UPDATE key_versions SET state = 'Active' WHERE version = 1;", "2 Active versions")]
+    [InlineData("UPDATE key_versions SET state = 'Bogus' WHERE version = 1;", "the state 'Bogus'")]
+    public async Task ImpossibleRows_AreAClearIntegrityError(string tamper, string expected)
+    {
+        await Service.CreateKeyAsync(Key);
+        await Service.RotateAsync(Key);
+        await TamperStatesAsync(tamper);
+        await using var fresh = await OpenServiceAsync(Time);
+        var e = await Assert.ThrowsAsync<RekeyStoreException>(() => fresh.GetKeyAsync(Key));
+        Assert.True(e.IsIntegrityFailure);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.Contains("changed outside Rekey", e.Message, StringComparison.Ordinal);
+        var verdict = await fresh.VerifyAuditAsync();
+        Assert.False(verdict.IsValid);
+        Assert.Contains(expected, verdict.Problem, StringComparison.Ordinal);
+    }
+
     protected abstract Task<object?> SqlAsync(string sql);
+
+    /// <summary>Runs <paramref name="sql"/> past the constraints that keep one Active version per key and known state names, as a database owner could.</summary>
+    protected abstract Task TamperStatesAsync(string sql);
 
     protected abstract void SetAfterVersionUpdates(IKeyStore store, Action? hook);
 
