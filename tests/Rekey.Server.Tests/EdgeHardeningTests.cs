@@ -125,6 +125,29 @@ public sealed class EdgeHardeningTests
         Assert.Equal("invalid:" + new string('Q', KeyName.MaxLength), refusal.Record.Key);
     }
 
+    [Fact]
+    public async Task AnonymousFlood_IsAuditedUpToTheRate_ThenSummarisedPerAddress()
+    {
+        await using var server = await ServerHarness.StartAsync(o => o.AuditedRefusalsPerMinute = 5);
+        var before = (await server.Host.Service.ReadAuditAsync(0, 10_000)).Count;
+        for (var i = 0; i < 60; i++)
+        {
+            using var response = await server.SendAsync(HttpMethod.Get, "/v1/keys/" + new string('z', 7900), $"rkt_{i:x16}_" + new string('A', 43));
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        }
+
+        var during = (await server.Host.Service.ReadAuditAsync(0, 10_000)).Skip(before).ToList();
+        Assert.Equal(5, during.Count);
+
+        await Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Access.RefusalSummaryWorker>(server.Host.Services).FlushAsync(CancellationToken.None);
+        var summary = (await server.Host.Service.ReadAuditAsync(0, 10_000)).Last();
+        Assert.Equal("auth.refusals", summary.Record.Action);
+        Assert.Equal("127.0.0.1", summary.Record.Client);
+        Assert.StartsWith("55 refusals from 127.0.0.1", summary.Record.Details, StringComparison.Ordinal);
+        Assert.All(during, e => Assert.True(e.Record.Key!.Length <= "invalid:".Length + KeyName.MaxLength));
+        Assert.True((await server.Host.Service.VerifyAuditAsync()).IsValid);
+    }
+
     private static async Task<int> RawGetAsync(Uri address, string path, string token)
     {
         using var tcp = new TcpClient();

@@ -13,7 +13,7 @@ namespace Rekey.Server.Access;
 /// authenticates the bearer token, checks role and key scope, and records every refusal in the
 /// audit log. An endpoint without a rule is refused.
 /// </summary>
-internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator authenticator, IKeyStore store, IRewrapJobStore jobs, TimeProvider time)
+internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator authenticator, IKeyStore store, IRewrapJobStore jobs, RefusalLimiter refusals, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -48,8 +48,16 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
         if (token is null)
         {
             // Nobody proved to be the token whose id was presented: the actor is anonymous, and
-            // the id goes in a field of its own.
-            await RefuseAsync(context, rule, "anonymous", RekeyErrorCode.Unauthenticated, "A valid bearer token is required (missing, unknown, expired or revoked).", presentedId).ConfigureAwait(false);
+            // the id goes in a field of its own. Beyond a per-address rate, refusals are counted
+            // for a summary event instead of written one by one.
+            const string Unauthenticated = "A valid bearer token is required (missing, unknown, expired or revoked).";
+            if (!refusals.ShouldRecord(context.ClientAddress() ?? "unknown"))
+            {
+                await ProblemWriter.WriteAsync(context, RekeyErrorCode.Unauthenticated, Unauthenticated).ConfigureAwait(false);
+                return;
+            }
+
+            await RefuseAsync(context, rule, "anonymous", RekeyErrorCode.Unauthenticated, Unauthenticated, presentedId).ConfigureAwait(false);
             return;
         }
 

@@ -102,6 +102,9 @@ public sealed class RekeyServerHost : IAsyncDisposable
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
     /// <summary>The endpoints the server maps, for tests that hold them against the policy table.</summary>
+    /// <summary>The server's services, for tests that drive a background worker directly.</summary>
+    internal IServiceProvider Services => _app.Services;
+
     internal IEnumerable<Microsoft.AspNetCore.Routing.RouteEndpoint> Endpoints =>
         _app.Services.GetServices<Microsoft.AspNetCore.Routing.EndpointDataSource>().SelectMany(s => s.Endpoints).OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>();
 
@@ -140,6 +143,9 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddHostedService<CheckpointWorker>();
         services.AddHostedService<UsageFlushWorker>();
         services.AddHostedService<RetireDeadlineWorker>();
+        services.AddSingleton(new RefusalLimiter(options.AuditedRefusalsPerMinute));
+        services.AddSingleton<RefusalSummaryWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<RefusalSummaryWorker>());
         services.AddSingleton((IRewrapJobStore)store);
         services.AddSingleton(sp => new Rekey.Rewrap.DataSources(
             (IDataSourceStore)store,

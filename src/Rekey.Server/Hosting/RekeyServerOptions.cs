@@ -46,6 +46,15 @@ public sealed class RekeyServerOptions
     /// </summary>
     public string? AuditWitness { get; set; }
 
+    /// <summary>
+    /// Refusals of unauthenticated calls audited one by one per client address and minute; beyond
+    /// that they are counted and summarised in one event per address. Default 60.
+    /// </summary>
+    public int AuditedRefusalsPerMinute { get; set; } = 60;
+
+    /// <summary>How often the summary of refusals beyond <see cref="AuditedRefusalsPerMinute"/> is written. Default 1 minute.</summary>
+    public TimeSpan RefusalSummaryInterval { get; set; } = TimeSpan.FromMinutes(1);
+
     /// <summary>How long a verified token is trusted before it is read again (a revocation on another instance takes effect within this).</summary>
     public TimeSpan TokenCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -123,6 +132,11 @@ public sealed class RekeyServerOptions
         if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
         {
             problems.Add("max_request_body_bytes must be between 1 KiB and 1 GiB.");
+        }
+
+        if (AuditedRefusalsPerMinute is < 1 or > 100_000)
+        {
+            problems.Add("audited_refusals_per_minute must be between 1 and 100000.");
         }
 
         if (CheckpointEveryEvents < 1)

@@ -15,7 +15,7 @@ public static class ServerConfiguration
     public static IReadOnlyList<string> Keys { get; } =
     [
         "store", "root_key_file", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
-        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "token_cache_seconds", "max_batch_items",
+        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "token_cache_seconds", "max_batch_items",
     ];
 
     /// <summary>Builds the options from a file (optional), the environment and flags (later wins).</summary>
@@ -79,6 +79,7 @@ public static class ServerConfiguration
         options.CheckpointInterval = TimeSpan.FromSeconds(Number(configuration, "checkpoint_interval_seconds", (long)options.CheckpointInterval.TotalSeconds, problems));
         options.TokenCacheTtl = TimeSpan.FromSeconds(Number(configuration, "token_cache_seconds", (long)options.TokenCacheTtl.TotalSeconds, problems));
         options.MaxBatchItems = (int)Number(configuration, "max_batch_items", options.MaxBatchItems, problems);
+        options.AuditedRefusalsPerMinute = (int)Number(configuration, "audited_refusals_per_minute", options.AuditedRefusalsPerMinute, problems);
         return problems.Count == 0 ? options : throw new RekeyServerOptionsException(problems);
     }
 
