@@ -30,6 +30,7 @@ public static class ErrorStatus
         RekeyErrorCode.TransitionNotAllowed => 409,
         RekeyErrorCode.DestructionNotDue => 409,
         RekeyErrorCode.PolicyViolation => 409,
+        RekeyErrorCode.LimitExceeded => 409,
         RekeyErrorCode.PayloadTooLarge => 413,
         RekeyErrorCode.AuditChainBroken => 500,
         RekeyErrorCode.RootKeyUnavailable => 503,

@@ -21,7 +21,8 @@ public sealed record KeyUpdateRequest(int? MinDecryptionVersion = null, long? De
 /// <param name="DeletionAllowed">Whether the key may be deleted.</param>
 /// <param name="ActiveVersion">The version that encrypts.</param>
 /// <param name="LatestVersion">The highest version number.</param>
-/// <param name="Versions">Every version (in a single-key read; absent in lists).</param>
+/// <param name="Versions">In a single-key read, a page of its versions in version order (absent in lists).</param>
+/// <param name="NextVersionsAfter">Pass as <c>versions_after</c> for the next page; absent on the last.</param>
 public sealed record KeyResource(
     string Name,
     DateTimeOffset CreatedAt,
@@ -30,7 +31,8 @@ public sealed record KeyResource(
     bool DeletionAllowed,
     int ActiveVersion,
     int LatestVersion,
-    IReadOnlyList<VersionResource>? Versions);
+    IReadOnlyList<VersionResource>? Versions,
+    int? NextVersionsAfter = null);
 
 /// <summary>A key version: state, times and usage counts. Never material.</summary>
 /// <param name="Key">The key.</param>

@@ -22,10 +22,11 @@ internal static class ServerCommand
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var stdout = globals.Stdout;
-            Action<ILoggingBuilder> logging = l => l.AddSimpleConsole(o => o.SingleLine = true);
             if (parse.GetValue(dev))
             {
-                var (devHost, token, folder) = await DevServer.StartAsync(parse.GetValue(listen) ?? DevServer.DefaultListen, parse.GetValue(devDir), logging, ct).ConfigureAwait(false);
+                // The dev server takes its log settings from the environment only.
+                var devLog = ServerConfiguration.Load(null, new Dictionary<string, string?>());
+                var (devHost, token, folder) = await DevServer.StartAsync(parse.GetValue(listen) ?? DevServer.DefaultListen, parse.GetValue(devDir), l => ServerLogging.AddConsole(l, devLog.LogFormat), ct, devLog.LogLevel).ConfigureAwait(false);
                 await using (devHost.ConfigureAwait(false))
                 {
                     var address = devHost.Address.ToString().TrimEnd('/');
@@ -64,7 +65,7 @@ internal static class ServerCommand
                 StoreHome.Open(parse.GetValue(globals.Dir)!).ConfigureServer(options);
             }
 
-            await using var host = await RekeyServerHost.StartAsync(options, logging, cancellationToken: ct).ConfigureAwait(false);
+            await using var host = await RekeyServerHost.StartAsync(options, l => ServerLogging.AddConsole(l, options.LogFormat), cancellationToken: ct).ConfigureAwait(false);
             await stdout.WriteLineAsync($"Rekey server listening on {host.Address.ToString().TrimEnd('/')} ({(options.IsPostgres ? "PostgreSQL" : "SQLite " + options.Store)}). Press Ctrl+C to stop.").ConfigureAwait(false);
             await stdout.FlushAsync(ct).ConfigureAwait(false);
             await host.WaitForShutdownAsync(ct).ConfigureAwait(false);

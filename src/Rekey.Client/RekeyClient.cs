@@ -84,8 +84,20 @@ public sealed class RekeyClient : IKeyService, IDisposable
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<KeyVersionInfo>> ListVersionsAsync(KeyName name, CancellationToken cancellationToken = default) =>
-        (await ReadKeyAsync(name, cancellationToken).ConfigureAwait(false)).Versions?.Select(ApiMapping.FromResource).ToList() ?? [];
+    public async Task<IReadOnlyList<KeyVersionInfo>> ListVersionsAsync(KeyName name, CancellationToken cancellationToken = default)
+    {
+        // The server pages a key's versions; follow the pages to the end.
+        var versions = new List<KeyVersionInfo>();
+        int? after = 0;
+        while (after is { } position)
+        {
+            var page = await GetAsync(string.Create(CultureInfo.InvariantCulture, $"v1/keys/{Path(name)}?versions_after={position}&versions_limit=1000"), ApiJsonContext.Default.KeyResource, cancellationToken).ConfigureAwait(false);
+            versions.AddRange(page.Versions?.Select(ApiMapping.FromResource) ?? []);
+            after = page.NextVersionsAfter;
+        }
+
+        return versions;
+    }
 
     /// <inheritdoc />
     public async Task<KeyInfo> UpdateKeyAsync(KeyName name, KeyConfigUpdate update, ChangeContext? change = null, CancellationToken cancellationToken = default)

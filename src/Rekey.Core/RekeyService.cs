@@ -47,6 +47,11 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     {
         var delay = options?.DestructionDelay ?? _options.DefaultDestructionDelay;
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options));
+        if (await _store.CountKeysAsync(cancellationToken).ConfigureAwait(false) >= _options.MaxKeys)
+        {
+            await RefuseAsync(change, "key.create", name, null, null, RekeyErrorCode.LimitExceeded, $"The store holds {_options.MaxKeys} keys, its configured maximum (max_keys); delete keys or raise the limit.", cancellationToken).ConfigureAwait(false);
+        }
+
         var now = Now();
         var key = new StoredKey(name, now, 1, delay, options?.DeletionAllowed ?? false);
         var first = await NewVersionAsync(name, 1, KeyVersionState.Active, now, cancellationToken).ConfigureAwait(false);
@@ -95,6 +100,11 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         {
             var (_, versions) = await LoadAsync(name, cancellationToken).ConfigureAwait(false);
             var active = versions.Single(v => v.Info.State == KeyVersionState.Active);
+            if (versions.Count >= _options.MaxVersionsPerKey)
+            {
+                await RefuseAsync(change, "key.rotate", name, active.Info.Version, null, RekeyErrorCode.LimitExceeded, $"Key '{name}' has {versions.Count} versions, the configured maximum (max_versions_per_key); raise the limit if this key really rotates that often.", cancellationToken).ConfigureAwait(false);
+            }
+
             if (options.ExpectedActiveVersion is { } expected && expected != active.Info.Version)
             {
                 throw new RekeyException(RekeyErrorCode.Conflict, $"Key '{name}' has Active version {active.Info.Version}, not {expected}.");

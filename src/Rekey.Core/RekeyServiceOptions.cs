@@ -29,11 +29,19 @@ public sealed class RekeyServiceOptions
     /// </summary>
     public Audit.IAuditWitness? AuditWitness { get; set; }
 
+    /// <summary>Most keys in the store; creating one more is refused with <c>LimitExceeded</c>. Default 1,000,000.</summary>
+    public long MaxKeys { get; set; } = 1_000_000;
+
+    /// <summary>Most versions of one key; rotating once more is refused with <c>LimitExceeded</c>. Default 10,000.</summary>
+    public int MaxVersionsPerKey { get; set; } = 10_000;
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(CacheTtl, TimeSpan.Zero, nameof(CacheTtl));
         ArgumentOutOfRangeException.ThrowIfLessThan(NotifiedCacheTtl, TimeSpan.Zero, nameof(NotifiedCacheTtl));
         ArgumentOutOfRangeException.ThrowIfLessThan(DefaultDestructionDelay, TimeSpan.Zero, nameof(DefaultDestructionDelay));
         ArgumentException.ThrowIfNullOrWhiteSpace(DefaultActor, nameof(DefaultActor));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxKeys, 1, nameof(MaxKeys));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxVersionsPerKey, 2, nameof(MaxVersionsPerKey));
     }
 }

@@ -108,6 +108,16 @@ public sealed partial class PostgresKeyStore : IKeyStore, ITokenStore, IAuditChe
             cancellationToken);
 
     /// <inheritdoc />
+    public Task<long> CountKeysAsync(CancellationToken cancellationToken = default) =>
+        RunAsync(
+            async ct =>
+            {
+                await using var command = _dataSource.CreateCommand("SELECT count(*) FROM rekey.keys;");
+                return (long)(await command.ExecuteScalarAsync(ct).ConfigureAwait(false))!;
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<StoredKey>> ListKeysAsync(string? prefix, CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<StoredKey>>(
             async ct =>

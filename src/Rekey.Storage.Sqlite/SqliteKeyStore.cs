@@ -135,6 +135,16 @@ public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheck
             cancellationToken);
 
     /// <inheritdoc />
+    public Task<long> CountKeysAsync(CancellationToken cancellationToken = default) =>
+        RunAsync(
+            connection =>
+            {
+                using var command = Command(connection, null, "SELECT count(*) FROM keys;");
+                return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            },
+            cancellationToken);
+
+    /// <inheritdoc />
     public Task<IReadOnlyList<StoredKey>> ListKeysAsync(string? prefix, CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<StoredKey>>(
             connection =>

@@ -49,8 +49,14 @@ public sealed class AuditTamperTests : IDisposable
     [Fact]
     public void TailCut_WithItsCheckpoint_IsReportedByTheWitness()
     {
-        var first = FirstCheckpointSequence();
-        Sql($"DROP TRIGGER audit_events_no_delete; DELETE FROM audit_checkpoints WHERE seq > {first}; DELETE FROM audit_events WHERE seq > {first};");
+        // Events that change no state (a refused destroy), then a checkpoint over them, witnessed;
+        // the attacker cuts them and that checkpoint, back to the last one before.
+        var cut = ReadCheckpointSequences()[^1];
+        _rekey.Environment["REKEY_AUDIT_WITNESS"] = WitnessFile;
+        Assert.Equal(4, _rekey.Run("key", "destroy", Key, "1").ExitCode);
+        _rekey.Run("audit", "checkpoint").Ok();
+        _rekey.Environment.Remove("REKEY_AUDIT_WITNESS");
+        Sql($"DROP TRIGGER audit_events_no_delete; DELETE FROM audit_checkpoints WHERE seq > {cut}; DELETE FROM audit_events WHERE seq > {cut};");
 
         // The database alone is consistent again: that is the attack.
         _rekey.Run("audit", "verify", "--public-key", PublicKeyFile).Ok();
@@ -138,8 +144,6 @@ public sealed class AuditTamperTests : IDisposable
         _rekey.Dispose();
         Directory.Delete(_outside, recursive: true);
     }
-
-    private long FirstCheckpointSequence() => ReadCheckpointSequences()[0];
 
     private List<long> ReadCheckpointSequences()
     {

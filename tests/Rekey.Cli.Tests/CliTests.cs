@@ -107,7 +107,10 @@ public sealed class CliTests : IDisposable
     {
         _rekey.Run("init").Ok();
         _rekey.Run("key", "create", Key).Ok();
-        _rekey.Run("key", "rotate", Key).Ok();
+
+        // The last event is a refusal, which changes no state: cutting it leaves a log whose
+        // versions still agree with the store, so only the head kept elsewhere tells.
+        Assert.Equal(4, _rekey.Run("key", "destroy", Key, "1").ExitCode);
         var json = _rekey.Run("audit", "verify", "--format", "json").Ok().Stdout;
         var head = JsonDocument.Parse(json).RootElement.GetProperty("head").GetString()!;
         Assert.StartsWith("2:", head, StringComparison.Ordinal);

@@ -148,6 +148,31 @@ public sealed class EdgeHardeningTests
         Assert.True((await server.Host.Service.VerifyAuditAsync()).IsValid);
     }
 
+    [Fact]
+    public async Task KeyRead_PagesItsVersions_AndTheClientFollowsThePages()
+    {
+        await using var server = await ServerHarness.StartAsync();
+        using var client = server.Client();
+        var key = KeyName.Parse("tenants/h42/p");
+        await client.CreateKeyAsync(key);
+        for (var i = 0; i < 149; i++)
+        {
+            await server.Host.Service.RotateAsync(key);
+        }
+
+        using var first = await server.SendAsync(HttpMethod.Get, "/v1/keys/" + key, server.AdminToken);
+        var page = JsonDocument.Parse(await first.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(100, page.GetProperty("versions").GetArrayLength());
+        Assert.Equal(100, page.GetProperty("next_versions_after").GetInt32());
+        using var second = await server.SendAsync(HttpMethod.Get, $"/v1/keys/{key}?versions_after=100", server.AdminToken);
+        var last = JsonDocument.Parse(await second.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(50, last.GetProperty("versions").GetArrayLength());
+        Assert.False(last.TryGetProperty("next_versions_after", out _));
+
+        var all = await client.ListVersionsAsync(key);
+        Assert.Equal(Enumerable.Range(1, 150), all.Select(v => v.Version));
+    }
+
     private static async Task<int> RawGetAsync(Uri address, string path, string token)
     {
         using var tcp = new TcpClient();

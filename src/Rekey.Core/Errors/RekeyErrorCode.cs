@@ -78,4 +78,7 @@ public enum RekeyErrorCode
 
     /// <summary>No registered data source has the given name.</summary>
     SourceNotFound = 24,
+
+    /// <summary>A configured limit (keys per store, versions per key) would be exceeded.</summary>
+    LimitExceeded = 25,
 }

@@ -24,6 +24,9 @@ public interface IKeyStore : IAsyncDisposable
     /// <summary>Lists keys whose names start with <paramref name="prefix"/> (all when null), in name order.</summary>
     Task<IReadOnlyList<StoredKey>> ListKeysAsync(string? prefix, CancellationToken cancellationToken = default);
 
+    /// <summary>How many keys the store holds.</summary>
+    Task<long> CountKeysAsync(CancellationToken cancellationToken = default);
+
     /// <summary>All versions of a key, in version order (empty when the key does not exist).</summary>
     Task<IReadOnlyList<StoredKeyVersion>> GetVersionsAsync(KeyName name, CancellationToken cancellationToken = default);
 

@@ -56,9 +56,15 @@ internal static class KeyEndpoints
     {
         var name = context.RouteKey();
         var service = context.Service();
+        var after = QueryValues.Int(context.Request.Query, "versions_after", 0, 0, int.MaxValue);
+        var limit = QueryValues.Int(context.Request.Query, "versions_limit", 100, 1, 1000);
         var key = await service.GetKeyAsync(name, context.RequestAborted).ConfigureAwait(false);
-        var versions = await service.ListVersionsAsync(name, context.RequestAborted).ConfigureAwait(false);
-        await JsonBody.WriteAsync(context, ApiMapping.ToResource(key, versions), ApiJsonContext.Default.KeyResource).ConfigureAwait(false);
+        var all = await service.ListVersionsAsync(name, context.RequestAborted).ConfigureAwait(false);
+
+        // A page of versions in version order; next_versions_after continues it.
+        var page = all.Where(v => v.Version > after).Take(limit).ToList();
+        int? next = page.Count == limit && all[^1].Version > page[^1].Version ? page[^1].Version : null;
+        await JsonBody.WriteAsync(context, ApiMapping.ToResource(key, page) with { NextVersionsAfter = next }, ApiJsonContext.Default.KeyResource).ConfigureAwait(false);
     }
 
     private static async Task UpdateAsync(HttpContext context)

@@ -18,7 +18,8 @@ public static class DevServer
         string listen = DefaultListen,
         string? directory = null,
         Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default,
+        Microsoft.Extensions.Logging.LogLevel logLevel = Microsoft.Extensions.Logging.LogLevel.Warning)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "rekey-dev-" + Guid.NewGuid().ToString("N")[..12]);
         if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
@@ -37,6 +38,7 @@ public static class DevServer
             Listen = listen,
             CheckpointInterval = TimeSpan.FromSeconds(10),
             CheckpointEveryEvents = 100,
+            LogLevel = logLevel,
         };
         var host = await RekeyServerHost.StartAsync(options, logging, cancellationToken: cancellationToken).ConfigureAwait(false);
         try

@@ -71,7 +71,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
             store = options.IsPostgres
                 ? await PostgresKeyStore.OpenAsync(options.Store!, time, listen: true, cancellationToken).ConfigureAwait(false)
                 : await SqliteKeyStore.OpenAsync(options.Store!, time, cancellationToken: cancellationToken).ConfigureAwait(false);
-            service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server", AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null }, time);
+            service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server", MaxKeys = options.MaxKeys, MaxVersionsPerKey = options.MaxVersionsPerKey, AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null }, time);
             var app = Build(options, store, service, root, time, logging);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -122,8 +122,8 @@ public sealed class RekeyServerHost : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Rekey.Server", ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         logging?.Invoke(builder.Logging);
+        ServerLogging.Configure(builder.Logging, options.LogLevel);
         RekeyServerOptions.TryParseListen(options.Listen, out var endpoint);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -55,6 +55,18 @@ public sealed class RekeyServerOptions
     /// <summary>How often the summary of refusals beyond <see cref="AuditedRefusalsPerMinute"/> is written. Default 1 minute.</summary>
     public TimeSpan RefusalSummaryInterval { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Most keys in the store (<c>max_keys</c>). Default 1,000,000.</summary>
+    public long MaxKeys { get; set; } = 1_000_000;
+
+    /// <summary>Most versions of one key (<c>max_versions_per_key</c>). Default 10,000.</summary>
+    public int MaxVersionsPerKey { get; set; } = 10_000;
+
+    /// <summary>The least severe log entries written: trace, debug, information, warning (default), error, critical or none.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Warning;
+
+    /// <summary>How the console log is written: <c>plain</c> (default) or <c>json</c>.</summary>
+    public string LogFormat { get; set; } = "plain";
+
     /// <summary>How long a verified token is trusted before it is read again (a revocation on another instance takes effect within this).</summary>
     public TimeSpan TokenCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -132,6 +144,16 @@ public sealed class RekeyServerOptions
         if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
         {
             problems.Add("max_request_body_bytes must be between 1 KiB and 1 GiB.");
+        }
+
+        if (!ServerLogging.Formats.Contains(LogFormat))
+        {
+            problems.Add($"log_format must be plain or json, not '{LogFormat}'.");
+        }
+
+        if (MaxKeys < 1 || MaxVersionsPerKey < 2)
+        {
+            problems.Add("max_keys must be at least 1 and max_versions_per_key at least 2.");
         }
 
         if (AuditedRefusalsPerMinute is < 1 or > 100_000)

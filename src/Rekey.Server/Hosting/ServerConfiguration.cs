@@ -15,7 +15,7 @@ public static class ServerConfiguration
     public static IReadOnlyList<string> Keys { get; } =
     [
         "store", "root_key_file", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
-        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "token_cache_seconds", "max_batch_items",
+        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "token_cache_seconds", "max_batch_items",
     ];
 
     /// <summary>Builds the options from a file (optional), the environment and flags (later wins).</summary>
@@ -73,12 +73,27 @@ public static class ServerConfiguration
             RootPassphraseEnv = configuration["root_passphrase_env"],
             Listen = configuration["listen"] ?? RekeyServerOptions.DefaultListen,
             AuditWitness = configuration["audit_witness"],
+            LogFormat = configuration["log_format"] ?? "plain",
         };
         options.MaxRequestBodyBytes = Number(configuration, "max_request_body_bytes", options.MaxRequestBodyBytes, problems);
         options.CheckpointEveryEvents = (int)Number(configuration, "checkpoint_every_events", options.CheckpointEveryEvents, problems);
         options.CheckpointInterval = TimeSpan.FromSeconds(Number(configuration, "checkpoint_interval_seconds", (long)options.CheckpointInterval.TotalSeconds, problems));
         options.TokenCacheTtl = TimeSpan.FromSeconds(Number(configuration, "token_cache_seconds", (long)options.TokenCacheTtl.TotalSeconds, problems));
         options.MaxBatchItems = (int)Number(configuration, "max_batch_items", options.MaxBatchItems, problems);
+        if (configuration["log_level"] is { } level)
+        {
+            if (Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(level, out _))
+            {
+                options.LogLevel = parsed;
+            }
+            else
+            {
+                problems.Add($"log_level must be one of trace, debug, information, warning, error, critical or none, not '{level}'.");
+            }
+        }
+
+        options.MaxKeys = Number(configuration, "max_keys", options.MaxKeys, problems);
+        options.MaxVersionsPerKey = (int)Number(configuration, "max_versions_per_key", options.MaxVersionsPerKey, problems);
         options.AuditedRefusalsPerMinute = (int)Number(configuration, "audited_refusals_per_minute", options.AuditedRefusalsPerMinute, problems);
         return problems.Count == 0 ? options : throw new RekeyServerOptionsException(problems);
     }
