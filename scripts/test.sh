@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: builds the solution and runs each test project against real parts (SQLite
-# files, a throwaway PostgreSQL 15 cluster, the built CLI as a process). Prints 'N passed,
-# N failed' at the end; exits non-zero on any failure.
+# files, a throwaway PostgreSQL 15 cluster, the built CLI as a process), then short runs of the
+# fuzzing and soak campaigns. Prints 'N passed, N failed' after the tests; exits non-zero on any
+# failure.
 #   REKEY_TEST_PG="Host=...;Database=..."  use an existing PostgreSQL instead of starting one.
+#   REKEY_FUZZ_SECONDS (15 per target), REKEY_SOAK_SECONDS (60)  the campaigns' lengths.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -29,4 +31,9 @@ if ! grep -qE '(Passed|Failed)! +- Failed' "$log"; then
   echo "test.sh: no test summary found; the test run did not complete." >&2
   exit 1
 fi
+
+# Short campaigns (their scripts run longer by default): coverage-guided fuzzing of every target,
+# and the soak of two servers on one PostgreSQL under load with rotations and a re-wrap job.
+"$root/scripts/fuzz.sh" "${REKEY_FUZZ_SECONDS:-15}" || status=1
+"$root/scripts/soak.sh" "${REKEY_SOAK_SECONDS:-60}" || status=1
 exit "$status"

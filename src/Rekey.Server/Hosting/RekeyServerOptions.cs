@@ -96,11 +96,14 @@ public sealed class RekeyServerOptions
             }
         }
 
+        else if (FilePath(Store) is not { } database || Path.GetDirectoryName(database) is not { } folder || Path.GetFileName(database).Length == 0)
+        {
+            problems.Add("The store is neither a PostgreSQL connection string nor a usable SQLite file path.");
+        }
         else
         {
             // A SQLite store: the database and the folder it lives in are owner-only.
-            var database = Path.GetFullPath(Store);
-            foreach (var problem in new[] { Storage.PrivateFiles.Problem(Path.GetDirectoryName(database)!, "The store folder"), Storage.PrivateFiles.Problem(database, "The store database") })
+            foreach (var problem in new[] { Storage.PrivateFiles.Problem(folder, "The store folder"), Storage.PrivateFiles.Problem(database, "The store database") })
             {
                 if (problem is not null)
                 {
@@ -136,9 +139,9 @@ public sealed class RekeyServerOptions
             problems.Add($"'{Listen}' is not a listen address like http://127.0.0.1:8200.");
         }
 
-        if (AuditWitness is { } witness && witness != "-" && !Directory.Exists(Path.GetDirectoryName(Path.GetFullPath(witness))))
+        if (AuditWitness is { } witness && witness != "-" && (FilePath(witness) is not { } witnessPath || !Directory.Exists(Path.GetDirectoryName(witnessPath))))
         {
-            problems.Add($"The folder of the audit witness file '{witness}' does not exist.");
+            problems.Add("The folder of the audit witness file does not exist, or the path is not usable.");
         }
 
         if (MaxRequestBodyBytes is < 1024 or > 1024L * 1024 * 1024)
@@ -182,6 +185,19 @@ public sealed class RekeyServerOptions
         }
 
         return problems;
+    }
+
+    // A full path, or null for text that is no path at all (a NUL byte, say): reported, never thrown.
+    private static string? FilePath(string text)
+    {
+        try
+        {
+            return Path.GetFullPath(text);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Parses a listen URL into an endpoint; only <c>http://host:port</c> with an IP address or <c>localhost</c>.</summary>
