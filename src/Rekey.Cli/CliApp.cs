@@ -45,7 +45,10 @@ internal static class CliApp
 
         globals.Stdout = stdout;
         globals.Stderr = stderr;
-        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr }).ConfigureAwait(false);
+        // Signals are the commands' own business: a running re-wrap job hands itself back and the
+        // server stops gracefully. System.CommandLine's handling would return (130) before they
+        // are done, and the process would exit under them.
+        return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null }).ConfigureAwait(false);
     }
 
     /// <summary>Runs a command body, turning every failure into a message on stderr and its exit code.</summary>

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Runtime.InteropServices;
 using Rekey.Api;
 
 namespace Rekey.Cli;
@@ -148,19 +149,36 @@ internal static class RewrapCommands
         return command;
     }
 
-    private static async Task<int> RunAsync(GlobalOptions globals, ParseResult parse, IRewrapBackend backend, string id, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(GlobalOptions globals, ParseResult parse, IRewrapBackend backend, string id, CancellationToken outer)
     {
+        // Ctrl+C (SIGINT) or SIGTERM stops a local job after the batch in hand and hands it back
+        // as Pending, resumable at once; the process exits when that is recorded.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
+        var cancellationToken = stop.Token;
         var output = globals.OutputFor(parse);
         var final = output.Format == OutputFormat.Json
             ? await backend.RunAsync(id, new Progress<RewrapJobResource>(), cancellationToken).ConfigureAwait(false)
             : await RewrapProgress.ShowAsync(output.Console, p => backend.RunAsync(id, p, cancellationToken)).ConfigureAwait(false);
         output.Job(final);
+        if (stop.IsCancellationRequested && !outer.IsCancellationRequested && backend.RunsLocally)
+        {
+            await globals.Stderr.WriteLineAsync($"Stopped; job {final.Id} is {final.State}. Continue it with 'rekey rewrap resume {final.Id}'.").ConfigureAwait(false);
+        }
+
         return final.State switch
         {
             "Completed" => ExitCodes.Ok,
             "Failed" => ExitCodes.StoreFailure,
             _ => ExitCodes.Refused,
         };
+
+        void Stop(PosixSignalContext context)
+        {
+            context.Cancel = true;
+            stop.Cancel();
+        }
     }
 
     private static (string Mode, int? Sample) ParseVerify(string text) => text switch

@@ -26,13 +26,16 @@ internal static class ServerCommand
             {
                 // The dev server takes its log settings from the environment only.
                 var devLog = ServerConfiguration.Load(null, new Dictionary<string, string?>());
+                var keep = parse.GetValue(devDir) is not null;
                 var (devHost, token, folder) = await DevServer.StartAsync(parse.GetValue(listen) ?? DevServer.DefaultListen, parse.GetValue(devDir), l => ServerLogging.AddConsole(l, devLog.LogFormat), ct, devLog.LogLevel).ConfigureAwait(false);
-                await using (devHost.ConfigureAwait(false))
+                try
                 {
+                    await using var running = devHost;
                     var address = devHost.Address.ToString().TrimEnd('/');
+                    var lifetime = keep ? "kept when the server stops" : "deleted, root key included, when the server stops; --dev-dir DIR keeps one";
                     await stdout.WriteLineAsync($"""
                         Rekey dev server listening on {address}
-                        Data folder: {folder}
+                        Data folder: {folder} ({lifetime})
 
                         Point the CLI and curl at it:
 
@@ -44,6 +47,14 @@ internal static class ServerCommand
                         """).ConfigureAwait(false);
                     await stdout.FlushAsync(ct).ConfigureAwait(false);
                     await devHost.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Like 'vault server -dev': nothing of a throwaway server outlives it.
+                    if (!keep && Directory.Exists(folder))
+                    {
+                        Directory.Delete(folder, recursive: true);
+                    }
                 }
 
                 return ExitCodes.Ok;

@@ -16,7 +16,38 @@ public sealed class RekeyProcess : IDisposable
 
     public Result Run(params string[] args) => Run(null, args);
 
+    /// <summary>Starts rekey without waiting for it, output redirected (for tests that signal it).</summary>
+    public Process Start(params string[] args)
+    {
+        var start = Info(args);
+        var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        return process;
+    }
+
     public Result Run(byte[]? stdin, params string[] args)
+    {
+        using var process = Process.Start(Info(args))!;
+        var stdout = new MemoryStream();
+        var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            process.StandardInput.BaseStream.Write(stdin);
+        }
+
+        process.StandardInput.Close();
+        if (!process.WaitForExit(60_000))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("rekey did not finish within 60 s: " + string.Join(' ', args));
+        }
+
+        copyOut.Wait();
+        return new Result(process.ExitCode, stdout.ToArray(), stderr.Result);
+    }
+
+    private ProcessStartInfo Info(string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -37,24 +68,7 @@ public sealed class RekeyProcess : IDisposable
             start.Environment[k] = v;
         }
 
-        using var process = Process.Start(start)!;
-        var stdout = new MemoryStream();
-        var copyOut = process.StandardOutput.BaseStream.CopyToAsync(stdout);
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null)
-        {
-            process.StandardInput.BaseStream.Write(stdin);
-        }
-
-        process.StandardInput.Close();
-        if (!process.WaitForExit(60_000))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("rekey did not finish within 60 s: " + string.Join(' ', args));
-        }
-
-        copyOut.Wait();
-        return new Result(process.ExitCode, stdout.ToArray(), stderr.Result);
+        return start;
     }
 
     public void Dispose() => Directory.Delete(Path.GetDirectoryName(StoreDir)!, recursive: true);

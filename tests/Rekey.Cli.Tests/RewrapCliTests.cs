@@ -94,6 +94,55 @@ public sealed class RewrapCliTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("INT")]
+    [InlineData("TERM")]
+    public async Task Local_SignalledJob_IsHandedBackAsPending_AndResumesAtOnce(string signal)
+    {
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key).Ok();
+        var table = Path.Combine(Path.GetDirectoryName(_rekey.StoreDir)!, "app.db");
+        await using (var open = await StoreHome.Open(_rekey.StoreDir).OpenServiceAsync(null, CancellationToken.None))
+        {
+            await FillAsync(open.Service, table, 4000);
+        }
+
+        _rekey.Run("key", "rotate", Key).Ok();
+        using var job = _rekey.Start("rewrap", "start", "--key", Key, "--kind", "sqlite", "--connection", table, "--table", "patients", "--column", "ssn", "--batch-size", "50", "--throttle", "500", "--format", "json");
+        var stderr = job.StandardError.ReadToEndAsync();
+        var stdout = job.StandardOutput.ReadToEndAsync();
+
+        // Wait until the job has moved some rows, then signal the process as a terminal or systemd would.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            var jobs = JsonDocument.Parse(_rekey.Run("rewrap", "status", "--format", "json").Ok().Stdout).RootElement;
+            if (jobs.GetArrayLength() == 1 && jobs[0].GetProperty("state").GetString() == "Running" && jobs[0].GetProperty("done").GetInt64() > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(100);
+        }
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, job.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        Assert.True(job.WaitForExit(30_000), "rekey did not stop after SIG" + signal);
+        await stdout;
+        Assert.Equal(4, job.ExitCode);
+        Assert.Contains("rekey rewrap resume", await stderr, StringComparison.Ordinal);
+        var status = JsonDocument.Parse(_rekey.Run("rewrap", "status", "--format", "json").Ok().Stdout).RootElement[0];
+        Assert.Equal("Pending", status.GetProperty("state").GetString());
+        Assert.True(status.GetProperty("done").GetInt64() < 4000);
+
+        // No lease to wait out: resume runs it to the end at once.
+        var resumed = JsonDocument.Parse(_rekey.Run("rewrap", "resume", status.GetProperty("id").GetString()!, "--format", "json").Ok().Stdout).RootElement;
+        Assert.Equal("Completed", resumed.GetProperty("state").GetString());
+    }
+
     public void Dispose() => _rekey.Dispose();
 
     // Rows 1..count; row 3 holds something that is not an envelope.
