@@ -45,6 +45,7 @@ namespace Rekey.Api;
 [JsonSerializable(typeof(TokenCreatedResponse))]
 [JsonSerializable(typeof(TokensResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(VersionResponse))]
 [JsonSerializable(typeof(RewrapJobRequest))]
 [JsonSerializable(typeof(RewrapJobResource))]
 [JsonSerializable(typeof(RewrapJobsResponse))]

@@ -26,6 +26,12 @@ public sealed record TokenCreatedResponse(TokenResource Token, string Secret);
 /// <param name="Tokens">The tokens, oldest first.</param>
 public sealed record TokensResponse(IReadOnlyList<TokenResource> Tokens);
 
-/// <summary>Liveness or readiness.</summary>
+/// <summary>A health answer.</summary>
 /// <param name="Status"><c>ok</c>, or what is wrong.</param>
-public sealed record HealthResponse(string Status);
+/// <param name="Version">The server's version.</param>
+public sealed record HealthResponse(string Status, string? Version = null);
+
+/// <summary>What is running: <c>GET /v1/sys/version</c>.</summary>
+/// <param name="Version">Rekey's version (with the source commit when built from a checkout).</param>
+/// <param name="Runtime">The .NET runtime it runs on.</param>
+public sealed record VersionResponse(string Version, string Runtime);

@@ -32,6 +32,37 @@ public sealed class LoggingTests
         Assert.DoesNotContain(sink.Lines, l => l.Contains("probe=", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task EachRequest_IsOneLine_WithRouteTemplateStatusTokenAndRequestId()
+    {
+        var sink = new CapturingProvider();
+        var directory = Directory.CreateTempSubdirectory("rekey-log-").FullName;
+        var keyFile = Path.Combine(directory, "root.key");
+        Root.LocalRootKeyProvider.CreateKeyFile(keyFile).Dispose();
+        var options = new Hosting.RekeyServerOptions { Store = Path.Combine(directory, "rekey.db"), RootKeyFile = keyFile, Listen = "http://127.0.0.1:0" };
+        string tokenId;
+        await using (var host = await Hosting.RekeyServerHost.StartAsync(options, l => l.AddProvider(sink)))
+        {
+            var (token, secret) = await host.IssueTokenAsync("t", new HashSet<Rekey.Access.Role> { Rekey.Access.Role.Admin }, [Rekey.Access.KeyPattern.All]);
+            tokenId = token.Id;
+            using var http = new HttpClient { BaseAddress = host.Address };
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", secret);
+            using (await http.PostAsync("/v1/keys/tenants/h42/secret-name?x=1", new StringContent("{}"))) { }
+            using (await new HttpClient { BaseAddress = host.Address }.GetAsync("/v1/keys")) { }
+        }
+
+        Directory.Delete(directory, recursive: true);
+        var requests = sink.Lines.Where(l => l.StartsWith("Rekey.Server.Http.RequestLog Information", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, requests.Count);
+        Assert.Contains("POST /v1/keys/{**name} 201", requests[0], StringComparison.Ordinal);
+        Assert.Contains("token " + tokenId, requests[0], StringComparison.Ordinal);
+        Assert.Contains("GET /v1/keys 401", requests[1], StringComparison.Ordinal);
+        Assert.Contains("token -", requests[1], StringComparison.Ordinal);
+        Assert.DoesNotContain(sink.Lines, l => l.Contains("secret-name", StringComparison.Ordinal));
+        Assert.Contains(sink.Lines, l => l.Contains("listening on", StringComparison.Ordinal));
+        Assert.Contains(sink.Lines, l => l.Contains("stopping", StringComparison.Ordinal));
+    }
+
     private sealed class CapturingProvider : ILoggerProvider
     {
         public ConcurrentQueue<string> Lines { get; } = new();

@@ -61,7 +61,7 @@ public sealed class RbacMatrixTests
         [EndpointNames.SourceRemove] = ([A, K], Scope.Global),
     };
 
-    private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi];
+    private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi, EndpointNames.Version];
 
     private enum Scope
     {
@@ -148,7 +148,7 @@ public sealed class RbacMatrixTests
             }
         }
 
-        foreach (var path in new[] { "/healthz", "/readyz", "/openapi/v1.json" })
+        foreach (var path in new[] { "/healthz", "/readyz", "/openapi/v1.json", "/v1/sys/version" })
         {
             using var response = await server.Http.GetAsync(path);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);

@@ -28,6 +28,7 @@ internal static class EndpointNames
     public const string AuditCheckpoints = "audit.checkpoints";
     public const string AuditCheckpointCreate = "audit.checkpoint_create";
     public const string AuditPublicKeys = "audit.public_keys";
+    public const string Version = "sys.version";
     public const string AuditSigningKeyRotate = "audit.signing_key_rotate";
     public const string SourceRegister = "sources.register";
     public const string SourceList = "sources.list";

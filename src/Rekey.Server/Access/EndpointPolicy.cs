@@ -29,6 +29,7 @@ internal static class EndpointPolicy
         Rule(EndpointNames.Health, [], EndpointScope.Public),
         Rule(EndpointNames.Ready, [], EndpointScope.Public),
         Rule(EndpointNames.OpenApi, [], EndpointScope.Public),
+        Rule(EndpointNames.Version, [], EndpointScope.Public),
 
         Rule(EndpointNames.KeyCreate, Officers, EndpointScope.Key),
         Rule(EndpointNames.KeyList, Readers, EndpointScope.Filtered),

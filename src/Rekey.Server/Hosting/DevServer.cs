@@ -19,7 +19,7 @@ public static class DevServer
         string? directory = null,
         Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
         CancellationToken cancellationToken = default,
-        Microsoft.Extensions.Logging.LogLevel logLevel = Microsoft.Extensions.Logging.LogLevel.Warning)
+        Microsoft.Extensions.Logging.LogLevel logLevel = Microsoft.Extensions.Logging.LogLevel.Information)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "rekey-dev-" + Guid.NewGuid().ToString("N")[..12]);
         if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())

@@ -75,7 +75,9 @@ public sealed class RekeyServerHost : IAsyncDisposable
             var app = Build(options, store, service, root, time, logging);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-            return new RekeyServerHost(app, root, store, service, time, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)));
+            var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
+            ServerLog.Started(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), HealthEndpoints.Version, uri.ToString(), options.IsPostgres ? "PostgreSQL" : "SQLite");
+            return new RekeyServerHost(app, root, store, service, time, uri);
         }
         catch
         {
@@ -111,6 +113,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        ServerLog.Stopping(_app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), Address.ToString());
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await Service.DisposeAsync().ConfigureAwait(false);
@@ -168,6 +171,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         }).AddOperationTransformer(OpenApiMetadata.DescribeBodyAsync));
 
         var app = builder.Build();
+        app.UseMiddleware<RequestLog>();
         app.UseMiddleware<ErrorMiddleware>();
         app.UseMiddleware<DotSegmentGuard>();
         app.UseRouting();

@@ -61,8 +61,8 @@ public sealed class RekeyServerOptions
     /// <summary>Most versions of one key (<c>max_versions_per_key</c>). Default 10,000.</summary>
     public int MaxVersionsPerKey { get; set; } = 10_000;
 
-    /// <summary>The least severe log entries written: trace, debug, information, warning (default), error, critical or none.</summary>
-    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Warning;
+    /// <summary>The least severe log entries written: trace, debug, information (default: a line per request, start and stop), warning, error, critical or none.</summary>
+    public Microsoft.Extensions.Logging.LogLevel LogLevel { get; set; } = Microsoft.Extensions.Logging.LogLevel.Information;
 
     /// <summary>How the console log is written: <c>plain</c> (default) or <c>json</c>.</summary>
     public string LogFormat { get; set; } = "plain";
