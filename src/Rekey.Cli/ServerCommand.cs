@@ -18,7 +18,8 @@ internal static class ServerCommand
         var rootPassphraseEnv = new Option<string?>("--root-passphrase-env") { Description = "Environment variable holding the root passphrase (REKEY_ROOT_PASSPHRASE_ENV)." };
         var maxBody = new Option<long?>("--max-request-body-bytes") { Description = "Largest request body accepted (default 1 MiB; REKEY_MAX_REQUEST_BODY_BYTES)." };
         var devDir = new Option<string?>("--dev-dir") { Description = "With --dev: use this empty folder instead of a new temporary one." };
-        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootParams, rootPassphraseEnv, maxBody, devDir };
+        var checkConfig = new Option<bool>("--check-config") { Description = "Load and validate the configuration (file, environment, flags) and the root key, report, and exit without serving." };
+        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var stdout = globals.Stdout;
@@ -74,6 +75,23 @@ internal static class ServerCommand
             {
                 // Nothing configured: serve the store 'rekey init' made in --dir.
                 StoreHome.Open(parse.GetValue(globals.Dir)!).ConfigureServer(options);
+            }
+
+            if (parse.GetValue(checkConfig))
+            {
+                var problems = options.Validate();
+                if (problems.Count > 0)
+                {
+                    throw new RekeyServerOptionsException(problems);
+                }
+
+                // The root key is read as the server would (mode, format, passphrase), then zeroed.
+                (options.RootKeyFile is { } keyFile
+                    ? Rekey.Root.LocalRootKeyProvider.OpenKeyFile(keyFile)
+                    : Rekey.Root.LocalRootKeyProvider.OpenFromPassphrase(options.RootParamsFile!, Environment.GetEnvironmentVariable(options.RootPassphraseEnv!)!)).Dispose();
+                var store = options.IsPostgres ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(options.Store!) : "SQLite " + options.Store;
+                await stdout.WriteLineAsync($"Configuration OK: {store}; root key {(options.RootKeyFile ?? options.RootParamsFile)}; listen {options.Listen}; log {options.LogLevel.ToString().ToLowerInvariant()} {options.LogFormat}.").ConfigureAwait(false);
+                return ExitCodes.Ok;
             }
 
             await using var host = await RekeyServerHost.StartAsync(options, l => ServerLogging.AddConsole(l, options.LogFormat), cancellationToken: ct).ConfigureAwait(false);
