@@ -53,3 +53,5 @@ step "rekey audit checkpoint"
 "$rekey" audit checkpoint
 step "rekey audit verify"
 "$rekey" audit verify
+step "rekey token create --name billing --role application --pattern 'tenants/h42/*' --ttl 30d"
+"$rekey" token create --name billing --role application --pattern 'tenants/h42/*' --ttl 30d

@@ -36,7 +36,7 @@ internal static class CliApp
         {
             foreach (var error in parse.Errors)
             {
-                await stderr.WriteLineAsync($"error: {error.Message}").ConfigureAwait(false);
+                await stderr.WriteLineAsync($"error: {Explain(error.Message)}").ConfigureAwait(false);
             }
 
             await stderr.WriteLineAsync("Run 'rekey --help' for usage.").ConfigureAwait(false);
@@ -49,6 +49,22 @@ internal static class CliApp
         // server stops gracefully. System.CommandLine's handling would return (130) before they
         // are done, and the process would exit under them.
         return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, ProcessTerminationTimeout = null }).ConfigureAwait(false);
+    }
+
+    // System.CommandLine names .NET types ("System.Nullable`1[System.Int32]"); say what the option takes.
+    private static string Explain(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "^Cannot parse argument '(.*)' for option '(.*)' as expected type '(.*)'\\.?$");
+        if (!match.Success)
+        {
+            return message;
+        }
+
+        var type = match.Groups[3].Value;
+        var takes = type.Contains("Int32", StringComparison.Ordinal) || type.Contains("Int64", StringComparison.Ordinal) ? "a whole number"
+            : type.Contains("Boolean", StringComparison.Ordinal) ? "true or false"
+            : "another kind of value";
+        return $"{match.Groups[2].Value} takes {takes}, not '{match.Groups[1].Value}'.";
     }
 
     /// <summary>Runs a command body, turning every failure into a message on stderr and its exit code.</summary>
@@ -81,7 +97,9 @@ internal static class CliApp
         }
         catch (ArgumentException e)
         {
-            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
+            // The framework appends " (Parameter 'x')", which names a C# parameter, not an option.
+            var message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : e.Message;
+            await stderr.WriteLineAsync($"error: {message}").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

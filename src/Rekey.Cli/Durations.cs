@@ -30,10 +30,5 @@ internal static class Durations
         return true;
     }
 
-    public static string Format(TimeSpan t) =>
-        t.TotalSeconds == 0 ? "0s"
-        : t.TotalDays == Math.Floor(t.TotalDays) ? $"{t.TotalDays:0}d"
-        : t.TotalHours == Math.Floor(t.TotalHours) ? $"{t.TotalHours:0}h"
-        : t.TotalMinutes == Math.Floor(t.TotalMinutes) ? $"{t.TotalMinutes:0}m"
-        : $"{t.TotalSeconds:0}s";
+    public static string Format(TimeSpan t) => DurationText.Format(t);
 }

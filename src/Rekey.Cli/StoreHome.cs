@@ -54,8 +54,26 @@ internal sealed class StoreHome
             }
         }
 
+        // A passphrase is checked before anything is written.
+        string? passphrase = null;
+        if (passphraseEnv is not null)
+        {
+            passphrase = ReadPassphrase(passphraseEnv);
+            if (passphrase.Length < 12)
+            {
+                throw new UsageException($"The passphrase in ${passphraseEnv} is {passphrase.Length} characters long; a root key passphrase needs at least 12. Choose a longer one.");
+            }
+        }
+
         // Owner-only, also when the folder was there before (an empty 0755 folder, say).
-        PrivateFiles.CreateFolder(full);
+        try
+        {
+            PrivateFiles.CreateFolder(full);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RekeyStoreException($"The store folder '{full}' cannot be created ({e.Message.TrimEnd('.')}); pick a --dir (or REKEY_DIR) in a folder you can write to.", isTransient: false, e);
+        }
 
         HomeConfig config;
         if (passphraseEnv is null)
@@ -65,8 +83,7 @@ internal sealed class StoreHome
         }
         else
         {
-            var passphrase = ReadPassphrase(passphraseEnv);
-            root = LocalRootKeyProvider.CreateFromPassphrase(Path.Combine(full, ParamsFile), passphrase);
+            root = LocalRootKeyProvider.CreateFromPassphrase(Path.Combine(full, ParamsFile), passphrase!);
             config = new HomeConfig("passphrase", passphraseEnv, store);
         }
 
@@ -90,7 +107,7 @@ internal sealed class StoreHome
         var configPath = Path.Combine(full, ConfigFile);
         if (!File.Exists(configPath))
         {
-            throw new RekeyException(RekeyErrorCode.KeyNotFound, $"No Rekey store in '{full}'. Run 'rekey init --dir {directory}' first, or set REKEY_DIR.");
+            throw new RekeyException(RekeyErrorCode.StoreNotFound, $"No Rekey store in '{full}': create one with 'rekey init --dir {directory}', point REKEY_DIR at an existing one, or set REKEY_ADDR to use a server.");
         }
 
         PrivateFiles.EnsurePrivate(full, "The store folder");

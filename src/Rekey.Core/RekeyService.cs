@@ -697,7 +697,7 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         {
             return new RekeyException(
                 RekeyErrorCode.DestructionNotDue,
-                $"Key '{name}' version {target.Info.Version} may be destroyed from {due:O} (destruction delay {key.DestructionDelay}).");
+                string.Create(CultureInfo.InvariantCulture, $"Key '{name}' version {target.Info.Version} may be destroyed from {due.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z, {DurationText.Format(key.DestructionDelay)} after it was scheduled (the key's destruction delay); try again then."));
         }
 
         return null;

@@ -29,7 +29,15 @@ public static class PostgresConnectionString
             }
             catch (Exception e) when (e is ArgumentException or FormatException or KeyNotFoundException)
             {
-                throw new ArgumentException($"Invalid PostgreSQL connection string: {e.Message}", nameof(text), e);
+                // Npgsql's messages name a parameter ("Couldn't set bogus (Parameter 'bogus')") or
+                // nothing useful ("The given key was not present"); name the setting and the fix.
+                var setting = (e as ArgumentException)?.ParamName;
+                throw new ArgumentException(
+                    setting is null
+                        ? "This PostgreSQL connection string cannot be read: write it as Host=db;Port=5432;Database=rekey;Username=rekey (see Npgsql's connection string parameters) or as postgres://user@host:5432/database."
+                        : $"The PostgreSQL connection string has a setting '{setting}' that is unknown or has a bad value; see Npgsql's connection string parameters for the keywords and their values.",
+                    nameof(text),
+                    e);
             }
         }
 

@@ -50,7 +50,7 @@ public sealed class DevServerTests : IDisposable
                     folder = line["Data folder: ".Length..line.LastIndexOf(" (", StringComparison.Ordinal)];
                 }
 
-                if (line.Contains("Press Ctrl+C", StringComparison.Ordinal))
+                if (line.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal))
                 {
                     break;
                 }

@@ -32,7 +32,12 @@ public sealed class EncryptionContext : IEquatable<EncryptionContext>
     /// <summary>Creates a context; throws <see cref="ArgumentException"/> when empty or longer than <see cref="MaxLength"/> UTF-8 bytes.</summary>
     public static EncryptionContext From(string value)
     {
-        ArgumentException.ThrowIfNullOrEmpty(value);
+        ArgumentNullException.ThrowIfNull(value);
+        if (value.Length == 0)
+        {
+            throw new ArgumentException("The context is empty: every encrypt and decrypt needs the record's context, for example 'tenant=h42;id=17'.", nameof(value));
+        }
+
         var utf8 = Encoding.UTF8.GetBytes(value);
         if (utf8.Length > MaxLength)
         {

@@ -81,4 +81,7 @@ public enum RekeyErrorCode
 
     /// <summary>A configured limit (keys per store, versions per key) would be exceeded.</summary>
     LimitExceeded = 25,
+
+    /// <summary>No Rekey store exists where one was looked for (run <c>rekey init</c>).</summary>
+    StoreNotFound = 26,
 }

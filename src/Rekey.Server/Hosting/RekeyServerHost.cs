@@ -29,6 +29,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
     private readonly LocalRootKeyProvider _root;
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
+    private int _disposed;
 
     private RekeyServerHost(WebApplication app, LocalRootKeyProvider root, IKeyStore store, RekeyService service, TimeProvider time, Uri address)
     {
@@ -73,7 +74,16 @@ public sealed class RekeyServerHost : IAsyncDisposable
                 : await SqliteKeyStore.OpenAsync(options.Store!, time, cancellationToken: cancellationToken).ConfigureAwait(false);
             service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server", MaxKeys = options.MaxKeys, MaxVersionsPerKey = options.MaxVersionsPerKey, AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null }, time);
             var app = Build(options, store, service, root, time, logging);
-            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+                await app.DisposeAsync().ConfigureAwait(false);
+                throw new RekeyServerOptionsException([$"{options.Listen} is already in use by another process: stop that process, or listen elsewhere with --listen (REKEY_LISTEN), for example --listen 127.0.0.1:8300."]);
+            }
+
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             ServerLog.Started(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), HealthEndpoints.Version, uri.ToString(), options.IsPostgres ? "PostgreSQL" : "SQLite");
@@ -113,6 +123,11 @@ public sealed class RekeyServerHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         ServerLog.Stopping(_app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), Address.ToString());
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

@@ -200,10 +200,17 @@ public sealed class RekeyServerOptions
         }
     }
 
-    /// <summary>Parses a listen URL into an endpoint; only <c>http://host:port</c> with an IP address or <c>localhost</c>.</summary>
+    /// <summary>Parses a listen address into an endpoint: <c>http://host:port</c> or <c>host:port</c>, with an IP address or <c>localhost</c>.</summary>
     public static bool TryParseListen(string? listen, out IPEndPoint endpoint)
     {
         endpoint = new IPEndPoint(IPAddress.Loopback, 0);
+
+        // 'host:port' without a scheme means plain HTTP, as people type it.
+        if (listen is not null && !listen.Contains("://", StringComparison.Ordinal))
+        {
+            listen = "http://" + listen;
+        }
+
         if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/" || uri.IsDefaultPort && !listen!.Contains(":80", StringComparison.Ordinal))
         {
             return false;

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
 
@@ -27,12 +28,21 @@ public static class ServerLogging
         logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         logging.AddFilter("Microsoft.AspNetCore.Server.Kestrel.BadRequests", LogLevel.None);
         logging.AddFilter("Microsoft.AspNetCore.Routing.Matching", LogLevel.None);
+
+        // A failure to start (a port in use, say) is reported by the server in one sentence; the
+        // host's own entry would add the whole stack trace on one line.
+        logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
     }
 
-    /// <summary>Adds the console: <c>plain</c> (one line per entry, UTC timestamps) or <c>json</c> (one object per line).</summary>
+    /// <summary>
+    /// Adds the console: <c>plain</c> (one line per entry, UTC timestamps) or <c>json</c> (one
+    /// object per line), on standard error, so standard output keeps only what the command prints
+    /// for people and scripts (the dev server's <c>export</c> lines).
+    /// </summary>
     public static void AddConsole(ILoggingBuilder logging, string format)
     {
         ArgumentNullException.ThrowIfNull(logging);
+        logging.Services.Configure<ConsoleLoggerOptions>(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
         if (format == "json")
         {
             logging.AddJsonConsole(o =>
