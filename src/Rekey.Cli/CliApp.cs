@@ -11,7 +11,12 @@ internal static class CliApp
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         var globals = new GlobalOptions();
-        var root = new RootCommand("Rekey: envelope encryption with versioned keys and zero-downtime rotation.");
+        var root = new RootCommand("""
+            Rekey: envelope encryption with versioned keys and zero-downtime rotation.
+
+            With REKEY_ADDR set (for example http://127.0.0.1:8200), commands talk to that server with the
+            bearer token in REKEY_TOKEN; otherwise they work on the local store in --dir (REKEY_DIR, else ./.rekey).
+            """);
         globals.AddTo(root);
         root.Subcommands.Add(InitCommand.Build(globals));
         root.Subcommands.Add(KeyCommands.Build(globals));
@@ -32,11 +37,19 @@ internal static class CliApp
         root.Subcommands.Add(ServerCommand.Build(globals));
 
         var parse = root.Parse(args);
+        var json = args.Contains("json", StringComparer.OrdinalIgnoreCase) && parse.GetResult(globals.Format) is { } format && format.Tokens.Any(t => t.Value.Equals("json", StringComparison.OrdinalIgnoreCase));
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors)
+            var messages = parse.Errors.Select(e => Explain(e.Message)).ToList();
+            if (json)
             {
-                await stderr.WriteLineAsync($"error: {Explain(error.Message)}").ConfigureAwait(false);
+                await stderr.WriteLineAsync(Output.ErrorJson("Usage", string.Join(" ", messages), ExitCodes.Usage)).ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            foreach (var message in messages)
+            {
+                await stderr.WriteLineAsync($"error: {message}").ConfigureAwait(false);
             }
 
             await stderr.WriteLineAsync("Run 'rekey --help' for usage.").ConfigureAwait(false);
@@ -45,6 +58,7 @@ internal static class CliApp
 
         globals.Stdout = stdout;
         globals.Stderr = stderr;
+        globals.JsonErrors = json;
         // Signals are the commands' own business: a running re-wrap job hands itself back and the
         // server stops gracefully. System.CommandLine's handling would return (130) before they
         // are done, and the process would exit under them.
@@ -70,43 +84,46 @@ internal static class CliApp
     /// <summary>Runs a command body, turning every failure into a message on stderr and its exit code.</summary>
     public static async Task<int> Guard(GlobalOptions globals, Func<Task<int>> body)
     {
-        var stderr = globals.Stderr;
         try
         {
             return await body().ConfigureAwait(false);
         }
         catch (RekeyException e)
         {
-            await stderr.WriteLineAsync($"error [{e.Code}]: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.For(e.Code);
+            return await FailAsync(globals, e.Code.ToString(), e.Message, ExitCodes.For(e.Code)).ConfigureAwait(false);
         }
         catch (RekeyStoreException e)
         {
-            await stderr.WriteLineAsync($"error [Store{(e.IsTransient ? ", transient" : string.Empty)}]: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.StoreFailure;
+            return await FailAsync(globals, e.IsTransient ? "Store, transient" : "Store", e.Message, ExitCodes.StoreFailure).ConfigureAwait(false);
         }
         catch (Rekey.Server.Hosting.RekeyServerOptionsException e)
         {
-            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return await FailAsync(globals, null, e.Message, ExitCodes.Usage).ConfigureAwait(false);
         }
         catch (UsageException e)
         {
-            await stderr.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return await FailAsync(globals, null, e.Message, ExitCodes.Usage).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
             // The framework appends " (Parameter 'x')", which names a C# parameter, not an option.
             var message = e.ParamName is { } name ? e.Message.Replace($" (Parameter '{name}')", string.Empty, StringComparison.Ordinal) : e.Message;
-            await stderr.WriteLineAsync($"error: {message}").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            return await FailAsync(globals, null, message, ExitCodes.Usage).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            await stderr.WriteLineAsync($"error [IO]: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.StoreFailure;
+            return await FailAsync(globals, "IO", e.Message, ExitCodes.StoreFailure).ConfigureAwait(false);
         }
+    }
+
+    // One line on stderr: "error [Code]: message", or with --format json one JSON object.
+    private static async Task<int> FailAsync(GlobalOptions globals, string? code, string message, int exitCode)
+    {
+        var line = globals.JsonErrors
+            ? Output.ErrorJson(code ?? (exitCode == ExitCodes.Usage ? "Usage" : "Error"), message, exitCode)
+            : code is null ? $"error: {message}" : $"error [{code}]: {message}";
+        await globals.Stderr.WriteLineAsync(line).ConfigureAwait(false);
+        return exitCode;
     }
 
     public static KeyName ParseKeyName(string value) =>

@@ -35,8 +35,13 @@ internal static class CryptoCommands
             var name = CliApp.ParseKeyName(parse.GetValue(key)!);
             var ctx = EncryptionContext.From(parse.GetValue(context)!);
             var plaintext = await ReadStdinAsync(ct).ConfigureAwait(false);
+            if (parse.GetValue(binary) && globals.JsonErrors)
+            {
+                throw new UsageException("--binary writes the envelope's bytes; it does not go with --format json.");
+            }
+
             var envelope = await service.EncryptAsync(name, plaintext, ctx, ct).ConfigureAwait(false);
-            await WriteEnvelopeAsync(globals, envelope, parse.GetValue(binary)).ConfigureAwait(false);
+            await WriteEnvelopeAsync(globals, parse, envelope, parse.GetValue(binary)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct)));
         return command;
@@ -52,9 +57,23 @@ internal static class CryptoCommands
             var ctx = EncryptionContext.From(parse.GetValue(context)!);
             var (envelope, _) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             var plaintext = await service.DecryptAsync(envelope, ctx, ct).ConfigureAwait(false);
-            await using var stdout = Console.OpenStandardOutput();
-            await stdout.WriteAsync(plaintext, ct).ConfigureAwait(false);
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext);
+            try
+            {
+                if (globals.OutputFor(parse).Format == OutputFormat.Json)
+                {
+                    // The API's shape: the plaintext in base64, with the version that decrypted it.
+                    globals.OutputFor(parse).Value(new { plaintext = Convert.ToBase64String(plaintext), version = EnvelopeReader.ReadVersion(envelope) });
+                    return ExitCodes.Ok;
+                }
+
+                await using var stdout = Console.OpenStandardOutput();
+                await stdout.WriteAsync(plaintext, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                System.Security.Cryptography.CryptographicOperations.ZeroMemory(plaintext);
+            }
+
             return ExitCodes.Ok;
         }, ct)));
         return command;
@@ -68,7 +87,7 @@ internal static class CryptoCommands
         {
             var (envelope, wasText) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
             var rewrapped = await service.RewrapAsync(envelope, ct).ConfigureAwait(false);
-            await WriteEnvelopeAsync(globals, rewrapped, binary: !wasText).ConfigureAwait(false);
+            await WriteEnvelopeAsync(globals, parse, rewrapped, binary: !wasText && !globals.JsonErrors).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct)));
         return command;
@@ -89,8 +108,16 @@ internal static class CryptoCommands
         return (envelope, wasText);
     }
 
-    private static async Task WriteEnvelopeAsync(GlobalOptions globals, byte[] envelope, bool binary)
+    private static async Task WriteEnvelopeAsync(GlobalOptions globals, ParseResult parse, byte[] envelope, bool binary)
     {
+        var output = globals.OutputFor(parse);
+        if (output.Format == OutputFormat.Json)
+        {
+            var header = EnvelopeReader.ReadHeader(envelope);
+            output.Value(new { ciphertext = EnvelopeText.Encode(envelope), key = header.Key.Value, version = header.Version });
+            return;
+        }
+
         if (binary)
         {
             await using var stdout = Console.OpenStandardOutput();

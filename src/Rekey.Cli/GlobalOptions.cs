@@ -14,12 +14,16 @@ internal sealed class GlobalOptions
 
     public Option<OutputFormat> Format { get; } = new("--format")
     {
-        Description = "Output format: table or json.",
+        Description = "Output format: table or json (errors too, as one JSON object on standard error).",
+        HelpName = "table|json",
         Recursive = true,
         DefaultValueFactory = _ => OutputFormat.Table,
     };
 
     public TextWriter Stdout { get; set; } = Console.Out;
+
+    /// <summary>True when --format json was given: errors are written as JSON too.</summary>
+    public bool JsonErrors { get; set; }
 
     public TextWriter Stderr { get; set; } = Console.Error;
 

@@ -21,8 +21,11 @@ internal sealed class Output
     private static readonly System.Buffers.SearchValues<char> ControlCharacters = System.Buffers.SearchValues.Create(
         string.Concat(Enumerable.Range(0, 0x20).Concat([0x7f]).Concat(Enumerable.Range(0x80, 0x20)).Select(c => (char)c)));
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    // The API's field names (snake_case), so a script reads the CLI's JSON and the server's alike.
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web)
     {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter() },
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
@@ -326,11 +329,18 @@ internal sealed class Output
         _console.Write(table);
     }
 
-    private void WriteJson<T>(T value) => _console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, Json));
+    private void WriteJson<T>(T value) => _console.Profile.Out.Writer.WriteLine(JsonSerializer.Serialize(value, JsonOptions));
 
     // Text from the store or a caller may hold terminal control sequences (ESC [ ...): shown as
     // \uXXXX escapes, never sent to the terminal raw.
     private static string Esc(string text) => Markup.Escape(Printable(text));
+
+    /// <summary>An error as one JSON object (for <c>--format json</c>, on standard error): <c>{"error":{"code","message","exit_code"}}</c>.</summary>
+    public static string ErrorJson(string code, string message, int exitCode) =>
+        JsonSerializer.Serialize(new { error = new { code, message, exitCode } }, new JsonSerializerOptions(JsonOptions) { WriteIndented = false });
+
+    /// <summary>Any value as the CLI's JSON.</summary>
+    public void Value<T>(T value) => WriteJson(value);
 
     private static string Printable(string text)
     {

@@ -41,7 +41,7 @@ public sealed class AuditTamperTests : IDisposable
     public void Untouched_VerifiesWithPinAndWitness()
     {
         var result = _rekey.Run("audit", "verify", "--public-key", PublicKeyFile, "--witness", WitnessFile, "--format", "json").Ok().Stdout;
-        Assert.Contains("\"keysPinned\": true", result, StringComparison.Ordinal);
+        Assert.Contains("\"keys_pinned\": true", result, StringComparison.Ordinal);
         Assert.Contains("\"witnessed\": 2", result, StringComparison.Ordinal);
         Assert.Equal(2, File.ReadAllLines(WitnessFile).Length);
     }

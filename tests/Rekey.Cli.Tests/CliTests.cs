@@ -42,6 +42,37 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void FormatJson_IsHonouredByCryptoCommandsAndErrors_WithTheApisFieldNames()
+    {
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key, "--format", "json").Ok();
+        using var encrypted = JsonDocument.Parse(_rekey.Run(Plaintext, "encrypt", "--key", Key, "--context", Context, "--format", "json").Ok().Stdout);
+        var ciphertext = encrypted.RootElement.GetProperty("ciphertext").GetString()!;
+        Assert.Equal(Key, encrypted.RootElement.GetProperty("key").GetString());
+        Assert.Equal(1, encrypted.RootElement.GetProperty("version").GetInt32());
+
+        using var decrypted = JsonDocument.Parse(_rekey.Run(Encoding.ASCII.GetBytes(ciphertext), "decrypt", "--context", Context, "--format", "json").Ok().Stdout);
+        Assert.Equal(Plaintext, Convert.FromBase64String(decrypted.RootElement.GetProperty("plaintext").GetString()!));
+
+        using var shown = JsonDocument.Parse(_rekey.Run("key", "show", Key, "--format", "json").Ok().Stdout);
+        Assert.True(shown.RootElement.TryGetProperty("active_version", out _));
+        Assert.False(shown.RootElement.TryGetProperty("activeVersion", out _));
+
+        var missing = _rekey.Run("key", "show", "no/such", "--format", "json");
+        Assert.Equal(3, missing.ExitCode);
+        using var error = JsonDocument.Parse(missing.Stderr);
+        Assert.Equal("KeyNotFound", error.RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(3, error.RootElement.GetProperty("error").GetProperty("exit_code").GetInt32());
+        var usage = _rekey.Run("key", "rotate", Key, "--expected-version", "abc", "--format", "json");
+        Assert.Equal("Usage", JsonDocument.Parse(usage.Stderr).RootElement.GetProperty("error").GetProperty("code").GetString());
+
+        var help = _rekey.Run("--help").Ok().Stdout;
+        Assert.Contains("REKEY_ADDR", help, StringComparison.Ordinal);
+        Assert.Contains("REKEY_TOKEN", help, StringComparison.Ordinal);
+        Assert.Contains("--format <table|json>", help, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void KeyShow_Json_HasVersionsAndNoMaterial()
     {
         _rekey.Run("init").Ok();
@@ -49,7 +80,7 @@ public sealed class CliTests : IDisposable
         _rekey.Run("key", "rotate", Key).Ok();
         var json = _rekey.Run("key", "show", Key, "--format", "json").Ok().Stdout;
         using var doc = JsonDocument.Parse(json);
-        Assert.Equal(2, doc.RootElement.GetProperty("activeVersion").GetInt32());
+        Assert.Equal(2, doc.RootElement.GetProperty("active_version").GetInt32());
         var states = doc.RootElement.GetProperty("versions").EnumerateArray().Select(v => v.GetProperty("state").GetString());
         Assert.Equal(["DecryptOnly", "Active"], states);
         Assert.DoesNotContain("material", json, StringComparison.OrdinalIgnoreCase);

@@ -112,6 +112,6 @@ public sealed class RemoteModeTests : IDisposable
         var root = doc.RootElement;
         var versions = string.Join(',', root.GetProperty("versions").EnumerateArray().Select(v => $"{v.GetProperty("version")}:{v.GetProperty("state")}"));
         var names = string.Join(',', root.EnumerateObject().Select(p => p.Name));
-        return $"{names}|{root.GetProperty("activeVersion")}|{root.GetProperty("destructionDelay")}|{versions}";
+        return $"{names}|{root.GetProperty("active_version")}|{root.GetProperty("destruction_delay")}|{versions}";
     }
 }
