@@ -18,8 +18,11 @@ internal static class ServerCommand
         var rootPassphraseEnv = new Option<string?>("--root-passphrase-env") { Description = "Environment variable holding the root passphrase (REKEY_ROOT_PASSPHRASE_ENV)." };
         var maxBody = new Option<long?>("--max-request-body-bytes") { Description = "Largest request body accepted (default 1 MiB; REKEY_MAX_REQUEST_BODY_BYTES)." };
         var devDir = new Option<string?>("--dev-dir") { Description = "With --dev: use this empty folder instead of a new temporary one." };
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "A PEM certificate (chain) to serve HTTPS with; reloaded when it changes (REKEY_TLS_CERT)." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "The certificate's PEM private key (REKEY_TLS_KEY)." };
+        var devTls = new Option<bool>("--dev-tls") { Description = "With --dev: serve HTTPS with a throwaway self-signed certificate, and print the REKEY_CACERT to trust it with." };
         var checkConfig = new Option<bool>("--check-config") { Description = "Load and validate the configuration (file, environment, flags) and the root key, report, and exit without serving." };
-        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig };
+        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig, tlsCert, tlsKey, devTls };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var stdout = globals.Stdout;
@@ -28,7 +31,7 @@ internal static class ServerCommand
                 // The dev server takes its log settings from the environment only.
                 var devLog = ServerConfiguration.Load(null, new Dictionary<string, string?>());
                 var keep = parse.GetValue(devDir) is not null;
-                var (devHost, token, folder) = await DevServer.StartAsync(parse.GetValue(listen) ?? DevServer.DefaultListen, parse.GetValue(devDir), l => ServerLogging.AddConsole(l, devLog.LogFormat), ct, devLog.LogLevel).ConfigureAwait(false);
+                var (devHost, token, folder) = await DevServer.StartAsync(parse.GetValue(listen) ?? DevServer.DefaultListen, parse.GetValue(devDir), l => ServerLogging.AddConsole(l, devLog.LogFormat), ct, devLog.LogLevel, parse.GetValue(devTls)).ConfigureAwait(false);
                 try
                 {
                     await using var running = devHost;
@@ -41,7 +44,7 @@ internal static class ServerCommand
                         Point the CLI and curl at it:
 
                             export REKEY_ADDR={address}
-                            export REKEY_TOKEN={token}
+                            export REKEY_TOKEN={token}{(parse.GetValue(devTls) ? $"\n    export REKEY_CACERT={Path.Combine(folder, "tls.crt")}   # curl: --cacert \"$REKEY_CACERT\"" : string.Empty)}
 
                         WARNING: development mode, not for production. The root key is a plain file next to the
                         data in a temporary folder, and the token above can do everything. Press Ctrl+C to stop.
@@ -69,6 +72,8 @@ internal static class ServerCommand
                 ["root_params_file"] = parse.GetValue(rootParams),
                 ["root_passphrase_env"] = parse.GetValue(rootPassphraseEnv),
                 ["max_request_body_bytes"] = parse.GetValue(maxBody)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["tls_cert"] = parse.GetValue(tlsCert),
+                ["tls_key"] = parse.GetValue(tlsKey),
             };
             var options = ServerConfiguration.Load(parse.GetValue(config), flags);
             if (options.Store is null && options.RootKeyFile is null && options.RootPassphraseEnv is null)

@@ -19,7 +19,8 @@ public static class DevServer
         string? directory = null,
         Action<Microsoft.Extensions.Logging.ILoggingBuilder>? logging = null,
         CancellationToken cancellationToken = default,
-        Microsoft.Extensions.Logging.LogLevel logLevel = Microsoft.Extensions.Logging.LogLevel.Information)
+        Microsoft.Extensions.Logging.LogLevel logLevel = Microsoft.Extensions.Logging.LogLevel.Information,
+        bool tls = false)
     {
         directory ??= Path.Combine(Path.GetTempPath(), "rekey-dev-" + Guid.NewGuid().ToString("N")[..12]);
         if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
@@ -31,11 +32,20 @@ public static class DevServer
 
         var keyFile = Path.Combine(directory, "root.key");
         LocalRootKeyProvider.CreateKeyFile(keyFile).Dispose();
+        string? certificate = null, certificateKey = null;
+        if (tls)
+        {
+            (certificate, certificateKey) = SelfSignedCertificate.Write(directory);
+            listen = listen.Contains("://", StringComparison.Ordinal) ? "https://" + listen[(listen.IndexOf("://", StringComparison.Ordinal) + 3)..] : "https://" + listen;
+        }
+
         var options = new RekeyServerOptions
         {
             Store = Path.Combine(directory, "rekey.db"),
             RootKeyFile = keyFile,
             Listen = listen,
+            TlsCert = certificate,
+            TlsKey = certificateKey,
             CheckpointInterval = TimeSpan.FromSeconds(10),
             CheckpointEveryEvents = 100,
             LogLevel = logLevel,

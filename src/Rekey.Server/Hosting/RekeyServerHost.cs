@@ -147,11 +147,24 @@ public sealed class RekeyServerHost : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
-            kestrel.Listen(endpoint);
+            kestrel.Listen(endpoint, listen =>
+            {
+                if (options.ListensHttps)
+                {
+                    // The certificate is picked per handshake, so a reloaded one applies to new connections only.
+                    var certificate = kestrel.ApplicationServices.GetRequiredService<TlsCertificate>();
+                    listen.UseHttps(https => https.ServerCertificateSelector = (_, _) => certificate.Current);
+                }
+            });
         });
 
         var services = builder.Services;
         services.AddSingleton(options);
+        if (options.ListensHttps)
+        {
+            services.AddSingleton(sp => new TlsCertificate(options.TlsCert!, options.TlsKey!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server.Tls")));
+        }
+
         services.AddSingleton(time);
         services.AddSingleton(store);
         services.AddSingleton((ITokenStore)store);

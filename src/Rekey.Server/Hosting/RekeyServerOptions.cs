@@ -31,6 +31,12 @@ public sealed class RekeyServerOptions
     /// <summary>Where to listen, an <c>http://host:port</c> URL.</summary>
     public string Listen { get; set; } = DefaultListen;
 
+    /// <summary>A PEM certificate (chain) to serve HTTPS with; needs <see cref="TlsKey"/> and an <c>https://</c> listen address. Reloaded when the file changes.</summary>
+    public string? TlsCert { get; set; }
+
+    /// <summary>The PEM private key of <see cref="TlsCert"/> (mode 0600).</summary>
+    public string? TlsKey { get; set; }
+
     /// <summary>Largest request body accepted; larger ones get 413.</summary>
     public long MaxRequestBodyBytes { get; set; } = DefaultMaxRequestBodyBytes;
 
@@ -136,7 +142,23 @@ public sealed class RekeyServerOptions
 
         if (!TryParseListen(Listen, out _))
         {
-            problems.Add($"'{Listen}' is not a listen address like http://127.0.0.1:8200.");
+            problems.Add($"'{Listen}' is not a listen address like http://127.0.0.1:8200, https://10.0.0.5:8200 or 127.0.0.1:8200.");
+        }
+        else if (ListensHttps && (TlsCert is null || TlsKey is null))
+        {
+            problems.Add($"'{Listen}' asks for HTTPS, which needs a PEM certificate and key: set tls_cert and tls_key (REKEY_TLS_CERT, REKEY_TLS_KEY, --tls-cert, --tls-key).");
+        }
+        else if (!ListensHttps && (TlsCert is not null || TlsKey is not null))
+        {
+            problems.Add($"A TLS certificate is configured but '{Listen}' is plain HTTP: listen on https://host:port.");
+        }
+        else if (ListensHttps)
+        {
+            using var probe = TlsCertificate.TryLoad(TlsCert!, TlsKey!, out var tlsProblem);
+            if (probe is null)
+            {
+                problems.Add(tlsProblem!);
+            }
         }
 
         if (AuditWitness is { } witness && witness != "-" && (FilePath(witness) is not { } witnessPath || !Directory.Exists(Path.GetDirectoryName(witnessPath))))
@@ -200,7 +222,10 @@ public sealed class RekeyServerOptions
         }
     }
 
-    /// <summary>Parses a listen address into an endpoint: <c>http://host:port</c> or <c>host:port</c>, with an IP address or <c>localhost</c>.</summary>
+    /// <summary>True when the listen address asks for HTTPS (<c>https://host:port</c>).</summary>
+    public bool ListensHttps => Listen.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Parses a listen address into an endpoint: <c>http://host:port</c>, <c>https://host:port</c> or <c>host:port</c>, with an IP address or <c>localhost</c>.</summary>
     public static bool TryParseListen(string? listen, out IPEndPoint endpoint)
     {
         endpoint = new IPEndPoint(IPAddress.Loopback, 0);
@@ -211,7 +236,8 @@ public sealed class RekeyServerOptions
             listen = "http://" + listen;
         }
 
-        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || uri.Scheme != Uri.UriSchemeHttp || uri.AbsolutePath != "/" || uri.IsDefaultPort && !listen!.Contains(":80", StringComparison.Ordinal))
+        if (!Uri.TryCreate(listen, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps) || uri.AbsolutePath != "/"
+            || uri.IsDefaultPort && !listen!.Contains(uri.Scheme == Uri.UriSchemeHttps ? ":443" : ":80", StringComparison.Ordinal))
         {
             return false;
         }

@@ -15,7 +15,7 @@ public static class ServerConfiguration
     public static IReadOnlyList<string> Keys { get; } =
     [
         "store", "root_key_file", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
-        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "token_cache_seconds", "max_batch_items",
+        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "tls_cert", "tls_key", "token_cache_seconds", "max_batch_items",
     ];
 
     /// <summary>Builds the options from a file (optional), the environment and flags (later wins).</summary>
@@ -74,6 +74,8 @@ public static class ServerConfiguration
             Listen = configuration["listen"] ?? RekeyServerOptions.DefaultListen,
             AuditWitness = configuration["audit_witness"],
             LogFormat = configuration["log_format"] ?? "plain",
+            TlsCert = configuration["tls_cert"],
+            TlsKey = configuration["tls_key"],
         };
         options.MaxRequestBodyBytes = Number(configuration, "max_request_body_bytes", options.MaxRequestBodyBytes, problems);
         options.CheckpointEveryEvents = (int)Number(configuration, "checkpoint_every_events", options.CheckpointEveryEvents, problems);
