@@ -219,7 +219,8 @@ internal sealed class Output
 
     public void Audit(IEnumerable<AuditEvent> events)
     {
-        var list = events.Select(AuditView.From).ToList();
+        // The API's shape, so the CLI's JSON and the server's are the same.
+        var list = events.Select(Rekey.Api.ApiMapping.ToResource).ToList();
         if (Format == OutputFormat.Json)
         {
             WriteJson(list);
@@ -372,29 +373,5 @@ internal sealed class Output
     {
         public static VersionView From(KeyVersionInfo v) =>
             new(v.Key.Value, v.Version, v.State, v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount);
-    }
-
-    private sealed record AuditView(
-        long Sequence,
-        DateTimeOffset Time,
-        string Actor,
-        string Action,
-        string? Key,
-        int? FromVersion,
-        int? ToVersion,
-        string Outcome,
-        string? Details,
-        string? Reason,
-        string? RequestId,
-        string? Client,
-        string? PresentedTokenId,
-        string PreviousHash,
-        string Hash)
-    {
-        public static AuditView From(AuditEvent e)
-        {
-            var r = e.Record;
-            return new(e.Sequence, r.Time, r.Actor, r.Action, r.Key, r.FromVersion, r.ToVersion, r.Outcome, r.Details, r.Reason, r.RequestId, r.Client, r.PresentedTokenId, e.PreviousHash, e.Hash);
-        }
     }
 }

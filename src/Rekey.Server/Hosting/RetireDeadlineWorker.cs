@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Rekey.Errors;
 
@@ -9,33 +8,20 @@ namespace Rekey.Server.Hosting;
 /// shown and audited follows the deadline even when nobody decrypts with them. (Decryption is
 /// refused from the deadline on in any case.)
 /// </summary>
-internal sealed partial class RetireDeadlineWorker(RekeyService service, TimeProvider time, ILogger<RetireDeadlineWorker> logger) : BackgroundService
+internal sealed partial class RetireDeadlineWorker(RekeyService service, TimeProvider time, ILogger<RetireDeadlineWorker> logger) : PeriodicWorker(time)
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+    protected override TimeSpan Interval => TimeSpan.FromSeconds(5);
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        while (!stoppingToken.IsCancellationRequested)
+        var moved = await service.ExpireRetiredVersionsAsync(cancellationToken).ConfigureAwait(false);
+        if (moved > 0)
         {
-            try
-            {
-                await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
-                var moved = await service.ExpireRetiredVersionsAsync(stoppingToken).ConfigureAwait(false);
-                if (moved > 0)
-                {
-                    LogExpired(logger, moved);
-                }
-            }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (RekeyStoreException e)
-            {
-                LogFailed(logger, e);
-            }
+            LogExpired(logger, moved);
         }
     }
+
+    protected override void OnStoreFailure(RekeyStoreException exception) => LogFailed(logger, exception);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "{Count} Retiring version(s) passed their deadline and are now Disabled")]
     private static partial void LogExpired(ILogger logger, int count);
