@@ -30,9 +30,13 @@ public sealed class TlsTests : IDisposable
         var original = seen;
         Assert.Equal(X509Certificate2.CreateFromPem(File.ReadAllText(cert)).Thumbprint, original);
 
-        // Renewal: the files are replaced in place, as certbot or a secret mount would.
+        // Renewal: the files are replaced in place, as certbot or a secret mount would, and here
+        // even keep their old timestamps: the change is seen in the contents.
+        var (certTime, keyTime) = (File.GetLastWriteTimeUtc(cert), File.GetLastWriteTimeUtc(key));
         File.Copy(nextCert, cert, overwrite: true);
         File.Copy(nextKey, key, overwrite: true);
+        File.SetLastWriteTimeUtc(cert, certTime);
+        File.SetLastWriteTimeUtc(key, keyTime);
         var expected = X509Certificate2.CreateFromPem(File.ReadAllText(nextCert)).Thumbprint;
         string? renewed = null;
         var deadline = DateTime.UtcNow.AddSeconds(20);

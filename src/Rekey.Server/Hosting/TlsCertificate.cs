@@ -6,7 +6,8 @@ namespace Rekey.Server.Hosting;
 
 /// <summary>
 /// The server's TLS certificate, read from a PEM certificate and key and read again when either
-/// file changes (checked every few seconds), so a renewed certificate is served to new
+/// file's contents change (compared by hash every few seconds; timestamps are not trusted, as a
+/// copy may keep the old one), so a renewed certificate is served to new
 /// connections without a restart and without dropping the connections already open. A renewal
 /// that cannot be read keeps the current certificate and is logged.
 /// </summary>
@@ -18,7 +19,7 @@ internal sealed partial class TlsCertificate : IDisposable
     private readonly string _keyPath;
     private readonly ILogger _logger;
     private readonly Timer _timer;
-    private (DateTime Cert, DateTime Key) _stamps;
+    private byte[] _stamp;
     private X509Certificate2 _current;
 
     public TlsCertificate(string certPath, string keyPath, ILogger logger)
@@ -27,7 +28,7 @@ internal sealed partial class TlsCertificate : IDisposable
         _keyPath = keyPath;
         _logger = logger;
         _current = TryLoad(certPath, keyPath, out var problem) ?? throw new RekeyServerOptionsException([problem!]);
-        _stamps = Stamps();
+        _stamp = Stamp() ?? [];
         _timer = new Timer(_ => Check(), null, CheckInterval, CheckInterval);
     }
 
@@ -63,8 +64,8 @@ internal sealed partial class TlsCertificate : IDisposable
     /// <summary>Reads the files again if they changed since the last look.</summary>
     public void Check()
     {
-        var stamps = Stamps();
-        if (stamps == _stamps)
+        var stamp = Stamp();
+        if (stamp is null || stamp.AsSpan().SequenceEqual(_stamp))
         {
             return;
         }
@@ -77,7 +78,7 @@ internal sealed partial class TlsCertificate : IDisposable
             return;
         }
 
-        _stamps = stamps;
+        _stamp = stamp;
         var previous = Interlocked.Exchange(ref _current, next);
         LogReloaded(_logger, next.Subject, next.NotAfter);
 
@@ -91,7 +92,23 @@ internal sealed partial class TlsCertificate : IDisposable
         _current.Dispose();
     }
 
-    private (DateTime, DateTime) Stamps() => (File.GetLastWriteTimeUtc(_certPath), File.GetLastWriteTimeUtc(_keyPath));
+    // SHA-256 over both files' contents; null while they cannot be read (a renewal being written).
+    private byte[]? Stamp()
+    {
+        try
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            hash.AppendData(File.ReadAllBytes(_certPath));
+            var key = File.ReadAllBytes(_keyPath);
+            hash.AppendData(key);
+            CryptographicOperations.ZeroMemory(key);
+            return hash.GetHashAndReset();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
 
     [LoggerMessage(EventId = 1101, Level = LogLevel.Information, Message = "TLS certificate reloaded: {Subject}, valid until {NotAfter:O}")]
     private static partial void LogReloaded(ILogger logger, string subject, DateTime notAfter);
