@@ -156,17 +156,13 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     /// </summary>
     public async Task<int> ExpireRetiredVersionsAsync(CancellationToken cancellationToken = default)
     {
-        var now = _time.GetUtcNow();
+        // One query for the versions that are due, not a read of every key.
         var moved = 0;
-        foreach (var key in await _store.ListKeysAsync(null, cancellationToken).ConfigureAwait(false))
+        foreach (var due in await _store.GetRetiringDueAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
         {
-            foreach (var version in await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false))
+            if (await ExpireRetiredAsync(due.Info.Key, due.Info.Version, cancellationToken).ConfigureAwait(false))
             {
-                if (version.Info is { State: KeyVersionState.Retiring, RetireDeadline: { } deadline } && now >= deadline
-                    && await ExpireRetiredAsync(key.Name, version.Info.Version, cancellationToken).ConfigureAwait(false))
-                {
-                    moved++;
-                }
+                moved++;
             }
         }
 

@@ -138,11 +138,18 @@ public sealed partial class PostgresKeyStore : IKeyStore, ITokenStore, IAuditChe
 
     /// <inheritdoc />
     public Task<IReadOnlyList<StoredKeyVersion>> GetVersionsAsync(KeyName name, CancellationToken cancellationToken = default) =>
+        ReadVersionsAsync("key_name = $1 ORDER BY version", name.Value, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<StoredKeyVersion>> GetRetiringDueAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        ReadVersionsAsync("state = 'Retiring' AND retire_deadline <= $1 ORDER BY key_name COLLATE \"C\", version", now.ToUnixTimeMilliseconds(), cancellationToken);
+
+    private Task<IReadOnlyList<StoredKeyVersion>> ReadVersionsAsync(string where, object value, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlyList<StoredKeyVersion>>(
             async ct =>
             {
-                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.VersionColumns} FROM rekey.key_versions WHERE key_name = $1 ORDER BY version;");
-                command.Parameters.AddWithValue(name.Value);
+                await using var command = _dataSource.CreateCommand($"SELECT {StoreRows.VersionColumns} FROM rekey.key_versions WHERE {where};");
+                command.Parameters.AddWithValue(value);
                 await using var reader = await command.ExecuteReaderAsync(ct).ConfigureAwait(false);
                 var versions = new List<StoredKeyVersion>();
                 while (await reader.ReadAsync(ct).ConfigureAwait(false))

@@ -165,11 +165,18 @@ public sealed partial class SqliteKeyStore : IKeyStore, ITokenStore, IAuditCheck
 
     /// <inheritdoc />
     public Task<IReadOnlyList<StoredKeyVersion>> GetVersionsAsync(KeyName name, CancellationToken cancellationToken = default) =>
+        ReadVersionsAsync("key_name = $n ORDER BY version", "$n", name.Value, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<IReadOnlyList<StoredKeyVersion>> GetRetiringDueAsync(DateTimeOffset now, CancellationToken cancellationToken = default) =>
+        ReadVersionsAsync("state = 'Retiring' AND retire_deadline <= $t ORDER BY key_name, version", "$t", now.ToUnixTimeMilliseconds(), cancellationToken);
+
+    private Task<IReadOnlyList<StoredKeyVersion>> ReadVersionsAsync(string where, string parameter, object value, CancellationToken cancellationToken) =>
         RunAsync<IReadOnlyList<StoredKeyVersion>>(
             connection =>
             {
-                using var command = Command(connection, null, $"SELECT {StoreRows.VersionColumns} FROM key_versions WHERE key_name = $n ORDER BY version;");
-                command.Parameters.AddWithValue("$n", name.Value);
+                using var command = Command(connection, null, $"SELECT {StoreRows.VersionColumns} FROM key_versions WHERE {where};");
+                command.Parameters.AddWithValue(parameter, value);
                 using var reader = command.ExecuteReader();
                 var versions = new List<StoredKeyVersion>();
                 while (reader.Read())

@@ -27,6 +27,9 @@ public interface IKeyStore : IAsyncDisposable
     /// <summary>How many keys the store holds.</summary>
     Task<long> CountKeysAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>Every Retiring version, of any key, whose retire deadline is at or before <paramref name="now"/>.</summary>
+    Task<IReadOnlyList<StoredKeyVersion>> GetRetiringDueAsync(DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>All versions of a key, in version order (empty when the key does not exist).</summary>
     Task<IReadOnlyList<StoredKeyVersion>> GetVersionsAsync(KeyName name, CancellationToken cancellationToken = default);
 

@@ -530,6 +530,25 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
 
     /// <summary>Runs raw SQL against the store's tables (unqualified names) and returns the first value.</summary>
     [Fact]
+    public async Task RetiringVersions_PastTheirDeadline_AreFoundAndDisabled_OthersLeftAlone()
+    {
+        var other = KeyName.Parse("tenants/h42/other");
+        await Service.CreateKeyAsync(Key);
+        await Service.CreateKeyAsync(other);
+        await Service.RotateAsync(Key);
+        await Service.RotateAsync(other);
+        await Service.RetireAsync(Key, 1, TimeSpan.Zero);
+        await Service.RetireAsync(other, 1, TimeSpan.FromHours(1));
+
+        var due = await Store.GetRetiringDueAsync(Time.GetUtcNow());
+        Assert.Equal([(Key.Value, 1)], due.Select(v => (v.Info.Key.Value, v.Info.Version)));
+        Assert.Equal(1, await Service.ExpireRetiredVersionsAsync());
+        Assert.Equal(KeyVersionState.Disabled, (await Service.ListVersionsAsync(Key))[0].State);
+        Assert.Equal(KeyVersionState.Retiring, (await Service.ListVersionsAsync(other))[0].State);
+        Assert.Empty(await Store.GetRetiringDueAsync(Time.GetUtcNow()));
+    }
+
+    [Fact]
     public async Task Verify_ReportsAVersionStateEditedInTheDatabase()
     {
         await Service.CreateKeyAsync(Key);
