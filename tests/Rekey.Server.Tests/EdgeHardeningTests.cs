@@ -173,6 +173,22 @@ public sealed class EdgeHardeningTests
         Assert.Equal(Enumerable.Range(1, 150), all.Select(v => v.Version));
     }
 
+    [Fact]
+    public async Task UnreadableWitnessFile_IsAnInvalidVerdict_NotAServerError()
+    {
+        var witness = Path.Combine(Directory.CreateTempSubdirectory("rekey-witness-").FullName, "witness.jsonl");
+        await using var server = await ServerHarness.StartAsync(o => o.AuditWitness = witness);
+        using var client = server.Client();
+        await client.CreateKeyAsync(KeyName.Parse("tenants/h42/p"));
+        await File.WriteAllTextAsync(witness, "not a checkpoint line\n");
+
+        using var response = await server.SendAsync(HttpMethod.Get, "/v1/audit/verify", server.AdminToken);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var verdict = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.False(verdict.GetProperty("valid").GetBoolean());
+        Assert.Contains("witness file cannot be read", verdict.GetProperty("problem").GetString(), StringComparison.Ordinal);
+    }
+
     private static async Task<int> RawGetAsync(Uri address, string path, string token)
     {
         using var tcp = new TcpClient();

@@ -119,7 +119,17 @@ internal static class AuditEndpoints
         IReadOnlyList<AuditCheckpoint>? witnessed = null;
         if (options.AuditWitness is { } witness && witness != FileAuditWitness.StandardOutput && File.Exists(witness))
         {
-            witnessed = AuditWitnessLine.ReadFile(witness);
+            try
+            {
+                witnessed = AuditWitnessLine.ReadFile(witness);
+            }
+            catch (Exception e) when (e is FormatException or IOException or UnauthorizedAccessException)
+            {
+                // A witness that cannot be read whole vouches for nothing: that is the verdict, not a server fault.
+                var unreadable = new AuditVerification(false, 0, null, null, "The server's audit witness file cannot be read: " + e.Message);
+                await JsonBody.WriteAsync(context, ApiMapping.ToResource(unreadable), ApiJsonContext.Default.AuditVerifyResponse).ConfigureAwait(false);
+                return;
+            }
         }
 
         var verdict = await context.Service().VerifyAuditAsync(new AuditVerifyOptions(head, pinned, witnessed), context.RequestAborted).ConfigureAwait(false);
