@@ -13,6 +13,13 @@ internal sealed class DotSegmentGuard(RequestDelegate next)
     public Task InvokeAsync(HttpContext context)
     {
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? string.Empty;
+
+        // Most targets have neither a dot nor an escape: nothing to split on the encrypt/decrypt path.
+        if (raw.AsSpan().IndexOfAny('.', '%') < 0)
+        {
+            return next(context);
+        }
+
         var end = raw.AsSpan().IndexOfAny('?', '#');
         var path = end < 0 ? raw : raw[..end];
         foreach (var segment in path.Split('/'))
