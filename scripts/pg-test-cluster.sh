@@ -3,6 +3,7 @@
 # folder, listening only on 127.0.0.1 on a free port, trust auth for loopback.
 #   source scripts/pg-test-cluster.sh; pg_test_start   -> exports REKEY_TEST_PG
 #   pg_test_stop                                        (idempotent; call it from a trap)
+#   pg_test_ensure    start one unless REKEY_TEST_PG already names a server; stop it on exit
 # Installs PostgreSQL 15 with apt-get when it is missing (CI machines start bare).
 
 pg_test_bin() {
@@ -44,4 +45,11 @@ pg_test_stop() {
     rm -rf "$PG_TEST_DIR"
   fi
   PG_TEST_DIR=
+}
+
+pg_test_ensure() {
+  if [ -z "${REKEY_TEST_PG:-}" ]; then
+    trap pg_test_stop EXIT
+    pg_test_start
+  fi
 }

@@ -9,12 +9,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
-if [ -z "${REKEY_TEST_PG:-}" ]; then
-  # shellcheck source=scripts/pg-test-cluster.sh
-  source "$root/scripts/pg-test-cluster.sh"
-  trap pg_test_stop EXIT
-  pg_test_start
-fi
+# shellcheck source=scripts/pg-test-cluster.sh
+source "$root/scripts/pg-test-cluster.sh"
+pg_test_ensure
 
 dotnet build tests/Rekey.Soak -c Release --nologo -v quiet >/dev/null
 dotnet tests/Rekey.Soak/bin/Release/net10.0/Rekey.Soak.dll "${1:-600}" "${2:-8}" "${3:-25}"

@@ -9,12 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if [ -z "${REKEY_TEST_PG:-}" ]; then
-  # shellcheck source=scripts/pg-test-cluster.sh
-  source "$root/scripts/pg-test-cluster.sh"
-  trap pg_test_stop EXIT
-  pg_test_start
-fi
+# shellcheck source=scripts/pg-test-cluster.sh
+source "$root/scripts/pg-test-cluster.sh"
+pg_test_ensure
 
 dotnet build Rekey.slnx -c Release --nologo -v quiet
 log="$(mktemp)"

@@ -40,7 +40,7 @@ internal interface IRewrapBackend : IAsyncDisposable
 /// <summary>Jobs in the local store, run in this process.</summary>
 internal sealed class LocalRewrapBackend : IRewrapBackend
 {
-    private readonly OpenStore open;
+    private readonly OpenStore _open;
     private readonly DataSources _sources;
     private readonly RewrapJobs _jobs;
     private readonly ChangeContext _change = new(StoreHome.ActorName());
@@ -48,7 +48,7 @@ internal sealed class LocalRewrapBackend : IRewrapBackend
 
     public LocalRewrapBackend(OpenStore open)
     {
-        this.open = open;
+        _open = open;
 
         // The person running the CLI locally has the files and the network already: they see the real error.
         _sources = new DataSources((IDataSourceStore)open.Store, open.Root, new DataSourceOptions { OnSourceError = (name, e) => Console.Error.WriteLine($"data source '{name}': {e.Message}") });
@@ -103,7 +103,7 @@ internal sealed class LocalRewrapBackend : IRewrapBackend
     public async Task<IReadOnlyList<InventoryResource>> InventoryAsync(KeyName key, CancellationToken cancellationToken) =>
         (await _jobs.GetInventoryAsync(key, cancellationToken).ConfigureAwait(false)).Select(c => new InventoryResource(c.Source, c.Version, c.Count, c.CountedAt)).ToList();
 
-    public ValueTask DisposeAsync() => open.DisposeAsync();
+    public ValueTask DisposeAsync() => _open.DisposeAsync();
 
     private sealed class Mapped(IProgress<RewrapJobResource> inner) : IProgress<RewrapJobStatus>
     {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Rekey.Audit;
+using Rekey.Storage;
 
 namespace Rekey.Cli.Tests;
 
@@ -90,7 +91,7 @@ public sealed class AuditTamperTests : IDisposable
         commands.Append($"INSERT INTO audit_signing_keys VALUES ('{keyId}', X'{Convert.ToHexString(publicKey)}', X'00', 'root', 0);");
         foreach (var seq in sequences)
         {
-            var hash = events.Single(e => e.Seq == seq).Hash;
+            var hash = events.Single(e => e.Sequence == seq).Hash;
             var time = DateTimeOffset.FromUnixTimeMilliseconds(1_700_000_000_000);
             var signature = attacker.SignData(AuditCheckpoint.SignedBytes(seq, hash, time, keyId), HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation);
             commands.Append($"INSERT INTO audit_checkpoints VALUES ({seq}, '{hash}', {time.ToUnixTimeMilliseconds()}, '{keyId}', X'{Convert.ToHexString(signature)}');");
@@ -160,47 +161,36 @@ public sealed class AuditTamperTests : IDisposable
         return result;
     }
 
-    // Reads every event, applies the attacker's edit, recomputes every hash and writes the log back.
-    private List<Row> RewriteChain(Func<List<Row>, List<Row>> edit)
+    // Reads every event, applies the attacker's edit, seals the records into a fresh chain (as
+    // anyone who knows the public format can) and writes the log back.
+    private List<AuditEvent> RewriteChain(Func<List<AuditRecord>, List<AuditRecord>> edit)
     {
-        var rows = new List<Row>();
+        var records = new List<AuditRecord>();
         using (var connection = Open())
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = "SELECT seq, time, actor, action, key_name, from_version, to_version, outcome, details FROM audit_events ORDER BY seq;";
+            command.CommandText = $"SELECT {StoreRows.AuditColumns} FROM audit_events ORDER BY seq;";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                rows.Add(new Row(
-                    reader.GetInt64(0),
-                    reader.GetInt64(1),
-                    reader.GetString(2),
-                    reader.GetString(3),
-                    reader.IsDBNull(4) ? null : reader.GetString(4),
-                    reader.IsDBNull(5) ? null : reader.GetInt32(5),
-                    reader.IsDBNull(6) ? null : reader.GetInt32(6),
-                    reader.GetString(7),
-                    reader.IsDBNull(8) ? null : reader.GetString(8),
-                    string.Empty));
+                records.Add(StoreRows.ReadAuditEvent(reader).Record);
             }
         }
 
-        var edited = edit(rows);
         var previous = AuditChain.GenesisHash;
-        var sealedRows = new List<Row>();
+        var sealedEvents = new List<AuditEvent>();
         var sql = new StringBuilder("DROP TRIGGER audit_events_no_delete; DELETE FROM audit_events;");
-        for (var i = 0; i < edited.Count; i++)
+        foreach (var record in edit(records))
         {
-            var r = edited[i];
-            var record = new AuditRecord(DateTimeOffset.FromUnixTimeMilliseconds(r.Time), r.Actor, r.Action, r.Key, r.From, r.To, r.Outcome, r.Details);
-            var hash = AuditChain.ComputeHash(record, i + 1, previous);
-            sealedRows.Add(r with { Seq = i + 1, Hash = hash });
-            sql.Append($"INSERT INTO audit_events (seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash) VALUES ({i + 1}, {r.Time}, {Q(r.Actor)}, {Q(r.Action)}, {Q(r.Key)}, {N(r.From)}, {N(r.To)}, {Q(r.Outcome)}, {Q(r.Details)}, '{previous}', '{hash}');");
-            previous = hash;
+            var e = AuditChain.Seal(record, sealedEvents.Count + 1, previous);
+            var r = e.Record;
+            sealedEvents.Add(e);
+            sql.Append($"INSERT INTO audit_events ({StoreRows.AuditColumns}) VALUES ({e.Sequence}, {r.Time.ToUnixTimeMilliseconds()}, {Q(r.Actor)}, {Q(r.Action)}, {Q(r.Key)}, {N(r.FromVersion)}, {N(r.ToVersion)}, {Q(r.Outcome)}, {Q(r.Details)}, '{e.PreviousHash}', '{e.Hash}', {Q(r.Reason)}, {Q(r.RequestId)}, {Q(r.Client)}, {Q(r.PresentedTokenId)});");
+            previous = e.Hash;
         }
 
         Sql(sql.ToString());
-        return sealedRows;
+        return sealedEvents;
 
         static string Q(string? s) => s is null ? "NULL" : "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
         static string N(int? n) => n?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "NULL";
@@ -221,5 +211,4 @@ public sealed class AuditTamperTests : IDisposable
         return connection;
     }
 
-    private sealed record Row(long Seq, long Time, string Actor, string Action, string? Key, int? From, int? To, string Outcome, string? Details, string Hash);
 }

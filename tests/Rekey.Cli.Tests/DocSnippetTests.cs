@@ -35,6 +35,14 @@ public sealed partial class DocSnippetTests
         return data;
     }
 
+    [Fact]
+    public void Blocks_CoverTheReadmeAndTheOperationsGuide()
+    {
+        var blocks = Blocks().Select(row => ((string)row[0], (int)row[1])).ToList();
+        Assert.Contains(("README.md", 0), blocks);
+        Assert.Contains(("docs/operations.md", 0), blocks);
+    }
+
     [Theory]
     [MemberData(nameof(Blocks))]
     public void CSharpBlock_Compiles(string file, int index)

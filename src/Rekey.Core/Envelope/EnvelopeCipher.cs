@@ -92,10 +92,6 @@ internal static class EnvelopeCipher
     }
 
     /// <summary>
-    /// Moves the data key from one KEK to another: only the version and the wrapped key change;
-    /// every data byte is copied unchanged. The data is not decrypted (no context is needed).
-    /// </summary>
-    /// <summary>
     /// Checks that the envelope's data key unwraps under <paramref name="kek"/>, without touching
     /// the data: an envelope already under the target version is returned as it is only when its
     /// version field is true.
@@ -116,7 +112,10 @@ internal static class EnvelopeCipher
         }
     }
 
-    /// <summary>Moves the wrapped data key from one KEK to another; the data bytes are not touched.</summary>
+    /// <summary>
+    /// Moves the data key from one KEK to another: only the version and the wrapped key change;
+    /// every data byte is copied unchanged. The data is not decrypted (no context is needed).
+    /// </summary>
     public static byte[] Rewrap(AesKeyWrapPadded from, AesKeyWrapPadded to, EnvelopeLayout layout, int toVersion)
     {
         Span<byte> dataKey = stackalloc byte[EnvelopeLayout.DataKeySize];

@@ -113,10 +113,10 @@ public sealed class RekeyServerHost : IAsyncDisposable
     /// <summary>Waits until the server is stopped (Ctrl+C, SIGTERM, or <paramref name="cancellationToken"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
-    /// <summary>The endpoints the server maps, for tests that hold them against the policy table.</summary>
     /// <summary>The server's services, for tests that drive a background worker directly.</summary>
     internal IServiceProvider Services => _app.Services;
 
+    /// <summary>The endpoints the server maps, for tests that hold them against the policy table.</summary>
     internal IEnumerable<Microsoft.AspNetCore.Routing.RouteEndpoint> Endpoints =>
         _app.Services.GetServices<Microsoft.AspNetCore.Routing.EndpointDataSource>().SelectMany(s => s.Endpoints).OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>();
 

@@ -28,7 +28,7 @@ public sealed class RekeyServerOptions
     /// <summary>The environment variable holding the root passphrase (never the passphrase itself).</summary>
     public string? RootPassphraseEnv { get; set; }
 
-    /// <summary>Where to listen, an <c>http://host:port</c> URL.</summary>
+    /// <summary>Where to listen: <c>http://host:port</c>, <c>https://host:port</c> (with <see cref="TlsCert"/>) or <c>host:port</c> (plain HTTP).</summary>
     public string Listen { get; set; } = DefaultListen;
 
     /// <summary>A PEM certificate (chain) to serve HTTPS with; needs <see cref="TlsKey"/> and an <c>https://</c> listen address. Reloaded when the file changes.</summary>
@@ -101,7 +101,6 @@ public sealed class RekeyServerOptions
                 problems.Add("The store's connection string is not usable: " + e.Message);
             }
         }
-
         else if (FilePath(Store) is not { } database || Path.GetDirectoryName(database) is not { } folder || Path.GetFileName(database).Length == 0)
         {
             problems.Add("The store is neither a PostgreSQL connection string nor a usable SQLite file path.");
