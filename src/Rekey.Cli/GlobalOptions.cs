@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Rekey.Errors;
 
 namespace Rekey.Cli;
 
@@ -54,41 +55,23 @@ internal sealed class GlobalOptions
         var token = Environment.GetEnvironmentVariable("REKEY_TOKEN") is { Length: > 0 } value
             ? value
             : throw new UsageException("REKEY_ADDR is set but REKEY_TOKEN is not: export the token the server gave you.");
-        return Environment.GetEnvironmentVariable("REKEY_CACERT") is { Length: > 0 } caPath
-            ? new Client.RekeyClient(address, token, new HttpClient(TrustingOnly(caPath)))
-            : new Client.RekeyClient(address, token);
-    }
+        var options = new Client.RekeyClientOptions
+        {
+            Address = address,
+            Token = token,
 
-    // REKEY_CACERT names PEM certificates to trust as the only roots for the server's certificate
-    // (a private CA, or the dev server's own); the host name must still match.
-    private static HttpClientHandler TrustingOnly(string caPath)
-    {
-        var roots = new System.Security.Cryptography.X509Certificates.X509Certificate2Collection();
+            // REKEY_CACERT names PEM certificates to trust as the only roots for the server's
+            // certificate (a private CA, or the dev server's own); the host name must still match.
+            CaCertificateFile = Environment.GetEnvironmentVariable("REKEY_CACERT") is { Length: > 0 } caPath ? caPath : null,
+        };
         try
         {
-            roots.ImportFromPemFile(caPath);
+            return new Client.RekeyClient(options);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        catch (RekeyException e) when (e.Code == RekeyErrorCode.InvalidRequest && options.CaCertificateFile is not null)
         {
-            throw new UsageException($"REKEY_CACERT names '{caPath}', which is not a readable PEM certificate: {e.Message}");
+            throw new UsageException($"REKEY_CACERT: {e.Message}");
         }
-
-        return new HttpClientHandler
-        {
-            ServerCertificateCustomValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null || (errors & ~System.Net.Security.SslPolicyErrors.RemoteCertificateChainErrors) != System.Net.Security.SslPolicyErrors.None)
-                {
-                    return false;
-                }
-
-                using var chain = new System.Security.Cryptography.X509Certificates.X509Chain();
-                chain.ChainPolicy.TrustMode = System.Security.Cryptography.X509Certificates.X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-                chain.ChainPolicy.RevocationMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
-                return chain.Build(certificate);
-            },
-        };
     }
 
     /// <summary>Runs <paramref name="work"/> against the server when REKEY_ADDR is set, else against the local store in --dir.</summary>

@@ -40,13 +40,13 @@ internal interface IRewrapBackend : IAsyncDisposable
 /// <summary>Jobs in the local store, run in this process.</summary>
 internal sealed class LocalRewrapBackend : IRewrapBackend
 {
-    private readonly OpenStore _open;
+    private readonly Rekey.Hosting.RekeyStack _open;
     private readonly DataSources _sources;
     private readonly RewrapJobs _jobs;
     private readonly ChangeContext _change = new(StoreHome.ActorName());
     private readonly string _owner = $"cli:{Environment.MachineName}:{Environment.ProcessId}";
 
-    public LocalRewrapBackend(OpenStore open)
+    public LocalRewrapBackend(Rekey.Hosting.RekeyStack open)
     {
         _open = open;
 

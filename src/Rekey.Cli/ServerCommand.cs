@@ -91,9 +91,7 @@ internal static class ServerCommand
                 }
 
                 // The root key is read as the server would (mode, format, passphrase), then zeroed.
-                (options.RootKeyFile is { } keyFile
-                    ? Rekey.Root.LocalRootKeyProvider.OpenKeyFile(keyFile)
-                    : Rekey.Root.LocalRootKeyProvider.OpenFromPassphrase(options.RootParamsFile!, Environment.GetEnvironmentVariable(options.RootPassphraseEnv!)!)).Dispose();
+                await Rekey.Hosting.RekeyStack.OpenRoot(options.ToStackOptions()).DisposeAsync().ConfigureAwait(false);
                 var store = options.IsPostgres ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(options.Store!) : "SQLite " + options.Store;
                 await stdout.WriteLineAsync($"Configuration OK: {store}; root key {(options.RootKeyFile ?? options.RootParamsFile)}; listen {options.Listen}; log {options.LogLevel.ToString().ToLowerInvariant()} {options.LogFormat}.").ConfigureAwait(false);
                 return ExitCodes.Ok;

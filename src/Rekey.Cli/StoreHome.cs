@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Rekey.Errors;
+using Rekey.Hosting;
 using Rekey.Root;
 using Rekey.Storage;
 using Rekey.Storage.Postgres;
@@ -127,24 +128,30 @@ internal sealed class StoreHome
             : throw new RekeyStoreException($"'{configPath}' names no known root key kind.", isTransient: false);
     }
 
-    public async Task<OpenStore> OpenServiceAsync(LocalRootKeyProvider? root, CancellationToken cancellationToken)
+    public Task<RekeyStack> OpenServiceAsync(IRootKeyProvider? root, CancellationToken cancellationToken) =>
+        RekeyStack.OpenAsync(StackOptions(), TimeProvider.System, root, cancellationToken);
+
+    /// <summary>This folder's store and root key, for a one-shot command (other instances' changes are not followed).</summary>
+    public RekeyStackOptions StackOptions()
     {
-        root ??= OpenRoot();
-        try
+        var options = new RekeyStackOptions
         {
-            // One command, one process: no need to follow other instances' changes.
-            IKeyStore store = Config.Store is { } connectionString
-                ? await PostgresKeyStore.OpenAsync(connectionString, TimeProvider.System, listen: false, cancellationToken).ConfigureAwait(false)
-                : await SqliteKeyStore.OpenAsync(Path.Combine(Directory, DatabaseFile), TimeProvider.System, changePollInterval: TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-            var witness = AuditWitnessPath();
-            var options = new RekeyServiceOptions { DefaultActor = ActorName(), AuditWitness = witness is null ? null : new Rekey.Audit.FileAuditWitness(witness) };
-            return new OpenStore(new RekeyService(store, root, options), store, root);
-        }
-        catch
+            Store = Config.Store ?? Path.Combine(Directory, DatabaseFile),
+            Actor = ActorName(),
+            AuditWitness = AuditWitnessPath(),
+            FollowChanges = false,
+        };
+        if (Config.Root == "key-file")
         {
-            root.Dispose();
-            throw;
+            options.RootKeyFile = Path.Combine(Directory, KeyFile);
         }
+        else
+        {
+            options.RootParamsFile = Path.Combine(Directory, ParamsFile);
+            options.RootPassphraseEnv = Config.PassphraseEnv;
+        }
+
+        return options;
     }
 
     /// <summary>
@@ -187,10 +194,6 @@ internal sealed class StoreHome
         }
     }
 
-    private LocalRootKeyProvider OpenRoot() => Config.Root == "key-file"
-        ? LocalRootKeyProvider.OpenKeyFile(Path.Combine(Directory, KeyFile))
-        : LocalRootKeyProvider.OpenFromPassphrase(Path.Combine(Directory, ParamsFile), ReadPassphrase(Config.PassphraseEnv!));
-
     private static string ReadPassphrase(string variable)
     {
         var value = Environment.GetEnvironmentVariable(variable);
@@ -204,22 +207,6 @@ internal sealed class StoreHome
 }
 
 /// <summary>A service over an open store; disposing it flushes counters and zeroes the root key.</summary>
-internal sealed class OpenStore(RekeyService service, IKeyStore store, LocalRootKeyProvider root) : IAsyncDisposable
-{
-    public RekeyService Service { get; } = service;
-
-    public IKeyStore Store { get; } = store;
-
-    public LocalRootKeyProvider Root { get; } = root;
-
-    public async ValueTask DisposeAsync()
-    {
-        await Service.DisposeAsync().ConfigureAwait(false);
-        await Store.DisposeAsync().ConfigureAwait(false);
-        Root.Dispose();
-    }
-}
-
 /// <summary>The contents of rekey.json.</summary>
 /// <param name="Root"><c>key-file</c> or <c>passphrase</c>.</param>
 /// <param name="PassphraseEnv">For <c>passphrase</c>: the environment variable holding it.</param>

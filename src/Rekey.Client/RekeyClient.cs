@@ -30,19 +30,41 @@ public sealed class RekeyClient : IKeyService, IDisposable
     private const int AuditPage = 1000;
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
+    private readonly RekeyClientOptions _options;
 
-    /// <summary>Creates a client for the server at <paramref name="address"/> using bearer <paramref name="token"/>.</summary>
+    /// <summary>Creates a client for the server at <paramref name="address"/> using bearer <paramref name="token"/>, with the default timeout and retries.</summary>
     /// <param name="address">The server's base address, for example <c>http://127.0.0.1:8200</c>.</param>
     /// <param name="token">The bearer token's secret.</param>
     /// <param name="http">An HttpClient to use (its base address and auth header are set); a new one when null.</param>
     public RekeyClient(Uri address, string token, HttpClient? http = null)
+        : this(new RekeyClientOptions { Address = address, Token = token }, http)
     {
-        ArgumentNullException.ThrowIfNull(address);
-        ArgumentException.ThrowIfNullOrWhiteSpace(token);
+    }
+
+    /// <summary>Creates a client from <paramref name="options"/>: address, token, trusted CA, timeout and retries.</summary>
+    /// <param name="options">Where and how to connect; see <see cref="RekeyClientOptions.Validate"/>.</param>
+    /// <param name="http">An HttpClient to use (its base address and auth header are set, and <see cref="RekeyClientOptions.CaCertificateFile"/> is then the caller's business); a new one when null.</param>
+    /// <exception cref="RekeyException"><see cref="RekeyErrorCode.InvalidRequest"/> naming every problem with the options.</exception>
+    public RekeyClient(RekeyClientOptions options, HttpClient? http = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Validate() is { Count: > 0 } problems)
+        {
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, string.Join(" ", problems));
+        }
+
+        _options = options;
         _ownsHttp = http is null;
-        _http = http ?? new HttpClient();
-        _http.BaseAddress = address;
-        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        if (http is null)
+        {
+            // This client enforces its own per-attempt timeout, so HttpClient's must not cut in first.
+            http = options.CaCertificateFile is { Length: > 0 } ca ? new HttpClient(TrustedRoots.Handler(ca)) : new HttpClient();
+            http.Timeout = System.Threading.Timeout.InfiniteTimeSpan;
+        }
+
+        _http = http;
+        _http.BaseAddress = options.Address;
+        _http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.Token);
     }
 
     /// <inheritdoc />
@@ -362,22 +384,54 @@ public sealed class RekeyClient : IKeyService, IDisposable
         where TRequest : class
         where TResponse : class
     {
-        using var request = new HttpRequestMessage(method, path);
-        if (body is not null)
+        var repeatable = IsSafeToRepeat(method, path);
+        for (var attempt = 0; ; attempt++)
         {
-            request.Content = JsonContent.Create(body, bodyType!);
-        }
+            using var request = new HttpRequestMessage(method, path);
+            if (body is not null)
+            {
+                request.Content = JsonContent.Create(body, bodyType!);
+            }
 
-        HttpResponseMessage response;
-        try
-        {
-            response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e)
-        {
-            throw new RekeyStoreException($"The Rekey server at {_http.BaseAddress} cannot be reached: {e.Message}", isTransient: true, e);
-        }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(_options.Timeout);
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, deadline.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                // Not repeated: the server may still be working on it, and the caller has waited long enough.
+                throw new RekeyStoreException(string.Create(CultureInfo.InvariantCulture, $"The Rekey server at {_http.BaseAddress} did not answer {method} /{PathOnly(path)} within {_options.Timeout.TotalSeconds:0.###} s."), isTransient: true, e);
+            }
+            catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
+            {
+                // A reset connection can surface as a bare socket or I/O error, not only HttpRequestException.
+                if (repeatable && attempt < _options.MaxRetries)
+                {
+                    await Task.Delay(Backoff(attempt, null), cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
 
+                throw new RekeyStoreException($"The Rekey server at {_http.BaseAddress} cannot be reached: {e.Message}", isTransient: true, e);
+            }
+
+            if (repeatable && attempt < _options.MaxRetries && IsRetryableStatus(response.StatusCode))
+            {
+                var wait = Backoff(attempt, response.Headers.RetryAfter);
+                response.Dispose();
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            return await ReadAnswerAsync(response, path, responseType, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<TResponse?> ReadAnswerAsync<TResponse>(HttpResponseMessage response, string path, JsonTypeInfo<TResponse>? responseType, CancellationToken cancellationToken)
+        where TResponse : class
+    {
         using (response)
         {
             if (!response.IsSuccessStatusCode)
@@ -399,6 +453,25 @@ public sealed class RekeyClient : IKeyService, IDisposable
                 throw new RekeyStoreException($"The server's answer to {path} is not what this client understands: {e.Message}", isTransient: false, e);
             }
         }
+    }
+
+    // Reads and the data plane change nothing (a repeated encrypt only makes another ciphertext);
+    // everything else might have been applied before its answer was lost, so it is not repeated.
+    private static bool IsSafeToRepeat(HttpMethod method, string path) =>
+        method == HttpMethod.Get
+        || (method == HttpMethod.Post && (path.StartsWith("v1/encrypt/", StringComparison.Ordinal) || path.StartsWith("v1/decrypt/", StringComparison.Ordinal)
+            || path.StartsWith("v1/rewrap/", StringComparison.Ordinal) || path.StartsWith("v1/datakey/", StringComparison.Ordinal)));
+
+    private static bool IsRetryableStatus(HttpStatusCode status) =>
+        status is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
+
+    private static string PathOnly(string path) => path.Split('?')[0];
+
+    private TimeSpan Backoff(int attempt, RetryConditionHeaderValue? retryAfter)
+    {
+        var doubling = _options.RetryDelay * Math.Pow(2, attempt);
+        var told = retryAfter?.Delta;
+        return told is { } delta && delta > TimeSpan.Zero && delta < _options.Timeout ? delta : doubling;
     }
 
     private static async Task<Exception> ErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)

@@ -28,6 +28,7 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly RekeyServiceOptions _options;
     private readonly KeyVersionCache _cache;
+    private int _disposed;
 
     /// <summary>Creates a service over a store and a root key provider.</summary>
     public RekeyService(IKeyStore store, IRootKeyProvider root, RekeyServiceOptions? options = null, TimeProvider? timeProvider = null)
@@ -501,8 +502,9 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     /// <summary>Writes usage counts kept in memory to the store.</summary>
     public Task FlushUsageAsync(CancellationToken cancellationToken = default) => _cache.FlushAsync(cancellationToken);
 
-    /// <summary>Flushes usage counts and zeroes every unwrapped KEK held in memory.</summary>
-    public ValueTask DisposeAsync() => _cache.DisposeAsync();
+    /// <summary>Flushes usage counts and zeroes every unwrapped KEK held in memory. Only the first call does anything.</summary>
+    public ValueTask DisposeAsync() =>
+        Interlocked.Exchange(ref _disposed, 1) == 0 ? _cache.DisposeAsync() : ValueTask.CompletedTask;
 
     private async Task<AuditSigner> CurrentSignerAsync(IAuditCheckpointStore store, ChangeContext? change, CancellationToken cancellationToken)
     {

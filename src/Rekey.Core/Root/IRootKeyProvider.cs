@@ -9,7 +9,7 @@ namespace Rekey.Root;
 /// belongs to (key and version), so wrapped material copied to another slot does not unwrap.
 /// Providers backed by an HSM or a cloud KMS are asynchronous, hence the signatures.
 /// </remarks>
-public interface IRootKeyProvider
+public interface IRootKeyProvider : IAsyncDisposable
 {
     /// <summary>A stable, non-secret identifier of the root key (a fingerprint), stored beside each wrapped material.</summary>
     string KeyId { get; }

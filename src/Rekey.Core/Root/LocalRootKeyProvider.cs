@@ -29,6 +29,7 @@ public sealed class LocalRootKeyProvider : IRootKeyProvider, IDisposable
     private static readonly byte[] IdLabel = "rekey root key id v1"u8.ToArray();
 
     private readonly byte[] _key;
+    private volatile bool _disposed;
 
     private LocalRootKeyProvider(ReadOnlySpan<byte> key)
     {
@@ -148,6 +149,7 @@ public sealed class LocalRootKeyProvider : IRootKeyProvider, IDisposable
     /// <inheritdoc />
     public ValueTask<byte[]> WrapAsync(ReadOnlyMemory<byte> material, ReadOnlyMemory<byte> binding, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var wrapped = new byte[1 + DataCipher.NonceSize + material.Length + DataCipher.TagSize];
         wrapped[0] = WrapFormat;
         var nonce = wrapped.AsSpan(1, DataCipher.NonceSize);
@@ -159,6 +161,7 @@ public sealed class LocalRootKeyProvider : IRootKeyProvider, IDisposable
     /// <inheritdoc />
     public ValueTask<byte[]> UnwrapAsync(ReadOnlyMemory<byte> wrapped, ReadOnlyMemory<byte> binding, CancellationToken cancellationToken = default)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         var span = wrapped.Span;
         if (span.Length < 1 + DataCipher.NonceSize + DataCipher.TagSize + 1 || span.Length > 1024 || span[0] != WrapFormat)
         {
@@ -175,8 +178,20 @@ public sealed class LocalRootKeyProvider : IRootKeyProvider, IDisposable
         return ValueTask.FromResult(material);
     }
 
-    /// <summary>Zeroes the root key held in memory.</summary>
-    public void Dispose() => CryptographicOperations.ZeroMemory(_key);
+    /// <summary>Zeroes the root key held in memory; wrapping or unwrapping afterwards throws <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        // Set first, so a call racing the dispose is refused rather than run with a zeroed key.
+        _disposed = true;
+        CryptographicOperations.ZeroMemory(_key);
+    }
+
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
 
     private static RekeyException NotOurs() =>
         new(RekeyErrorCode.RootKeyUnavailable, "Stored key material was not wrapped by this root key (wrong root key, or the material was altered).");

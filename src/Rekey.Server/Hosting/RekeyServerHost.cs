@@ -13,8 +13,7 @@ using Rekey.Server.Access;
 using Rekey.Server.Endpoints;
 using Rekey.Server.Http;
 using Rekey.Storage;
-using Rekey.Storage.Postgres;
-using Rekey.Storage.Sqlite;
+using Rekey.Hosting;
 
 namespace Rekey.Server.Hosting;
 
@@ -26,18 +25,18 @@ namespace Rekey.Server.Hosting;
 public sealed class RekeyServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly LocalRootKeyProvider _root;
+    private readonly RekeyStack _stack;
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
     private int _disposed;
 
-    private RekeyServerHost(WebApplication app, LocalRootKeyProvider root, IKeyStore store, RekeyService service, TimeProvider time, Uri address)
+    private RekeyServerHost(WebApplication app, RekeyStack stack, TimeProvider time, Uri address)
     {
         _app = app;
-        _root = root;
-        _store = store;
+        _stack = stack;
+        _store = stack.Store;
         _time = time;
-        Service = service;
+        Service = stack.Service;
         Address = address;
     }
 
@@ -62,17 +61,13 @@ public sealed class RekeyServerHost : IAsyncDisposable
         }
 
         time ??= TimeProvider.System;
-        var root = options.RootKeyFile is { } keyFile
-            ? LocalRootKeyProvider.OpenKeyFile(keyFile)
-            : LocalRootKeyProvider.OpenFromPassphrase(options.RootParamsFile!, Environment.GetEnvironmentVariable(options.RootPassphraseEnv!)!);
-        IKeyStore? store = null;
-        RekeyService? service = null;
+        var stack = await RekeyStack.OpenAsync(
+            options.ToStackOptions(),
+            time,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         try
         {
-            store = options.IsPostgres
-                ? await PostgresKeyStore.OpenAsync(options.Store!, time, listen: true, cancellationToken).ConfigureAwait(false)
-                : await SqliteKeyStore.OpenAsync(options.Store!, time, cancellationToken: cancellationToken).ConfigureAwait(false);
-            service = new RekeyService(store, root, new RekeyServiceOptions { DefaultActor = "server", MaxKeys = options.MaxKeys, MaxVersionsPerKey = options.MaxVersionsPerKey, AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null }, time);
+            var (root, store, service) = (stack.Root, stack.Store, stack.Service);
             var app = Build(options, store, service, root, time, logging);
             try
             {
@@ -87,21 +82,11 @@ public sealed class RekeyServerHost : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             ServerLog.Started(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), HealthEndpoints.Version, uri.ToString(), options.IsPostgres ? "PostgreSQL" : "SQLite");
-            return new RekeyServerHost(app, root, store, service, time, uri);
+            return new RekeyServerHost(app, stack, time, uri);
         }
         catch
         {
-            if (service is not null)
-            {
-                await service.DisposeAsync().ConfigureAwait(false);
-            }
-
-            if (store is not null)
-            {
-                await store.DisposeAsync().ConfigureAwait(false);
-            }
-
-            root.Dispose();
+            await stack.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -131,9 +116,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         ServerLog.Stopping(_app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), Address.ToString());
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
-        await Service.DisposeAsync().ConfigureAwait(false);
-        await _store.DisposeAsync().ConfigureAwait(false);
-        _root.Dispose();
+        await _stack.DisposeAsync().ConfigureAwait(false);
     }
 
     private static WebApplication Build(RekeyServerOptions options, IKeyStore store, RekeyService service, IRootKeyProvider root, TimeProvider time, Action<ILoggingBuilder>? logging)

@@ -82,6 +82,19 @@ public sealed class RekeyServerOptions
     /// <summary>True when <see cref="Store"/> names a PostgreSQL database.</summary>
     public bool IsPostgres => Store is not null && PostgresConnectionString.IsPostgres(Store);
 
+    /// <summary>The store, root key and limits part of these options, for <see cref="Rekey.Hosting.RekeyStack"/>.</summary>
+    public Rekey.Hosting.RekeyStackOptions ToStackOptions() => new()
+    {
+        Store = Store,
+        RootKeyFile = RootKeyFile,
+        RootParamsFile = RootParamsFile,
+        RootPassphraseEnv = RootPassphraseEnv,
+        Actor = "server",
+        MaxKeys = MaxKeys,
+        MaxVersionsPerKey = MaxVersionsPerKey,
+        AuditWitness = AuditWitness,
+    };
+
     /// <summary>Every problem with these options, in words an operator can act on; empty when they are usable.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -27,6 +27,17 @@ public sealed class LocalRootKeyProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task AfterDispose_WrapAndUnwrap_AreRefused_NotRunWithAZeroedKey()
+    {
+        var provider = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "root.key"));
+        var wrapped = await provider.WrapAsync(new byte[32], "slot"u8.ToArray());
+        await provider.DisposeAsync();
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await provider.WrapAsync(new byte[32], "slot"u8.ToArray()));
+        await Assert.ThrowsAsync<ObjectDisposedException>(async () => await provider.UnwrapAsync(wrapped, "slot"u8.ToArray()));
+        provider.Dispose();
+    }
+
+    [Fact]
     public void CreateKeyFile_WhenFileExists_Refuses()
     {
         var path = Path.Combine(_dir, "root.key");
