@@ -3,6 +3,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Rekey.Audit;
 using Rekey.Storage;
+using Rekey.Storage.Sql;
 
 namespace Rekey.Cli.Tests;
 

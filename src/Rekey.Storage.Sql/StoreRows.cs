@@ -5,14 +5,14 @@ using Rekey.Audit;
 using Rekey.Errors;
 using Rekey.Keys;
 
-namespace Rekey.Storage;
+namespace Rekey.Storage.Sql;
 
 /// <summary>
 /// Reads store rows into records, for SQL stores whose tables share one column layout (see
 /// <see cref="KeyColumns"/>, <see cref="VersionColumns"/> and <see cref="AuditColumns"/>): every
 /// time is Unix milliseconds, every state its name.
 /// </summary>
-public static class StoreRows
+internal static class StoreRows
 {
     /// <summary>The key columns, in the order <see cref="ReadKey"/> expects.</summary>
     public const string KeyColumns = "name, created_at, min_decryption_version, destruction_delay_ms, deletion_allowed";
