@@ -2,7 +2,7 @@ namespace Rekey.Client;
 
 /// <summary>
 /// Where a <see cref="RekeyClient"/> connects and how patiently. Bound from configuration by
-/// <c>AddRekey</c> (section <c>Rekey</c>: <c>Address</c>, <c>Token</c>, <c>CaCertificateFile</c>,
+/// <c>AddRekey</c> (section <c>Rekey:Server</c>: <c>Address</c>, <c>Token</c>, <c>CaCertificateFile</c>,
 /// <c>Timeout</c>, <c>MaxRetries</c>, <c>RetryDelay</c>).
 /// </summary>
 /// <remarks>
@@ -39,31 +39,31 @@ public sealed class RekeyClientOptions
         var problems = new List<string>();
         if (Address is null)
         {
-            problems.Add("Rekey:Address is not set: the server's address, for example https://rekey.internal:8200.");
+            problems.Add("Address is not set: the server's address, for example https://rekey.internal:8200.");
         }
         else if (!Address.IsAbsoluteUri || (Address.Scheme != Uri.UriSchemeHttp && Address.Scheme != Uri.UriSchemeHttps))
         {
-            problems.Add($"Rekey:Address '{Address}' is not an http:// or https:// address.");
+            problems.Add($"Address '{Address}' is not an http:// or https:// address.");
         }
 
         if (string.IsNullOrWhiteSpace(Token))
         {
-            problems.Add("Rekey:Token is not set: the token the server's administrator issued for this application.");
+            problems.Add("Token is not set: the token the server's administrator issued for this application.");
         }
 
         if (Timeout <= TimeSpan.Zero)
         {
-            problems.Add("Rekey:Timeout must be positive.");
+            problems.Add("Timeout must be positive.");
         }
 
         if (MaxRetries is < 0 or > 10)
         {
-            problems.Add("Rekey:MaxRetries must be between 0 and 10.");
+            problems.Add("MaxRetries must be between 0 and 10.");
         }
 
         if (RetryDelay < TimeSpan.Zero)
         {
-            problems.Add("Rekey:RetryDelay must not be negative.");
+            problems.Add("RetryDelay must not be negative.");
         }
 
         return problems;

@@ -54,7 +54,7 @@ public sealed class RekeyConnection : IAsyncDisposable, IDisposable
     {
         if (_options.IsRemote)
         {
-            _client = new RekeyClient(_options.ToClientOptions());
+            _client = new RekeyClient(_options.Server);
             return _client;
         }
 

@@ -4,56 +4,31 @@ namespace Rekey.Hosting;
 
 /// <summary>
 /// How <c>AddRekey</c> reaches Rekey, bound from the configuration section <c>Rekey</c>. Set
-/// <see cref="Address"/> (and <see cref="Token"/>) to use a Rekey server, or
-/// <see cref="RekeyStackOptions.Store"/> and a root key to run Rekey in this process; not both.
+/// <see cref="Server"/> (<c>Rekey:Server:Address</c> and <c>Rekey:Server:Token</c>) to use a Rekey
+/// server, or <see cref="RekeyStackOptions.Store"/> and a root key to run Rekey in this process;
+/// not both.
 /// </summary>
 public sealed class RekeyOptions : RekeyStackOptions
 {
-    /// <summary>A Rekey server's address: the application then uses <see cref="RekeyClient"/>.</summary>
-    public Uri? Address { get; set; }
-
-    /// <summary>The bearer token for <see cref="Address"/>; from the environment (<c>Rekey__Token</c>) or a secret store, not a file checked in.</summary>
-    public string? Token { get; set; }
-
-    /// <summary>PEM certificates trusted as the only roots for the server's certificate.</summary>
-    public string? CaCertificateFile { get; set; }
-
-    /// <summary>How long one call to the server may take. Default 30 seconds.</summary>
-    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>Retries of calls that are safe to repeat, after a transient failure. Default 2.</summary>
-    public int MaxRetries { get; set; } = 2;
-
-    /// <summary>The wait before the first retry, doubled for each later one. Default 200 ms.</summary>
-    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+    /// <summary>A Rekey server to use through <see cref="RekeyClient"/>: its address, token (from the environment, <c>Rekey__Server__Token</c>, or a secret store), trusted CA, timeout and retries.</summary>
+    public RekeyClientOptions Server { get; set; } = new();
 
     /// <summary>Whether these options name a server (remote) rather than a store (in-process).</summary>
-    public bool IsRemote => Address is not null;
-
-    /// <summary>The client options for <see cref="IsRemote"/>.</summary>
-    public RekeyClientOptions ToClientOptions() => new()
-    {
-        Address = Address,
-        Token = Token,
-        CaCertificateFile = CaCertificateFile,
-        Timeout = Timeout,
-        MaxRetries = MaxRetries,
-        RetryDelay = RetryDelay,
-    };
+    public bool IsRemote => Server.Address is not null;
 
     /// <inheritdoc />
     public override IReadOnlyList<string> Validate()
     {
-        if (Address is not null && Store is not null)
+        if (IsRemote && Store is not null)
         {
-            return ["Rekey: set either Address (use a Rekey server) or Store (run Rekey in this process), not both."];
+            return ["Rekey: set either Server:Address (use a Rekey server) or Store (run Rekey in this process), not both."];
         }
 
-        if (Address is null && Store is null)
+        if (!IsRemote && Store is null)
         {
-            return ["Rekey: set Address and Token to use a Rekey server, or Store and RootKeyFile to run Rekey in this process."];
+            return ["Rekey: set Server:Address and Server:Token to use a Rekey server, or Store and RootKeyFile to run Rekey in this process."];
         }
 
-        return IsRemote ? ToClientOptions().Validate() : base.Validate().Select(problem => "Rekey: " + problem).ToList();
+        return IsRemote ? Server.Validate().Select(problem => "Rekey:Server: " + problem).ToList() : base.Validate().Select(problem => "Rekey: " + problem).ToList();
     }
 }

@@ -57,10 +57,10 @@ public sealed class AddRekeyTests : IDisposable
         await using var server = await ServerHarness.StartAsync();
         var settings = new Dictionary<string, string?>
         {
-            ["Rekey:Address"] = server.Host.Address.ToString(),
-            ["Rekey:Token"] = server.AdminToken,
-            ["Rekey:Timeout"] = "00:00:05",
-            ["Rekey:MaxRetries"] = "1",
+            ["Rekey:Server:Address"] = server.Host.Address.ToString(),
+            ["Rekey:Server:Token"] = server.AdminToken,
+            ["Rekey:Server:Timeout"] = "00:00:05",
+            ["Rekey:Server:MaxRetries"] = "1",
         };
         using var host = Build(settings);
         await host.StartAsync();
@@ -75,16 +75,16 @@ public sealed class AddRekeyTests : IDisposable
 
     [Theory]
     [InlineData("both", "not both")]
-    [InlineData("neither", "set Address and Token")]
+    [InlineData("neither", "set Server:Address and Server:Token")]
     [InlineData("no-token", "Token is not set")]
     [InlineData("two-roots", "exactly one root key")]
     public async Task Misconfiguration_StopsTheHostAtStart_NamingTheFix(string shape, string expected)
     {
         var settings = shape switch
         {
-            "both" => new Dictionary<string, string?> { ["Rekey:Address"] = "http://127.0.0.1:1", ["Rekey:Token"] = "t", ["Rekey:Store"] = Path.Combine(_dir, "x.db") },
+            "both" => new Dictionary<string, string?> { ["Rekey:Server:Address"] = "http://127.0.0.1:1", ["Rekey:Server:Token"] = "t", ["Rekey:Store"] = Path.Combine(_dir, "x.db") },
             "neither" => new Dictionary<string, string?> { ["Rekey:Actor"] = "app" },
-            "no-token" => new Dictionary<string, string?> { ["Rekey:Address"] = "http://127.0.0.1:1" },
+            "no-token" => new Dictionary<string, string?> { ["Rekey:Server:Address"] = "http://127.0.0.1:1" },
             _ => new Dictionary<string, string?> { ["Rekey:Store"] = Path.Combine(_dir, "x.db"), ["Rekey:RootKeyFile"] = "a", ["Rekey:RootParamsFile"] = "b", ["Rekey:RootPassphraseEnv"] = "P" },
         };
         using var host = Build(settings);
