@@ -12,9 +12,11 @@ namespace Rekey.Crypto;
 /// <remarks>
 /// On processors with AES-NI the algorithm runs over <see cref="Aes256NiBlockCipher"/>, about ten
 /// times faster than the framework's <c>Aes.EncryptKeyWrapPadded</c>, which sets up a cipher
-/// context for each of its block operations. Elsewhere it delegates to the framework. Tests hold
-/// both paths to the Wycheproof vectors and to each other. Instances are thread-safe; after
-/// <see cref="Dispose"/> the key schedule is zeroed and every call throws.
+/// context for each of its block operations. Elsewhere (ARM64 servers, for one) it delegates to
+/// the framework, and so it does everywhere when the AppContext switch
+/// <c>Rekey.Crypto.UseFrameworkKeyWrap</c> is set (<c>runtimeconfig.json</c> or
+/// <c>AppContext.SetSwitch</c>). Tests hold both paths to the Wycheproof vectors and to each other.
+/// Instances are thread-safe; after <see cref="Dispose"/> the key schedule is zeroed and every call throws.
 /// </remarks>
 internal sealed class AesKeyWrapPadded : IDisposable
 {
@@ -24,6 +26,9 @@ internal sealed class AesKeyWrapPadded : IDisposable
     /// <summary>The largest plaintext accepted; this is for wrapping keys, not data.</summary>
     public const int MaxPlaintextLength = 4096;
 
+    /// <summary>The AppContext switch that makes every new instance use the framework's implementation.</summary>
+    public const string UseFrameworkSwitch = "Rekey.Crypto.UseFrameworkKeyWrap";
+
     private const uint AlternativeIvPrefix = 0xA65959A6;
 
     private readonly Lock _gate = new();
@@ -31,23 +36,42 @@ internal sealed class AesKeyWrapPadded : IDisposable
     private readonly Aes? _framework;
     private bool _disposed;
 
-    public AesKeyWrapPadded(ReadOnlySpan<byte> key)
+    /// <summary>Sets up the key schedule for <paramref name="key"/> on the path <paramref name="path"/> asks for.</summary>
+    /// <exception cref="PlatformNotSupportedException"><see cref="KeyWrapPath.Hardware"/> on a processor without AES-NI.</exception>
+    public AesKeyWrapPadded(ReadOnlySpan<byte> key, KeyWrapPath path = KeyWrapPath.Automatic)
     {
         if (key.Length != KeySize)
         {
             throw new ArgumentException("The key-encryption key must be 256 bits.", nameof(key));
         }
 
-        if (Aes256NiBlockCipher.IsSupported)
+        if (path == KeyWrapPath.Automatic)
         {
+            var forced = AppContext.TryGetSwitch(UseFrameworkSwitch, out var useFramework) && useFramework;
+            path = Aes256NiBlockCipher.IsSupported && !forced ? KeyWrapPath.Hardware : KeyWrapPath.Framework;
+        }
+
+        if (path == KeyWrapPath.Hardware)
+        {
+            if (!Aes256NiBlockCipher.IsSupported)
+            {
+                throw new PlatformNotSupportedException("This processor has no AES-NI; use the framework key wrap.");
+            }
+
             _hardware = new Aes256NiBlockCipher(key);
         }
         else
         {
+            // SetKey copies from the span: no array of key bytes is left behind to zero.
             _framework = Aes.Create();
-            _framework.Key = key.ToArray();
+            _framework.SetKey(key);
         }
+
+        Path = path;
     }
+
+    /// <summary>Which implementation this instance runs: <see cref="KeyWrapPath.Hardware"/> or <see cref="KeyWrapPath.Framework"/>.</summary>
+    public KeyWrapPath Path { get; }
 
     /// <summary>The wrapped length of a plaintext: padded to 8 bytes, plus the 8-byte integrity block.</summary>
     public static int GetWrappedLength(int plaintextLength)
