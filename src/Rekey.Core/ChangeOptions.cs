@@ -25,10 +25,6 @@ public sealed record KeyCreateOptions(TimeSpan? DestructionDelay = null, bool De
 /// <param name="DeletionAllowed">Whether the key may be deleted.</param>
 public sealed record KeyConfigUpdate(TimeSpan? DestructionDelay = null, bool? DeletionAllowed = null);
 
-/// <summary>A fresh data key: its plaintext for the caller to use and then zero, and the envelope that protects it.</summary>
-/// <param name="Plaintext">The key's bytes; null when only the wrapped form was asked for.</param>
-/// <param name="Envelope">The key encrypted under the key's Active version (decrypt it with the same context to recover the bytes).</param>
-public sealed record DataKey(byte[]? Plaintext, byte[] Envelope);
 
 /// <summary>Options for a rotation.</summary>
 /// <param name="ExpectedActiveVersion">When set, the rotation happens only if this is still the Active version (else <c>Conflict</c>).</param>

@@ -73,11 +73,12 @@ public sealed class JourneyTests
         await using var server = await ServerHarness.StartAsync();
         using var client = server.Client();
         await client.CreateKeyAsync(Key);
-        var key = await client.GenerateDataKeyAsync(Key, Context);
-        Assert.Equal(32, key.Plaintext!.Length);
-        Assert.Equal(key.Plaintext, await client.DecryptAsync(key.Envelope, Context));
-        var wrappedOnly = await client.GenerateDataKeyAsync(Key, Context, includePlaintext: false, length: 16);
-        Assert.Null(wrappedOnly.Plaintext);
+        using var key = await client.GenerateDataKeyAsync(Key, Context);
+        Assert.Equal(32, key.DangerousPlaintext.Length);
+        Assert.Equal(key.DangerousPlaintext.ToArray(), await client.DecryptAsync(key.Envelope, Context));
+        using var wrappedOnly = await client.GenerateDataKeyAsync(Key, Context, includePlaintext: false, length: 16);
+        Assert.False(wrappedOnly.HasPlaintext);
+        Assert.Throws<InvalidOperationException>(() => wrappedOnly.DangerousPlaintext.Length);
         Assert.Equal(16, (await client.DecryptAsync(wrappedOnly.Envelope, Context)).Length);
     }
 

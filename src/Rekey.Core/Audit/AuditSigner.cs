@@ -8,7 +8,7 @@ namespace Rekey.Audit;
 /// root key, like any key material. Signs checkpoints of the chain head; its public key is
 /// exported so anyone can verify them without access to Rekey's secrets.
 /// </summary>
-public sealed class AuditSigner : IDisposable
+internal sealed class AuditSigner : IDisposable
 {
     private readonly ECDsa _key;
 

@@ -95,21 +95,11 @@ internal static class CryptoEndpoints
         var includePlaintext = body.WrappedOnly != true;
         await RespondAsync(context, body.Items, body.Context is null ? null : new DataKeyItem(body.Context), async item =>
         {
-            var key = await service.GenerateDataKeyAsync(name, Context(item.Context), includePlaintext, length, context.RequestAborted).ConfigureAwait(false);
-            try
-            {
-                return new CryptoResult(
-                    Ciphertext: EnvelopeText.Encode(key.Envelope),
-                    Plaintext: key.Plaintext is null ? null : Convert.ToBase64String(key.Plaintext),
-                    Version: EnvelopeReader.ReadVersion(key.Envelope));
-            }
-            finally
-            {
-                if (key.Plaintext is not null)
-                {
-                    CryptographicOperations.ZeroMemory(key.Plaintext);
-                }
-            }
+            using var key = await service.GenerateDataKeyAsync(name, Context(item.Context), includePlaintext, length, context.RequestAborted).ConfigureAwait(false);
+            return new CryptoResult(
+                Ciphertext: EnvelopeText.Encode(key.Envelope),
+                Plaintext: key.HasPlaintext ? Convert.ToBase64String(key.DangerousPlaintext) : null,
+                Version: EnvelopeReader.ReadVersion(key.Envelope));
         }).ConfigureAwait(false);
     }
 
