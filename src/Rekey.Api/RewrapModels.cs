@@ -68,6 +68,7 @@ public sealed record DataSourcesResponse(IReadOnlyList<DataSourceResource> Sourc
 /// <param name="SampleSize">Values a sample decrypts (default 100).</param>
 /// <param name="ContextTemplate">Each record's encryption context, with <c>{id}</c>; needed by reencrypt and verification.</param>
 /// <param name="Reason">Recorded in the audit log.</param>
+/// <param name="ContextForm"><c>text</c> (default: the template as a string) or <c>pairs</c> (its <c>name=value;...</c> pairs as a pairs context); the form the application encrypted with.</param>
 public sealed record RewrapJobRequest(
     string? Source = null,
     string? Mode = null,
@@ -78,7 +79,8 @@ public sealed record RewrapJobRequest(
     string? Verification = null,
     int? SampleSize = null,
     string? ContextTemplate = null,
-    string? Reason = null);
+    string? Reason = null,
+    string? ContextForm = null);
 
 /// <summary>A re-wrap job's progress. Never carries credentials or key material.</summary>
 /// <param name="Id">The job's id.</param>

@@ -35,11 +35,12 @@ internal static class RewrapCommands
         var descending = new Option<bool>("--descending") { Description = "Highest ids first." };
         var verify = new Option<string>("--verify") { Description = "none (default), sample:N, or full: decrypt at the end and report.", DefaultValueFactory = _ => "none" };
         var template = new Option<string?>("--context-template") { Description = "Each record's context, with {id} for its id (for reencrypt and --verify), e.g. 'table=patients;id={id}'." };
+        var form = new Option<string?>("--context-form") { Description = "text (default: the template as a string) or pairs (its name=value;... pairs as a pairs context, EncryptionContext.FromPairs): the form the application encrypted with." };
         var detach = new Option<bool>("--detach") { Description = "Only create the job: run it later with 'rekey rewrap resume' (or let the server run it)." };
         var reason = new Option<string?>("--reason") { Description = "Recorded in the audit log." };
         var command = new Command("start", "Create a re-wrap job and run it (locally) or watch it (on a server) with a progress bar.")
         {
-            key, source, mode, batch, throttle, concurrency, descending, verify, template, detach, reason,
+            key, source, mode, batch, throttle, concurrency, descending, verify, template, form, detach, reason,
         };
         table.AddTo(command);
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
@@ -62,7 +63,8 @@ internal static class RewrapCommands
                 verification,
                 sample,
                 parse.GetValue(template),
-                parse.GetValue(reason));
+                parse.GetValue(reason),
+                parse.GetValue(form));
             await using var backend = await OpenAsync(globals, parse, ct).ConfigureAwait(false);
             var job = await backend.StartAsync(CliApp.ParseKeyName(parse.GetValue(key)!), request, inline, ct).ConfigureAwait(false);
             if (parse.GetValue(detach))

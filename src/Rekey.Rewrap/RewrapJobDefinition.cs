@@ -12,6 +12,20 @@ public enum RewrapMode
     Reencrypt,
 }
 
+/// <summary>How a job builds each record's encryption context from its template.</summary>
+public enum ContextForm
+{
+    /// <summary>The template with <c>{id}</c> replaced, as text (<see cref="Envelope.EncryptionContext.From"/>): what applications that pass a string use.</summary>
+    Text,
+
+    /// <summary>
+    /// The template's <c>name=value</c> pairs (separated by <c>;</c>), <c>{id}</c> replaced in the
+    /// values, as a pairs context (<see cref="Envelope.EncryptionContext.FromPairs(IEnumerable{KeyValuePair{string, string}})"/>):
+    /// an id holding <c>;</c> or <c>=</c> stays one value.
+    /// </summary>
+    Pairs,
+}
+
 /// <summary>How a job checks its work at the end.</summary>
 public enum VerificationMode
 {
@@ -93,6 +107,7 @@ public sealed record SourceDefinition(
 /// <param name="Verification">The check at the end.</param>
 /// <param name="SampleSize">How many values a sample verification decrypts.</param>
 /// <param name="ContextTemplate">The encryption context of each record, with <c>{id}</c> for its id (reencrypt and verification need it).</param>
+/// <param name="ContextForm">Whether the template makes a text context (default) or a pairs context; it must be the form the application encrypted with.</param>
 /// <param name="DataSource">
 /// The registered data source the job runs over (see <see cref="DataSources"/>); its table and
 /// connection are read from the registry when the job starts and each time it runs, and
@@ -109,4 +124,5 @@ public sealed record RewrapJobDefinition(
     VerificationMode Verification = VerificationMode.None,
     int SampleSize = 100,
     string? ContextTemplate = null,
-    string? DataSource = null);
+    string? DataSource = null,
+    ContextForm ContextForm = ContextForm.Text);

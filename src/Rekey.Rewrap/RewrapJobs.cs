@@ -222,8 +222,8 @@ public sealed class RewrapJobs
             .ToList();
     }
 
-    internal static EncryptionContext ContextFor(RewrapJobDefinition definition, object id) =>
-        EncryptionContext.From(definition.ContextTemplate!.Replace("{id}", Convert.ToString(id, CultureInfo.InvariantCulture), StringComparison.Ordinal));
+    internal static ContextTemplate ContextOf(RewrapJobDefinition definition) =>
+        ContextTemplate.Parse(definition.ContextTemplate!, definition.ContextForm);
 
     internal static RewrapJobStatus StatusOf(StoredRewrapJob job, RewrapDocument d)
     {
@@ -256,14 +256,7 @@ public sealed class RewrapJobs
         _ = new SourceSql(d.Source);
         if (d.ContextTemplate is not null)
         {
-            try
-            {
-                EncryptionContext.From(d.ContextTemplate.Replace("{id}", "0", StringComparison.Ordinal));
-            }
-            catch (ArgumentException e)
-            {
-                throw new RekeyException(RekeyErrorCode.InvalidRequest, "The context template is not usable: " + e.Message);
-            }
+            _ = ContextTemplate.Parse(d.ContextTemplate, d.ContextForm);
         }
     }
 

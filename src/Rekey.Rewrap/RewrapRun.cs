@@ -22,6 +22,7 @@ internal sealed class RewrapRun
     /// <summary>The most a throttled job makes up for having fallen behind its rate.</summary>
     private static readonly TimeSpan ThrottleCatchUp = TimeSpan.FromSeconds(1);
 
+    private ContextTemplate? _context;
     private readonly RekeyService _service;
     private readonly IRewrapJobStore _store;
     private readonly TimeProvider _time;
@@ -50,6 +51,9 @@ internal sealed class RewrapRun
     public RewrapDocument Document { get; }
 
     private RewrapJobDefinition Definition => Document.Definition;
+
+    // Parsed once per run; the definition was checked when the job was created.
+    private ContextTemplate Context => _context ??= RewrapJobs.ContextOf(Definition);
 
     /// <summary>Runs until the job ends or stops; returns the state it is left in.</summary>
     public async Task<RewrapJobState> RunAsync(CancellationToken cancellationToken)
@@ -275,7 +279,7 @@ internal sealed class RewrapRun
             return await _service.RewrapAsync(envelope, cancellationToken).ConfigureAwait(false);
         }
 
-        var context = RewrapJobs.ContextFor(Definition, id);
+        var context = Context.For(id);
         var plaintext = await _service.DecryptAsync(envelope, context, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -355,7 +359,7 @@ internal sealed class RewrapRun
 
                     try
                     {
-                        var plaintext = await _service.DecryptAsync(envelope, RewrapJobs.ContextFor(Definition, row.Id), cancellationToken).ConfigureAwait(false);
+                        var plaintext = await _service.DecryptAsync(envelope, Context.For(row.Id), cancellationToken).ConfigureAwait(false);
                         CryptographicOperations.ZeroMemory(plaintext);
                     }
                     catch (RekeyException e)

@@ -72,14 +72,15 @@ public sealed class RewrapHarness : IAsyncDisposable
     public static byte[] PlaintextOf(long id, string column, int generation = 0) => Encoding.UTF8.GetBytes($"{column} of patient {id} (generation {generation})");
 
     /// <summary>Inserts rows 1..count with both columns encrypted under the current Active version.</summary>
-    public async Task FillAsync(int count, int firstId = 1)
+    public async Task FillAsync(int count, int firstId = 1, Func<long, EncryptionContext>? contextOf = null)
     {
+        contextOf ??= ContextOf;
         await using var connection = await OpenSourceAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         for (var id = firstId; id < firstId + count; id++)
         {
-            var ssn = EnvelopeText.Encode(await Service.EncryptAsync(Key, PlaintextOf(id, "ssn"), ContextOf(id)));
-            var scan = await Service.EncryptAsync(Key, PlaintextOf(id, "scan"), ContextOf(id));
+            var ssn = EnvelopeText.Encode(await Service.EncryptAsync(Key, PlaintextOf(id, "ssn"), contextOf(id)));
+            var scan = await Service.EncryptAsync(Key, PlaintextOf(id, "scan"), contextOf(id));
             await using var insert = connection.CreateCommand();
             insert.Transaction = transaction;
             insert.CommandText = $"INSERT INTO {Table} (id, ssn, scan, ward) VALUES ({id}, @ssn, @scan, 'w{id % 3}');";

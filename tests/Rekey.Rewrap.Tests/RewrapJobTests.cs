@@ -259,6 +259,52 @@ public abstract class RewrapJobTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Reencrypt_WithPairsContexts_MatchesWhatTheApplicationUsed()
+    {
+        static EncryptionContext Pairs(long id) => EncryptionContext.FromPairs(("table", "patients"), ("id", id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        await _h.FillAsync(12, contextOf: Pairs);
+        await _h.Service.RotateAsync(RewrapHarness.Key);
+        var asText = _h.Definition(batchSize: 5) with { Mode = RewrapMode.Reencrypt };
+        var failed = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(asText, Operator)).Id, "test");
+        Assert.Equal(24, failed.Failed);
+
+        var asPairs = asText with { ContextForm = ContextForm.Pairs, Verification = VerificationMode.Full };
+        var done = await _h.Jobs.RunAsync((await _h.Jobs.StartAsync(asPairs, Operator)).Id, "test");
+        Assert.Equal(RewrapJobState.Completed, done.State);
+        Assert.Equal(24, done.Rewrapped);
+        Assert.Contains("24 ok, 0 failed", done.Verification, StringComparison.Ordinal);
+        foreach (var row in await _h.ReadAllAsync())
+        {
+            Assert.Equal(RewrapHarness.PlaintextOf(row.Id, "scan"), await _h.Service.DecryptAsync(row.Scan!, Pairs(row.Id)));
+        }
+    }
+
+    [Theory]
+    [InlineData("table=patients;id", "not a name=value pair")]
+    [InlineData("table=patients;{id}=x", "only in a value")]
+    [InlineData("table=patients;table=other;id={id}", "twice")]
+    public async Task PairsTemplate_Unusable_IsRefusedAtStart(string template, string expected)
+    {
+        var definition = _h.Definition() with { Mode = RewrapMode.Reencrypt, ContextTemplate = template, ContextForm = ContextForm.Pairs };
+        var error = await Assert.ThrowsAsync<RekeyException>(() => _h.Jobs.StartAsync(definition, Operator));
+        Assert.Equal(RekeyErrorCode.InvalidRequest, error.Code);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.Empty(await _h.Jobs.ListAsync());
+    }
+
+    [Fact]
+    public void PairsTemplate_KeepsAnIdWithSeparatorsAsOneValue()
+    {
+        var template = ContextTemplate.Parse("table=patients;id={id}", ContextForm.Pairs);
+        Assert.Equal(EncryptionContext.FromPairs(("table", "patients"), ("id", "5;table=x")), template.For("5;table=x"));
+        Assert.NotEqual(template.For("5;table=x"), template.For("5"));
+
+        // The text form cannot tell these apart: that is what the pairs form is for.
+        var text = ContextTemplate.Parse("id={id};table=patients", ContextForm.Text);
+        Assert.Equal(text.For("5;table=patients"), EncryptionContext.From("id=5;table=patients;table=patients"));
+    }
+
+    [Fact]
     public async Task SampleVerification_DecryptsASample_AndFilterLimitsTheRows()
     {
         await _h.FillAsync(90);

@@ -33,7 +33,8 @@ public static class RewrapMapping
             request.Verification is null ? VerificationMode.None : Enum<VerificationMode>(request.Verification, "verification"),
             request.SampleSize ?? 100,
             request.ContextTemplate,
-            registered);
+            registered,
+            request.ContextForm is null ? ContextForm.Text : Enum<ContextForm>(request.ContextForm, "context_form"));
     }
 
     /// <summary>A table from a source request, with every field checked.</summary>
