@@ -45,7 +45,7 @@ internal static class EnvelopeBenchmark
                 var tag = new byte[16];
 
                 Add($"envelope encrypt {size} B", measure.OpsPerSecond(async () => await service.EncryptAsync(key, plaintext, context)));
-                Add($"envelope decrypt {size} B", measure.OpsPerSecond(async () => await service.DecryptAsync(envelope, context)));
+                Add($"envelope decrypt {size} B", measure.OpsPerSecond(async () => await service.DecryptAsync(key, envelope, context)));
                 Add($"raw AesGcm encrypt {size} B", measure.OpsPerSecond(() =>
                 {
                     nonce[0]++;
@@ -66,7 +66,7 @@ internal static class EnvelopeBenchmark
 
             var old = await service.EncryptAsync(key, RandomNumberGenerator.GetBytes(256), context);
             await service.RotateAsync(key);
-            Add("envelope rewrap (v1 -> v2)", measure.OpsPerSecond(async () => await service.RewrapAsync(old)));
+            Add("envelope rewrap (v1 -> v2)", measure.OpsPerSecond(async () => await service.RewrapAsync(key, old)));
 
             double Rate(string name) => rows.Single(r => r.Name == name).Rate;
             var checks = new (string What, double Ratio, double Target)[]

@@ -403,7 +403,7 @@ internal static class RewrapBenchmark
 
             foreach (var (id, ct) in batch)
             {
-                var moved = EnvelopeText.Encode(await service.RewrapAsync(EnvelopeText.Decode(ct)));
+                var moved = EnvelopeText.Encode(await service.RewrapAsync(Key, EnvelopeText.Decode(ct)));
                 await using var update = new NpgsqlCommand($"UPDATE {table} SET ct = $1 WHERE id = $2;", conn);
                 update.Parameters.AddWithValue(moved);
                 update.Parameters.AddWithValue(id);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using Rekey.Envelope;
 using Rekey.Errors;
+using Rekey.Keys;
 
 namespace Rekey.Cli;
 
@@ -49,14 +50,14 @@ internal static class CryptoCommands
 
     private static Command Decrypt(GlobalOptions globals)
     {
-        var key = new Option<string?>("--key") { Description = "Optional: refuse ciphertexts that are not under this key." };
+        var key = new Option<string?>("--key") { Description = "The key the ciphertext must be under (refused otherwise); without it, the key the envelope names." };
         var context = ContextOption();
         var command = new Command("decrypt", "Decrypt an envelope (text or bytes) from standard input; write the plaintext to standard output.") { key, context };
         command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
         {
             var ctx = EncryptionContext.From(parse.GetValue(context)!);
-            var (envelope, _) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
-            var plaintext = await service.DecryptAsync(envelope, ctx, ct).ConfigureAwait(false);
+            var (envelope, _, under) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            var plaintext = await service.DecryptAsync(under, envelope, ctx, ct).ConfigureAwait(false);
             try
             {
                 if (globals.OutputFor(parse).Format == OutputFormat.Json)
@@ -81,31 +82,29 @@ internal static class CryptoCommands
 
     private static Command Rewrap(GlobalOptions globals)
     {
-        var key = new Option<string?>("--key") { Description = "Optional: refuse ciphertexts that are not under this key." };
+        var key = new Option<string?>("--key") { Description = "The key the ciphertext must be under (refused otherwise); without it, the key the envelope names." };
         var command = new Command("rewrap", "Re-wrap an envelope from standard input under its key's Active version, without decrypting the data (no context needed). Writes the same form it read.") { key };
         command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
         {
-            var (envelope, wasText) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
-            var rewrapped = await service.RewrapAsync(envelope, ct).ConfigureAwait(false);
+            var (envelope, wasText, under) = await ReadEnvelopeAsync(parse.GetValue(key), ct).ConfigureAwait(false);
+            var rewrapped = await service.RewrapAsync(under, envelope, ct).ConfigureAwait(false);
             await WriteEnvelopeAsync(globals, parse, rewrapped, binary: !wasText && !globals.JsonErrors).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct)));
         return command;
     }
 
-    private static async Task<(byte[] Envelope, bool WasText)> ReadEnvelopeAsync(string? expectedKey, CancellationToken cancellationToken)
+    // The key to use: --key when given (an envelope under another is then refused), else the
+    // envelope's own, since the person at the terminal handed this envelope in on purpose.
+    private static async Task<(byte[] Envelope, bool WasText, KeyName Key)> ReadEnvelopeAsync(string? expectedKey, CancellationToken cancellationToken)
     {
         var input = await ReadStdinAsync(cancellationToken).ConfigureAwait(false);
         var prefix = Encoding.ASCII.GetBytes(EnvelopeText.Prefix);
         var wasText = input.AsSpan().TrimStart(" \t\r\n"u8).StartsWith(prefix);
         // A line read from stdin ends with a newline (and may be indented): that is framing, not the value.
         var envelope = wasText ? EnvelopeText.Decode(Encoding.ASCII.GetString(input).Trim()) : input;
-        if (expectedKey is not null && EnvelopeReader.ReadHeader(envelope).Key != CliApp.ParseKeyName(expectedKey))
-        {
-            throw RekeyException.DecryptionFailed();
-        }
-
-        return (envelope, wasText);
+        var key = expectedKey is not null ? CliApp.ParseKeyName(expectedKey) : EnvelopeReader.ReadHeader(envelope).Key;
+        return (envelope, wasText, key);
     }
 
     private static async Task WriteEnvelopeAsync(GlobalOptions globals, ParseResult parse, byte[] envelope, bool binary)

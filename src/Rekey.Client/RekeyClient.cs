@@ -185,18 +185,18 @@ public sealed class RekeyClient : IKeyService, IDisposable
     }
 
     /// <inheritdoc />
-    public async ValueTask<byte[]> DecryptAsync(ReadOnlyMemory<byte> envelope, EncryptionContext context, CancellationToken cancellationToken = default)
+    public async ValueTask<byte[]> DecryptAsync(KeyName key, ReadOnlyMemory<byte> envelope, EncryptionContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var (text, key) = Describe(envelope);
+        var text = Describe(key, envelope);
         var result = await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(key), new DecryptRequest(text, context.Value), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
         return Convert.FromBase64String(result!.Plaintext!);
     }
 
     /// <inheritdoc />
-    public async ValueTask<byte[]> RewrapAsync(ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken = default)
+    public async ValueTask<byte[]> RewrapAsync(KeyName key, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken = default)
     {
-        var (text, key) = Describe(envelope);
+        var text = Describe(key, envelope);
         var result = await SendAsync(HttpMethod.Post, "v1/rewrap/" + Path(key), new RewrapRequest(text), ApiJsonContext.Default.RewrapRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
         return EnvelopeText.Decode(result!.Ciphertext!);
     }
@@ -355,18 +355,23 @@ public sealed class RekeyClient : IKeyService, IDisposable
 
     private static string ReasonQuery(ChangeContext? change) => change?.Reason is { } reason ? "?reason=" + Uri.EscapeDataString(reason) : string.Empty;
 
-    private static (string Text, KeyName Key) Describe(ReadOnlyMemory<byte> envelope)
+    // The envelope's text form, refused here (as the server would) when it is under another key.
+    private static string Describe(KeyName expected, ReadOnlyMemory<byte> envelope)
     {
+        string text;
+        KeyName key;
         try
         {
             var span = envelope.Span;
-            var text = span.StartsWith("rekey:v"u8) ? Encoding.ASCII.GetString(span).Trim() : EnvelopeText.Encode(span);
-            return (text, EnvelopeReader.ReadHeader(text).Key);
+            text = span.StartsWith("rekey:v"u8) ? Encoding.ASCII.GetString(span).Trim() : EnvelopeText.Encode(span);
+            key = EnvelopeReader.ReadHeader(text).Key;
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
             throw RekeyException.DecryptionFailed();
         }
+
+        return key == expected ? text : throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{key}', not '{expected}'.");
     }
 
     private Task<KeyResource> ReadKeyAsync(KeyName name, CancellationToken cancellationToken) =>

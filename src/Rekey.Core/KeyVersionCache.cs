@@ -118,7 +118,11 @@ internal sealed class KeyVersionCache : IAsyncDisposable
             if (_keys.TryRemove(name.Value, out var gone))
             {
                 await FlushAsync(gone, cancellationToken).ConfigureAwait(false);
-                DisposeKeks(gone);
+                foreach (var version in gone.Versions.Values)
+                {
+                    // The key was deleted, and its material with it.
+                    EraseKek(version);
+                }
             }
 
             return null;
@@ -134,7 +138,7 @@ internal sealed class KeyVersionCache : IAsyncDisposable
                 existing.Stored = row;
                 if (row.WrappedMaterial is null)
                 {
-                    DisposeKek(existing);
+                    EraseKek(existing);
                 }
 
                 versions.Add(row.Info.Version, existing);
@@ -181,7 +185,7 @@ internal sealed class KeyVersionCache : IAsyncDisposable
         var row = version.Stored;
         if (row.WrappedMaterial is null)
         {
-            throw new ObjectDisposedException("The version's material has been destroyed.");
+            throw new KeyMaterialErasedException();
         }
 
         var material = await _root.UnwrapAsync(row.WrappedMaterial, MaterialBinding.For(row.Info.Key, row.Info.Version), cancellationToken).ConfigureAwait(false);
@@ -269,6 +273,16 @@ internal sealed class KeyVersionCache : IAsyncDisposable
         foreach (var version in cached.Versions.Values)
         {
             DisposeKek(version);
+        }
+    }
+
+    // The material is gone from the store: uses racing this one learn the version was destroyed.
+    private void EraseKek(CachedVersion version)
+    {
+        lock (_kekGate)
+        {
+            version.Kek?.Erase();
+            version.Kek = null;
         }
     }
 

@@ -276,11 +276,11 @@ internal sealed class RewrapRun
     {
         if (Definition.Mode == RewrapMode.Rewrap)
         {
-            return await _service.RewrapAsync(envelope, cancellationToken).ConfigureAwait(false);
+            return await _service.RewrapAsync(Definition.Key, envelope, cancellationToken).ConfigureAwait(false);
         }
 
         var context = Context.For(id);
-        var plaintext = await _service.DecryptAsync(envelope, context, cancellationToken).ConfigureAwait(false);
+        var plaintext = await _service.DecryptAsync(Definition.Key, envelope, context, cancellationToken).ConfigureAwait(false);
         try
         {
             return await _service.EncryptAsync(Definition.Key, plaintext, context, cancellationToken).ConfigureAwait(false);
@@ -359,7 +359,7 @@ internal sealed class RewrapRun
 
                     try
                     {
-                        var plaintext = await _service.DecryptAsync(envelope, Context.For(row.Id), cancellationToken).ConfigureAwait(false);
+                        var plaintext = await _service.DecryptAsync(Definition.Key, envelope, Context.For(row.Id), cancellationToken).ConfigureAwait(false);
                         CryptographicOperations.ZeroMemory(plaintext);
                     }
                     catch (RekeyException e)

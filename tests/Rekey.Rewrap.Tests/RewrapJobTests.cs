@@ -45,7 +45,7 @@ public abstract class RewrapJobTests : IAsyncLifetime
         {
             var (id, ssn, scan) = after[i];
             Assert.Equal(2, EnvelopeReader.ReadHeader(scan!).Version);
-            Assert.Equal(RewrapHarness.PlaintextOf(id, "scan"), await _h.Service.DecryptAsync(scan!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "scan"), await _h.Service.DecryptAsync(RewrapHarness.Key, scan!, RewrapHarness.ContextOf(id)));
             Assert.Equal(DataBytes(before[i].Scan!), DataBytes(scan!));
             if (id == 7)
             {
@@ -54,7 +54,7 @@ public abstract class RewrapJobTests : IAsyncLifetime
             }
 
             Assert.Equal(2, EnvelopeReader.ReadHeader(ssn!).Version);
-            Assert.Equal(RewrapHarness.PlaintextOf(id, "ssn"), await _h.Service.DecryptAsync(ssn!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "ssn"), await _h.Service.DecryptAsync(RewrapHarness.Key, ssn!, RewrapHarness.ContextOf(id)));
         }
 
         var inventory = await _h.Jobs.GetInventoryAsync(RewrapHarness.Key);
@@ -115,7 +115,7 @@ public abstract class RewrapJobTests : IAsyncLifetime
             Assert.Equal(2, EnvelopeReader.ReadHeader(ssn!).Version);
             Assert.Equal(2, EnvelopeReader.ReadHeader(scan!).Version);
             var expected = latest.TryGetValue(id, out var generation) ? RewrapHarness.PlaintextOf(id, "ssn", generation) : RewrapHarness.PlaintextOf(id, "ssn");
-            Assert.Equal(expected, await _h.Service.DecryptAsync(ssn!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(expected, await _h.Service.DecryptAsync(RewrapHarness.Key, ssn!, RewrapHarness.ContextOf(id)));
         }
     }
 
@@ -248,7 +248,7 @@ public abstract class RewrapJobTests : IAsyncLifetime
         for (var i = 0; i < after.Count; i++)
         {
             Assert.NotEqual(DataBytes(before[i].Scan!), DataBytes(after[i].Scan!));
-            Assert.Equal(RewrapHarness.PlaintextOf(after[i].Id, "scan"), await _h.Service.DecryptAsync(after[i].Scan!, RewrapHarness.ContextOf(after[i].Id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(after[i].Id, "scan"), await _h.Service.DecryptAsync(RewrapHarness.Key, after[i].Scan!, RewrapHarness.ContextOf(after[i].Id)));
         }
 
         await _h.Service.RotateAsync(RewrapHarness.Key);
@@ -275,7 +275,7 @@ public abstract class RewrapJobTests : IAsyncLifetime
         Assert.Contains("24 ok, 0 failed", done.Verification, StringComparison.Ordinal);
         foreach (var row in await _h.ReadAllAsync())
         {
-            Assert.Equal(RewrapHarness.PlaintextOf(row.Id, "scan"), await _h.Service.DecryptAsync(row.Scan!, Pairs(row.Id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(row.Id, "scan"), await _h.Service.DecryptAsync(RewrapHarness.Key, row.Scan!, Pairs(row.Id)));
         }
     }
 
@@ -422,8 +422,8 @@ public abstract class RewrapJobTests : IAsyncLifetime
         {
             Assert.Equal(2, EnvelopeReader.ReadHeader(ssn!).Version);
             Assert.Equal(2, EnvelopeReader.ReadHeader(scan!).Version);
-            Assert.Equal(RewrapHarness.PlaintextOf(id, "ssn"), await _h.Service.DecryptAsync(ssn!, RewrapHarness.ContextOf(id)));
-            Assert.Equal(RewrapHarness.PlaintextOf(id, "scan"), await _h.Service.DecryptAsync(scan!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "ssn"), await _h.Service.DecryptAsync(RewrapHarness.Key, ssn!, RewrapHarness.ContextOf(id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "scan"), await _h.Service.DecryptAsync(RewrapHarness.Key, scan!, RewrapHarness.ContextOf(id)));
         }
 
         var inventory = await _h.Jobs.GetInventoryAsync(RewrapHarness.Key);

@@ -56,7 +56,7 @@ public sealed class SqliteSourceTests : IAsyncLifetime
             Assert.Equal("text", reader.GetString(2));
             var envelope = EnvelopeText.Decode(reader.GetString(1));
             Assert.Equal(2, EnvelopeReader.ReadHeader(envelope).Version);
-            Assert.Equal(RewrapHarness.PlaintextOf(id, "note"), await _h.Service.DecryptAsync(envelope, RewrapHarness.ContextOf(id)));
+            Assert.Equal(RewrapHarness.PlaintextOf(id, "note"), await _h.Service.DecryptAsync(RewrapHarness.Key, envelope, RewrapHarness.ContextOf(id)));
         }
 
         Assert.Equal(30, rows);

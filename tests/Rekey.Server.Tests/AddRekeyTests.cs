@@ -46,7 +46,7 @@ public sealed class AddRekeyTests : IDisposable
         {
             await again.StartAsync();
             var service = again.Services.GetRequiredService<IKeyService>();
-            Assert.Equal("card 4111"u8.ToArray(), await service.DecryptAsync(ciphertext, Context));
+            Assert.Equal("card 4111"u8.ToArray(), await service.DecryptAsync(Key, ciphertext, Context));
             await again.StopAsync();
         }
     }
@@ -69,7 +69,7 @@ public sealed class AddRekeyTests : IDisposable
 
         await service.CreateKeyAsync(Key);
         var ciphertext = await service.EncryptAsync(Key, "from the app"u8.ToArray(), Context);
-        Assert.Equal("from the app"u8.ToArray(), await server.Host.Service.DecryptAsync(ciphertext, Context));
+        Assert.Equal("from the app"u8.ToArray(), await server.Host.Service.DecryptAsync(Key, ciphertext, Context));
         await host.StopAsync();
     }
 

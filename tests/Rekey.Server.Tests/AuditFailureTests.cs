@@ -46,7 +46,7 @@ public sealed class AuditFailureTests
 
         // Reads and the data plane do not write audit events and keep working.
         var envelope = await client.EncryptAsync(Key, "x"u8.ToArray(), Envelope.EncryptionContext.From("c"));
-        Assert.Equal("x"u8.ToArray(), await client.DecryptAsync(envelope, Envelope.EncryptionContext.From("c")));
+        Assert.Equal("x"u8.ToArray(), await client.DecryptAsync(Key, envelope, Envelope.EncryptionContext.From("c")));
 
         server.Sql("DROP TRIGGER audit_down;");
         Assert.Equal(2, (await client.RotateAsync(Key)).Version);

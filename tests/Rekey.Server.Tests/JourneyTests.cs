@@ -75,11 +75,11 @@ public sealed class JourneyTests
         await client.CreateKeyAsync(Key);
         using var key = await client.GenerateDataKeyAsync(Key, Context);
         Assert.Equal(32, key.DangerousPlaintext.Length);
-        Assert.Equal(key.DangerousPlaintext.ToArray(), await client.DecryptAsync(key.Envelope, Context));
+        Assert.Equal(key.DangerousPlaintext.ToArray(), await client.DecryptAsync(Key, key.Envelope, Context));
         using var wrappedOnly = await client.GenerateDataKeyAsync(Key, Context, includePlaintext: false, length: 16);
         Assert.False(wrappedOnly.HasPlaintext);
         Assert.Throws<InvalidOperationException>(() => wrappedOnly.DangerousPlaintext.Length);
-        Assert.Equal(16, (await client.DecryptAsync(wrappedOnly.Envelope, Context)).Length);
+        Assert.Equal(16, (await client.DecryptAsync(Key, wrappedOnly.Envelope, Context)).Length);
     }
 
     [Fact]
@@ -123,19 +123,19 @@ public sealed class JourneyTests
         var conflict = await Assert.ThrowsAsync<RekeyException>(() => client.RotateAsync(Key, new RotateOptions(ExpectedActiveVersion: 1)));
         Assert.Equal(RekeyErrorCode.Conflict, conflict.Code);
 
-        Assert.Equal(plaintext, await client.DecryptAsync(v1, Context));
-        var wrongContext = await Assert.ThrowsAsync<RekeyException>(async () => await client.DecryptAsync(v1, EncryptionContext.From("table=patients;id=18")));
+        Assert.Equal(plaintext, await client.DecryptAsync(Key, v1, Context));
+        var wrongContext = await Assert.ThrowsAsync<RekeyException>(async () => await client.DecryptAsync(Key, v1, EncryptionContext.From("table=patients;id=18")));
         Assert.Equal(RekeyErrorCode.DecryptionFailed, wrongContext.Code);
 
-        var v2 = await client.RewrapAsync(v1);
+        var v2 = await client.RewrapAsync(Key, v1);
         Assert.Equal(2, EnvelopeReader.ReadHeader(v2).Version);
-        Assert.Equal(plaintext, await client.DecryptAsync(v2, Context));
+        Assert.Equal(plaintext, await client.DecryptAsync(Key, v2, Context));
 
         var disabled = await client.DisableAsync(Key, 1, new ChangeContext("ignored", "retiring v1"));
         Assert.Equal(KeyVersionState.Disabled, disabled.State);
-        var old = await Assert.ThrowsAsync<RekeyException>(async () => await client.DecryptAsync(v1, Context));
+        var old = await Assert.ThrowsAsync<RekeyException>(async () => await client.DecryptAsync(Key, v1, Context));
         Assert.Equal(RekeyErrorCode.KeyDisabled, old.Code);
-        Assert.Equal(plaintext, await client.DecryptAsync(v2, Context));
+        Assert.Equal(plaintext, await client.DecryptAsync(Key, v2, Context));
 
         var versions = await client.ListVersionsAsync(Key);
         Assert.Equal([KeyVersionState.Disabled, KeyVersionState.Active], versions.Select(v => v.State));

@@ -41,7 +41,30 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         var envelope = await _f.Service.EncryptAsync(Key, Plaintext, Context);
         var header = EnvelopeReader.ReadHeader(envelope);
         Assert.Equal((Key, 1), (header.Key, header.Version));
-        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(envelope, Context));
+        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(Key, envelope, Context));
+    }
+
+    [Fact]
+    public async Task DecryptAndRewrap_UnderAnotherKey_AreRefusedInCore_WithNothingCounted()
+    {
+        var other = SqliteFixture.Name("tenants/h43/patients");
+        await _f.Service.CreateKeyAsync(Key);
+        await _f.Service.CreateKeyAsync(other);
+        var theirs = await _f.Service.EncryptAsync(other, Plaintext, Context);
+        await _f.Service.FlushUsageAsync();
+
+        var decrypt = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(Key, theirs, Context));
+        Assert.Equal(RekeyErrorCode.InvalidRequest, decrypt.Code);
+        Assert.Contains($"under key '{other}', not '{Key}'", decrypt.Message, StringComparison.Ordinal);
+        var rewrap = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.RewrapAsync(Key, theirs));
+        Assert.Equal(RekeyErrorCode.InvalidRequest, rewrap.Code);
+
+        // The data plane on its own refuses the same way: it is what a component that only decrypts is given.
+        ICryptoService crypto = _f.Service.Crypto;
+        await Assert.ThrowsAsync<RekeyException>(async () => await crypto.DecryptAsync(Key, theirs, Context));
+        await _f.Service.FlushUsageAsync();
+        Assert.All(await _f.Service.ListVersionsAsync(other), v => Assert.Equal(0, v.DecryptCount));
+        Assert.Equal(Plaintext, await crypto.DecryptAsync(other, theirs, Context));
     }
 
     [Fact]
@@ -59,7 +82,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         var rotated = await _f.Service.RotateAsync(Key);
         Assert.Equal(2, rotated.Version);
 
-        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(old, Context));
+        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(Key, old, Context));
         Assert.Equal(2, EnvelopeReader.ReadHeader(await _f.Service.EncryptAsync(Key, Plaintext, Context)).Version);
         var states = (await _f.Service.ListVersionsAsync(Key)).Select(v => v.State);
         Assert.Equal([KeyVersionState.DecryptOnly, KeyVersionState.Active], states);
@@ -94,13 +117,13 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await _f.Service.CreateKeyAsync(Key);
         var old = await _f.Service.EncryptAsync(Key, Plaintext, Context);
         await _f.Service.RotateAsync(Key);
-        var rewrapped = await _f.Service.RewrapAsync(old);
+        var rewrapped = await _f.Service.RewrapAsync(Key, old);
 
         Assert.Equal(2, EnvelopeReader.ReadHeader(rewrapped).Version);
         var dataStart = 5 + Key.Value.Length + 5 + 40;
         Assert.Equal(old[dataStart..], rewrapped[dataStart..]);
-        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(rewrapped, Context));
-        Assert.Equal(rewrapped, await _f.Service.RewrapAsync(rewrapped));
+        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(Key, rewrapped, Context));
+        Assert.Equal(rewrapped, await _f.Service.RewrapAsync(Key, rewrapped));
     }
 
     [Fact]
@@ -114,8 +137,24 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         {
             var tampered = (byte[])envelope.Clone();
             tampered[bit / 8] ^= (byte)(1 << (bit % 8));
-            var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(tampered, Context));
-            Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
+            var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(Key, tampered, Context));
+
+            // A flip in the key name that still parses names another key, which is refused as
+            // such before any key is used; every other flip is the one decryption error.
+            var namesAnother = TryReadKey(tampered) is { } named && named != Key;
+            Assert.Equal(namesAnother ? RekeyErrorCode.InvalidRequest : RekeyErrorCode.DecryptionFailed, e.Code);
+        }
+    }
+
+    private static KeyName? TryReadKey(byte[] envelope)
+    {
+        try
+        {
+            return EnvelopeReader.ReadHeader(envelope).Key;
+        }
+        catch (RekeyException)
+        {
+            return null;
         }
     }
 
@@ -129,7 +168,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         var envelope = await _f.Service.EncryptAsync(a, Plaintext, Context);
         var moved = (byte[])envelope.Clone();
         Encoding.ASCII.GetBytes(b.Value).CopyTo(moved, 5);
-        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(moved, Context));
+        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(b, moved, Context));
         Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
     }
 
@@ -138,7 +177,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
     {
         await _f.Service.CreateKeyAsync(Key);
         var envelope = await _f.Service.EncryptAsync(Key, Plaintext, Context);
-        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(envelope, EncryptionContext.From("tenant=h43;table=patients;id=17")));
+        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(Key, envelope, EncryptionContext.From("tenant=h43;table=patients;id=17")));
         Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
     }
 
@@ -148,7 +187,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await _f.Service.CreateKeyAsync(Key);
         var envelope = await _f.Service.EncryptAsync(Key, Plaintext, Context);
         await using var other = await SqliteFixture.CreateAsync();
-        var e = await Assert.ThrowsAsync<RekeyException>(async () => await other.Service.DecryptAsync(envelope, Context));
+        var e = await Assert.ThrowsAsync<RekeyException>(async () => await other.Service.DecryptAsync(Key, envelope, Context));
         Assert.Equal(RekeyErrorCode.DecryptionFailed, e.Code);
     }
 
@@ -173,8 +212,8 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await MoveVersionOneTo(f, state);
 
         Assert.Equal(state, (await f.Service.ListVersionsAsync(Key))[0].State);
-        await AssertOutcome(decryptRefusal, async () => Assert.Equal(Plaintext, await f.Service.DecryptAsync(old, Context)));
-        await AssertOutcome(rewrapRefusal, async () => Assert.Equal(2, EnvelopeReader.ReadHeader(await f.Service.RewrapAsync(old)).Version));
+        await AssertOutcome(decryptRefusal, async () => Assert.Equal(Plaintext, await f.Service.DecryptAsync(Key, old, Context)));
+        await AssertOutcome(rewrapRefusal, async () => Assert.Equal(2, EnvelopeReader.ReadHeader(await f.Service.RewrapAsync(Key, old)).Version));
     }
 
     [Fact]
@@ -222,7 +261,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await _f.Service.ScheduleDestroyAsync(Key, 1);
         await _f.Service.CancelDestroyAsync(Key, 1);
         await _f.Service.EnableAsync(Key, 1);
-        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(old, Context));
+        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(Key, old, Context));
     }
 
     [Fact]
@@ -233,7 +272,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await _f.Service.RotateAsync(Key);
         await _f.Service.SetMinDecryptionVersionAsync(Key, 2);
 
-        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(old, Context));
+        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(Key, old, Context));
         Assert.Equal(RekeyErrorCode.VersionTooOld, e.Code);
         var tooHigh = await Assert.ThrowsAsync<RekeyException>(() => _f.Service.SetMinDecryptionVersionAsync(Key, 3));
         Assert.Equal(RekeyErrorCode.PolicyViolation, tooHigh.Code);
@@ -245,7 +284,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await _f.Service.CreateKeyAsync(Key);
         var old = await _f.Service.EncryptAsync(Key, Plaintext, Context);
         await _f.Service.RotateAsync(Key);
-        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(old, Context));
+        Assert.Equal(Plaintext, await _f.Service.DecryptAsync(Key, old, Context));
 
         await using (var other = _f.OpenSecondService())
         {
@@ -253,7 +292,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         }
 
         _f.Time.Advance(TimeSpan.FromSeconds(1));
-        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(old, Context));
+        var e = await Assert.ThrowsAsync<RekeyException>(async () => await _f.Service.DecryptAsync(Key, old, Context));
         Assert.Equal(RekeyErrorCode.KeyDisabled, e.Code);
     }
 
@@ -263,7 +302,7 @@ public sealed class RekeyServiceTests : IAsyncLifetime
         await _f.Service.CreateKeyAsync(Key);
         var envelope = await _f.Service.EncryptAsync(Key, Plaintext, Context);
         await _f.Service.EncryptAsync(Key, Plaintext, Context);
-        await _f.Service.DecryptAsync(envelope, Context);
+        await _f.Service.DecryptAsync(Key, envelope, Context);
         await _f.Service.FlushUsageAsync();
         var v1 = Assert.Single(await _f.Service.ListVersionsAsync(Key));
         Assert.Equal((2, 1), (v1.EncryptCount, v1.DecryptCount));

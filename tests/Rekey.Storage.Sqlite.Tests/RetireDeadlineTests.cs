@@ -24,8 +24,8 @@ public sealed class RetireDeadlineTests : IAsyncLifetime
         await _f.Service.RotateAsync(Key);
         await _f.Service.RetireAsync(Key, 1, TimeSpan.Zero);
 
-        Assert.Equal(RekeyErrorCode.KeyDisabled, (await Assert.ThrowsAsync<RekeyException>(() => _f.Service.DecryptAsync(old, Context).AsTask())).Code);
-        Assert.Equal(RekeyErrorCode.KeyDisabled, (await Assert.ThrowsAsync<RekeyException>(() => _f.Service.RewrapAsync(old).AsTask())).Code);
+        Assert.Equal(RekeyErrorCode.KeyDisabled, (await Assert.ThrowsAsync<RekeyException>(() => _f.Service.DecryptAsync(Key, old, Context).AsTask())).Code);
+        Assert.Equal(RekeyErrorCode.KeyDisabled, (await Assert.ThrowsAsync<RekeyException>(() => _f.Service.RewrapAsync(Key, old).AsTask())).Code);
         Assert.Equal(KeyVersionState.Disabled, (await _f.Service.ListVersionsAsync(Key))[0].State);
         var expired = (await _f.Service.ReadAuditAsync()).Where(e => e.Record.Action == "version.retire_expire").ToList();
         Assert.Single(expired);
@@ -40,14 +40,14 @@ public sealed class RetireDeadlineTests : IAsyncLifetime
         await _f.Service.RotateAsync(Key);
         await _f.Service.RetireAsync(Key, 1, TimeSpan.FromDays(30));
 
-        Assert.Equal("x", Encoding.UTF8.GetString(await _f.Service.DecryptAsync(old, Context)));
+        Assert.Equal("x", Encoding.UTF8.GetString(await _f.Service.DecryptAsync(Key, old, Context)));
         Assert.Equal(0, await _f.Service.ExpireRetiredVersionsAsync());
 
         _f.Time.Advance(TimeSpan.FromDays(30));
         Assert.Equal(1, await _f.Service.ExpireRetiredVersionsAsync());
         Assert.Equal(0, await _f.Service.ExpireRetiredVersionsAsync());
         Assert.Equal(KeyVersionState.Disabled, (await _f.Service.ListVersionsAsync(Key))[0].State);
-        Assert.Equal(RekeyErrorCode.KeyDisabled, (await Assert.ThrowsAsync<RekeyException>(() => _f.Service.DecryptAsync(old, Context).AsTask())).Code);
+        Assert.Equal(RekeyErrorCode.KeyDisabled, (await Assert.ThrowsAsync<RekeyException>(() => _f.Service.DecryptAsync(Key, old, Context).AsTask())).Code);
         Assert.True((await _f.Service.VerifyAuditAsync()).IsValid);
     }
 }

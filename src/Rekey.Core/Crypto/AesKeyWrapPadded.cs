@@ -35,6 +35,7 @@ internal sealed class AesKeyWrapPadded : IDisposable
     private readonly Aes256NiBlockCipher? _hardware;
     private readonly Aes? _framework;
     private bool _disposed;
+    private bool _erased;
 
     /// <summary>Sets up the key schedule for <paramref name="key"/> on the path <paramref name="path"/> asks for.</summary>
     /// <exception cref="PlatformNotSupportedException"><see cref="KeyWrapPath.Hardware"/> on a processor without AES-NI.</exception>
@@ -92,7 +93,7 @@ internal sealed class AesKeyWrapPadded : IDisposable
 
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfUnusable();
             if (_framework is not null)
             {
                 _framework.EncryptKeyWrapPadded(plaintext, destination);
@@ -127,13 +128,14 @@ internal sealed class AesKeyWrapPadded : IDisposable
 
         lock (_gate)
         {
-            ObjectDisposedException.ThrowIf(_disposed, this);
+            ThrowIfUnusable();
             return _framework is not null
                 ? TryUnwrapFramework(_framework, wrapped, destination, out bytesWritten)
                 : TryUnwrapHardware(_hardware!, wrapped, destination, out bytesWritten);
         }
     }
 
+    /// <summary>Zeroes the key schedule; later calls throw <see cref="ObjectDisposedException"/>.</summary>
     public void Dispose()
     {
         lock (_gate)
@@ -142,6 +144,31 @@ internal sealed class AesKeyWrapPadded : IDisposable
             _hardware?.Dispose();
             _framework?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Zeroes the key schedule because the version's material was destroyed: later calls throw
+    /// <see cref="KeyMaterialErasedException"/>, which callers report as a destroyed version (not
+    /// as a disposed object, which would be a bug).
+    /// </summary>
+    public void Erase()
+    {
+        lock (_gate)
+        {
+            _erased = true;
+            _hardware?.Dispose();
+            _framework?.Dispose();
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        if (_erased)
+        {
+            throw new KeyMaterialErasedException();
+        }
+
+        ObjectDisposedException.ThrowIf(_disposed, this);
     }
 
     // RFC 3394 section 2.2.1 over 64-bit semiblocks: words[0] is the integrity register A,

@@ -56,7 +56,7 @@ internal static class CryptoEndpoints
         await RespondAsync(context, body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async item =>
         {
             var (envelope, version) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
-            var plaintext = await service.DecryptAsync(envelope, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
+            var plaintext = await service.DecryptAsync(name, envelope, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
             try
             {
                 return new CryptoResult(Plaintext: Convert.ToBase64String(plaintext), Version: version);
@@ -76,7 +76,7 @@ internal static class CryptoEndpoints
         await RespondAsync(context, body.Items, body.Ciphertext is null ? null : new RewrapItem(body.Ciphertext), async item =>
         {
             var (envelope, _) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
-            var rewrapped = await service.RewrapAsync(envelope, context.RequestAborted).ConfigureAwait(false);
+            var rewrapped = await service.RewrapAsync(name, envelope, context.RequestAborted).ConfigureAwait(false);
             return new CryptoResult(Ciphertext: EnvelopeText.Encode(rewrapped), Version: EnvelopeReader.ReadVersion(rewrapped));
         }).ConfigureAwait(false);
     }

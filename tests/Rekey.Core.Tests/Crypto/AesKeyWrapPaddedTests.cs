@@ -238,6 +238,24 @@ public sealed class AesKeyWrapPaddedTests
         Assert.Throws<ObjectDisposedException>(() => kwp.TryUnwrap(new byte[40], new byte[32], out _));
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void Erase_IsReportedAsErasedMaterial_NotAsADisposedObject(string pathName)
+    {
+        var path = Path(pathName);
+        if (!Available(path))
+        {
+            return;
+        }
+
+        using var kwp = new AesKeyWrapPadded(new byte[32], path);
+        var wrapped = new byte[40];
+        kwp.Wrap(new byte[32], wrapped);
+        kwp.Erase();
+        Assert.Throws<KeyMaterialErasedException>(() => kwp.Wrap(new byte[32], new byte[40]));
+        Assert.Throws<KeyMaterialErasedException>(() => kwp.TryUnwrap(wrapped, new byte[32], out _));
+    }
+
     private static KeyWrapPath Path(string name) => name == "hardware" ? KeyWrapPath.Hardware : KeyWrapPath.Framework;
 
     // The hardware path exists only with AES-NI; where it is missing, asking for it must be refused

@@ -321,7 +321,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         await Service.CreateKeyAsync(Key);
         var envelope = await Service.EncryptAsync(Key, Plaintext, Context);
         await Service.EncryptAsync(Key, Plaintext, Context);
-        await Service.DecryptAsync(envelope, Context);
+        await Service.DecryptAsync(Key, envelope, Context);
         await Service.FlushUsageAsync();
         await Service.EncryptAsync(Key, Plaintext, Context);
         await Service.FlushUsageAsync();
@@ -404,7 +404,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         await SqlAsync("DROP TABLE data_sources; ALTER TABLE audit_events DROP COLUMN reason; ALTER TABLE audit_events DROP COLUMN request_id; ALTER TABLE audit_events DROP COLUMN client; ALTER TABLE audit_events DROP COLUMN presented_token; DROP TABLE rewrap_failures; DROP TABLE rewrap_inventory; DROP TABLE rewrap_jobs; ALTER TABLE keys DROP COLUMN deletion_allowed; DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
 
         var upgraded = await OpenServiceAsync(Time);
-        Assert.Equal(Plaintext, await upgraded.DecryptAsync(envelope, Context));
+        Assert.Equal(Plaintext, await upgraded.DecryptAsync(Key, envelope, Context));
         Assert.Equal(6L, Convert.ToInt64(await SqlAsync("SELECT count(*) FROM schema_migrations;"), System.Globalization.CultureInfo.InvariantCulture));
         Assert.False((await upgraded.GetKeyAsync(Key)).DeletionAllowed);
         Assert.NotNull(await upgraded.CheckpointAuditAsync());
@@ -498,7 +498,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         var b = await OpenServiceAsync(TimeProvider.System);
         await a.CreateKeyAsync(Key);
         var old = await b.EncryptAsync(Key, Plaintext, Context);
-        Assert.Equal(Plaintext, await b.DecryptAsync(old, Context));
+        Assert.Equal(Plaintext, await b.DecryptAsync(Key, old, Context));
 
         await a.RotateAsync(Key);
         var rotationSeen = await TimeUntilAsync(async () => EnvelopeReader.ReadHeader(await b.EncryptAsync(Key, Plaintext, Context)).Version == 2);
@@ -509,7 +509,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
         {
             try
             {
-                await b.DecryptAsync(old, Context);
+                await b.DecryptAsync(Key, old, Context);
                 return false;
             }
             catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyDisabled)
