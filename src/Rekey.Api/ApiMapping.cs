@@ -86,11 +86,4 @@ public static class ApiMapping
         ArgumentNullException.ThrowIfNull(v);
         return new AuditVerifyResponse(v.IsValid, v.EventCount, v.Head?.ToString(), v.FailedAtSequence, v.Problem, v.CheckpointCount, v.KeysPinned, v.WitnessedCount, v.SigningKeysProven);
     }
-
-    /// <summary>A token for the wire: never its hash.</summary>
-    public static TokenResource ToResource(AccessToken t)
-    {
-        ArgumentNullException.ThrowIfNull(t);
-        return new TokenResource(t.Id, t.Name, t.Roles.Order().Select(RoleNames.Of).ToList(), t.Patterns.Select(p => p.Value).ToList(), t.CreatedAt, t.ExpiresAt, t.RevokedAt);
-    }
 }

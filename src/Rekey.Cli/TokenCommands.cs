@@ -48,7 +48,7 @@ internal static class TokenCommands
             {
                 await using var open = await StoreHome.Open(parse.GetValue(globals.Dir)!).OpenServiceAsync(null, ct).ConfigureAwait(false);
                 var (issued, secret) = await TokenIssuer.IssueAsync((ITokenStore)open.Store, request, LocalChange(), TimeProvider.System, ct).ConfigureAwait(false);
-                created = new TokenCreatedResponse(ApiMapping.ToResource(issued), secret);
+                created = new TokenCreatedResponse(Rekey.Server.Access.TokenMapping.ToResource(issued), secret);
             }
 
             globals.OutputFor(parse).Message(
@@ -73,7 +73,7 @@ internal static class TokenCommands
             else
             {
                 await using var open = await StoreHome.Open(parse.GetValue(globals.Dir)!).OpenServiceAsync(null, ct).ConfigureAwait(false);
-                tokens = (await ((ITokenStore)open.Store).ListTokensAsync(ct).ConfigureAwait(false)).Select(ApiMapping.ToResource).ToList();
+                tokens = (await ((ITokenStore)open.Store).ListTokensAsync(ct).ConfigureAwait(false)).Select(Rekey.Server.Access.TokenMapping.ToResource).ToList();
             }
 
             globals.OutputFor(parse).Tokens(tokens);

@@ -85,7 +85,7 @@ public sealed class AuditTamperTests : IDisposable
     {
         using var attacker = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var publicKey = attacker.ExportSubjectPublicKeyInfo();
-        var keyId = AuditSigner.KeyIdOf(publicKey);
+        var keyId = AuditKeyId.Of(publicKey);
         var events = RewriteChain(events => events.Select(e => e.Action == "key.rotate" ? e with { Actor = "someone-else" } : e).ToList());
         var sequences = ReadCheckpointSequences();
         var commands = new StringBuilder("DELETE FROM audit_checkpoints; DELETE FROM audit_signing_keys;");

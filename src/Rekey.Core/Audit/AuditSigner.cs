@@ -16,11 +16,8 @@ internal sealed class AuditSigner : IDisposable
     {
         _key = key;
         PublicKey = key.ExportSubjectPublicKeyInfo();
-        KeyId = KeyIdOf(PublicKey);
+        KeyId = AuditKeyId.Of(PublicKey);
     }
-
-    /// <summary>The id of a public key (SubjectPublicKeyInfo DER): <c>audit:</c> and the first 8 bytes of its SHA-256, in hex.</summary>
-    public static string KeyIdOf(ReadOnlySpan<byte> publicKey) => "audit:" + Convert.ToHexStringLower(SHA256.HashData(publicKey).AsSpan(0, 8));
 
     /// <summary>The public key, SubjectPublicKeyInfo DER: give this to verifiers.</summary>
     public byte[] PublicKey { get; }

@@ -28,17 +28,17 @@ internal static class TokenEndpoints
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
         var (token, secret) = await TokenIssuer.IssueAsync(store, body, context.Caller().Change(null), time, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "no-store";
-        await JsonBody.WriteAsync(context, new TokenCreatedResponse(ApiMapping.ToResource(token), secret), ApiJsonContext.Default.TokenCreatedResponse, StatusCodes.Status201Created).ConfigureAwait(false);
+        await JsonBody.WriteAsync(context, new TokenCreatedResponse(TokenMapping.ToResource(token), secret), ApiJsonContext.Default.TokenCreatedResponse, StatusCodes.Status201Created).ConfigureAwait(false);
     }
 
     private static async Task ListAsync(HttpContext context)
     {
         var tokens = await context.RequestServices.GetRequiredService<ITokenStore>().ListTokensAsync(context.RequestAborted).ConfigureAwait(false);
-        await JsonBody.WriteAsync(context, new TokensResponse(tokens.Select(ApiMapping.ToResource).ToList()), ApiJsonContext.Default.TokensResponse).ConfigureAwait(false);
+        await JsonBody.WriteAsync(context, new TokensResponse(tokens.Select(TokenMapping.ToResource).ToList()), ApiJsonContext.Default.TokensResponse).ConfigureAwait(false);
     }
 
     private static Task SelfAsync(HttpContext context) =>
-        JsonBody.WriteAsync(context, ApiMapping.ToResource(context.Caller().Token!), ApiJsonContext.Default.TokenResource);
+        JsonBody.WriteAsync(context, TokenMapping.ToResource(context.Caller().Token!), ApiJsonContext.Default.TokenResource);
 
     private static async Task RevokeAsync(HttpContext context)
     {

@@ -12,7 +12,7 @@ namespace Rekey.Audit;
 /// <param name="Sequence">The chain's last sequence number when signed.</param>
 /// <param name="Hash">That event's hash.</param>
 /// <param name="Time">When it was signed (millisecond precision).</param>
-/// <param name="KeyId">Which signing key signed it (see <see cref="AuditSigner.KeyId"/>).</param>
+/// <param name="KeyId">Which signing key signed it (see <see cref="AuditKeyId"/>).</param>
 /// <param name="Signature">The 64-byte P1363 signature.</param>
 public sealed record AuditCheckpoint(long Sequence, string Hash, DateTimeOffset Time, string KeyId, byte[] Signature)
 {

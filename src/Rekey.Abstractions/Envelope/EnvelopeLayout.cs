@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using Rekey.Crypto;
 using Rekey.Keys;
 
 namespace Rekey.Envelope;
@@ -21,6 +20,12 @@ internal readonly ref struct EnvelopeLayout
     public const int DataKeySize = 32;
     public const int WrappedKeySize = 40;
     public const int MaxPlaintextLength = 64 * 1024 * 1024;
+
+    /// <summary>AES-GCM's nonce in format v1 (Core's data cipher uses the same sizes).</summary>
+    public const int NonceSize = 12;
+
+    /// <summary>AES-GCM's tag in format v1.</summary>
+    public const int TagSize = 16;
 
     private const int FixedPrefix = 5;
 
@@ -44,17 +49,17 @@ internal readonly ref struct EnvelopeLayout
 
     public ReadOnlySpan<byte> WrappedKey => Envelope.Slice(WrappedKeyOffset, WrappedKeySize);
 
-    public ReadOnlySpan<byte> Nonce => Envelope.Slice(WrappedKeyOffset + WrappedKeySize, DataCipher.NonceSize);
+    public ReadOnlySpan<byte> Nonce => Envelope.Slice(WrappedKeyOffset + WrappedKeySize, NonceSize);
 
-    public int CiphertextOffset => WrappedKeyOffset + WrappedKeySize + DataCipher.NonceSize;
+    public int CiphertextOffset => WrappedKeyOffset + WrappedKeySize + NonceSize;
 
-    public ReadOnlySpan<byte> Ciphertext => Envelope[CiphertextOffset..^DataCipher.TagSize];
+    public ReadOnlySpan<byte> Ciphertext => Envelope[CiphertextOffset..^TagSize];
 
-    public ReadOnlySpan<byte> Tag => Envelope[^DataCipher.TagSize..];
+    public ReadOnlySpan<byte> Tag => Envelope[^TagSize..];
 
-    public static int HeaderLength(int nameLength) => FixedPrefix + nameLength + 5 + WrappedKeySize + DataCipher.NonceSize;
+    public static int HeaderLength(int nameLength) => FixedPrefix + nameLength + 5 + WrappedKeySize + NonceSize;
 
-    public static int TotalLength(int nameLength, int plaintextLength) => HeaderLength(nameLength) + plaintextLength + DataCipher.TagSize;
+    public static int TotalLength(int nameLength, int plaintextLength) => HeaderLength(nameLength) + plaintextLength + TagSize;
 
     /// <summary>Checks the structure without any key. False means "not a v1 envelope we can read".</summary>
     public static bool TryParse(ReadOnlySpan<byte> envelope, out EnvelopeLayout layout)

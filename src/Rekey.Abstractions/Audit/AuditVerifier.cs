@@ -86,7 +86,7 @@ public sealed class AuditVerifier
             _pinned = true;
             foreach (var key in pinned)
             {
-                _trusted[AuditSigner.KeyIdOf(key)] = key;
+                _trusted[AuditKeyId.Of(key)] = key;
             }
         }
         else

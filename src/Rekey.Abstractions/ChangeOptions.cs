@@ -16,7 +16,7 @@ public sealed record ChangeContext(string Actor, string? Reason = null, string? 
 }
 
 /// <summary>Options for a new key.</summary>
-/// <param name="DestructionDelay">Overrides <see cref="RekeyServiceOptions.DefaultDestructionDelay"/>.</param>
+/// <param name="DestructionDelay">Overrides the service's default destruction delay (<c>RekeyServiceOptions.DefaultDestructionDelay</c>).</param>
 /// <param name="DeletionAllowed">Whether the key may later be deleted (off by default: deleting a key makes its data unreadable).</param>
 public sealed record KeyCreateOptions(TimeSpan? DestructionDelay = null, bool DeletionAllowed = false);
 

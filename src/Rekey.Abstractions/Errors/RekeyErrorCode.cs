@@ -55,7 +55,7 @@ public enum RekeyErrorCode
     /// <summary>The request is malformed: bad JSON, a wrong type, invalid base64, an unknown field or a missing value.</summary>
     InvalidRequest = 16,
 
-    /// <summary>No valid bearer token was presented (missing, unknown, expired or revoked).</summary>
+    /// <summary>No valid token was presented (missing, unknown, expired or revoked).</summary>
     Unauthenticated = 17,
 
     /// <summary>The token is valid but its roles or key patterns do not allow this call.</summary>

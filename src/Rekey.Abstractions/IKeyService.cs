@@ -1,7 +1,7 @@
 namespace Rekey;
 
 /// <summary>
-/// What an application or operator can ask of Rekey, whether in-process (<see cref="RekeyService"/>)
+/// What an application or operator can ask of Rekey, whether in-process (<c>RekeyService</c> in Rekey.Core)
 /// or over HTTP (the Rekey.Client package): the same calls, the same records, the same error codes.
 /// </summary>
 /// <remarks>

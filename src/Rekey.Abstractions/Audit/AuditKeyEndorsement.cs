@@ -42,7 +42,7 @@ public sealed record AuditKeyEndorsement(string PreviousKeyId, string KeyId, byt
 
     /// <summary>True when the signature verifies under the previous key's public key and the new key's id matches its public key.</summary>
     public bool VerifyWith(ReadOnlySpan<byte> previousPublicKey) =>
-        string.Equals(AuditSigner.KeyIdOf(PublicKey), KeyId, StringComparison.Ordinal)
+        string.Equals(AuditKeyId.Of(PublicKey), KeyId, StringComparison.Ordinal)
         && AuditCheckpoint.VerifyP256(previousPublicKey, SignedBytes(PreviousKeyId, KeyId, PublicKey), Signature);
 
     /// <summary>The audit details form: <c>endorsed-by=ID key=ID public-key=BASE64 signature=BASE64</c>.</summary>
