@@ -18,6 +18,7 @@ namespace Rekey.Api;
     ReadCommentHandling = JsonCommentHandling.Disallow,
     MaxDepth = 16)]
 [JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(ErrorsResponse))]
 [JsonSerializable(typeof(KeyCreateRequest))]
 [JsonSerializable(typeof(KeyUpdateRequest))]
 [JsonSerializable(typeof(KeyResource))]

@@ -103,7 +103,10 @@ public sealed class EdgeHardeningTests
         await using var server = await ServerHarness.StartAsync();
         var real = await server.TokenAsync(Role.Admin, "*");
         var id = real.Split('_')[1];
-        var wrong = real[..^2] + (real[^2] == 'A' ? "BB" : "AA");
+        // Change the secret's first character: the last one also carries padding bits, and a
+        // non-canonical change there would make the secret malformed rather than wrong.
+        var at = real.IndexOf('_', 4) + 1;
+        var wrong = real[..at] + (real[at] == 'A' ? 'B' : 'A') + real[(at + 1)..];
         using (await server.SendAsync(HttpMethod.Get, "/v1/keys", wrong))
         {
         }

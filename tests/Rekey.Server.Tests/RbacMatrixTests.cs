@@ -173,7 +173,7 @@ public sealed class RbacMatrixTests
         Assert.Equal(["refused:Forbidden", "refused:Forbidden", "refused:Unauthenticated"], refused.Select(e => e.Record.Outcome));
         Assert.All(refused, e => Assert.False(string.IsNullOrEmpty(e.Record.RequestId)));
         Assert.All(refused, e => Assert.Equal("127.0.0.1", e.Record.Client));
-        Assert.All(events, e => Assert.DoesNotContain(app.Split('_')[2], e.Record.ToString(), StringComparison.Ordinal));
+        Assert.All(events, e => Assert.DoesNotContain(app.Split('_', 3)[2], e.Record.ToString(), StringComparison.Ordinal));
     }
 
     private static async Task<(HttpMethod Method, string Path, string? Body)> PrepareAsync(ServerHarness server, string endpoint, string key)

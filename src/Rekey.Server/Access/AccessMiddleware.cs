@@ -5,13 +5,15 @@ using Rekey.Errors;
 using Rekey.Keys;
 using Rekey.Server.Http;
 using Rekey.Storage;
+using Rekey.Server.Surfaces;
 
 namespace Rekey.Server.Access;
 
 /// <summary>
 /// Runs after routing and before every handler: finds the endpoint's rule in the policy table,
-/// authenticates the bearer token, checks role and key scope, and records every refusal in the
-/// audit log. An endpoint without a rule is refused.
+/// authenticates the token the endpoint's <see cref="ApiSurface"/> reads, checks role and key
+/// scope, and records every refusal in the audit log, answering in the surface's error shape. An
+/// endpoint without a rule is refused.
 /// </summary>
 internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator authenticator, IKeyStore store, IRewrapJobStore jobs, RefusalLimiter refusals, TimeProvider time)
 {
@@ -20,7 +22,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
         var endpoint = context.GetEndpoint();
         if (endpoint is null)
         {
-            await ProblemWriter.WriteAsync(context, RekeyErrorCode.RouteNotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}.").ConfigureAwait(false);
+            await ApiSurface.Of(context).WriteErrorAsync(context, RekeyErrorCode.RouteNotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}.").ConfigureAwait(false);
             return;
         }
 
@@ -29,7 +31,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
         {
             // Routing answers a known path with the wrong method through an unnamed endpoint.
             var wrongMethod = endpoint.DisplayName?.StartsWith("405", StringComparison.Ordinal) == true;
-            await ProblemWriter.WriteAsync(
+            await ApiSurface.Of(context).WriteErrorAsync(
                 context,
                 wrongMethod ? RekeyErrorCode.InvalidRequest : RekeyErrorCode.Forbidden,
                 wrongMethod ? $"{context.Request.Method} is not allowed on {context.Request.Path}." : "This endpoint is not in the policy table.",
@@ -44,16 +46,16 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
             return;
         }
 
-        var (token, presentedId) = await authenticator.AuthenticateAsync(context.Request.Headers.Authorization, context.RequestAborted).ConfigureAwait(false);
+        var (token, presentedId) = await authenticator.AuthenticateAsync(ApiSurface.Of(context).ReadToken(context.Request), context.RequestAborted).ConfigureAwait(false);
         if (token is null)
         {
             // Nobody proved to be the token whose id was presented: the actor is anonymous, and
             // the id goes in a field of its own. Beyond a per-address rate, refusals are counted
             // for a summary event instead of written one by one.
-            const string Unauthenticated = "A valid bearer token is required (missing, unknown, expired or revoked).";
+            const string Unauthenticated = "A valid token is required (missing, unknown, expired or revoked).";
             if (!refusals.ShouldRecord(context.ClientAddress() ?? "unknown"))
             {
-                await ProblemWriter.WriteAsync(context, RekeyErrorCode.Unauthenticated, Unauthenticated).ConfigureAwait(false);
+                await ApiSurface.Of(context).WriteErrorAsync(context, RekeyErrorCode.Unauthenticated, Unauthenticated).ConfigureAwait(false);
                 return;
             }
 
@@ -73,7 +75,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
             case EndpointScope.Key:
                 if (!HttpContextExtensions.TryRouteKey(context, out var key, out var problem))
                 {
-                    await ProblemWriter.WriteAsync(context, RekeyErrorCode.InvalidRequest, problem!).ConfigureAwait(false);
+                    await ApiSurface.Of(context).WriteErrorAsync(context, RekeyErrorCode.InvalidRequest, problem!).ConfigureAwait(false);
                     return;
                 }
 
@@ -114,7 +116,7 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
         var record = ChangeContext.Stamp(change, new AuditRecord(AuditChain.TruncateToMilliseconds(time.GetUtcNow()), actor, rule.Name, key, null, null, "refused:" + code, detail))
             with { PresentedTokenId = presentedTokenId };
         await store.AppendAuditAsync(record, context.RequestAborted).ConfigureAwait(false);
-        await ProblemWriter.WriteAsync(context, code, detail).ConfigureAwait(false);
+        await ApiSurface.Of(context).WriteErrorAsync(context, code, detail).ConfigureAwait(false);
     }
 
     // A key field from the route is recorded as it is when it is a key name; anything else is cut

@@ -17,12 +17,10 @@ internal sealed class TokenAuthenticator(ITokenStore store, TimeProvider time, T
 
     private readonly ConcurrentDictionary<string, Cached> _cache = new(StringComparer.Ordinal);
 
-    /// <summary>Reads an <c>Authorization: Bearer</c> header. The id is returned whenever the header is well formed, for the audit of a refusal.</summary>
-    public async ValueTask<(AccessToken? Token, string? PresentedId)> AuthenticateAsync(string? authorization, CancellationToken cancellationToken)
+    /// <summary>Checks a presented token secret (however the surface read it). The id is returned whenever the secret is well formed, for the audit of a refusal.</summary>
+    public async ValueTask<(AccessToken? Token, string? PresentedId)> AuthenticateAsync(string? secret, CancellationToken cancellationToken)
     {
-        const string Scheme = "Bearer ";
-        if (authorization is null || !authorization.StartsWith(Scheme, StringComparison.OrdinalIgnoreCase)
-            || !TokenSecret.TryRead(authorization[Scheme.Length..].Trim(), out var id, out var hash))
+        if (secret is null || !TokenSecret.TryRead(secret, out var id, out var hash))
         {
             return (null, null);
         }

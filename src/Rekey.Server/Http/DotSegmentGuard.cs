@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http.Features;
 using Rekey.Errors;
+using Rekey.Server.Surfaces;
 
 namespace Rekey.Server.Http;
 
@@ -26,7 +27,7 @@ internal sealed class DotSegmentGuard(RequestDelegate next)
         {
             if (segment.Length is > 0 and <= 6 && Uri.UnescapeDataString(segment) is "." or "..")
             {
-                return ProblemWriter.WriteAsync(context, RekeyErrorCode.InvalidRequest, "A path may not contain '.' or '..' segments.");
+                return ApiSurface.Of(context).WriteErrorAsync(context, RekeyErrorCode.InvalidRequest, "A path may not contain '.' or '..' segments.");
             }
         }
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Rekey.Errors;
+using Rekey.Server.Surfaces;
 
 namespace Rekey.Server.Http;
 
@@ -55,7 +56,7 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
 
         context.Response.Clear();
         context.Response.Headers["X-Request-Id"] = context.TraceIdentifier;
-        await ProblemWriter.WriteAsync(context, code, detail).ConfigureAwait(false);
+        await ApiSurface.Of(context).WriteErrorAsync(context, code, detail).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId}: the store failed")]
