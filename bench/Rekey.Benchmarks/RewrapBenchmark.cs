@@ -189,15 +189,19 @@ internal static class RewrapBenchmark
             await service.RotateAsync(Key);
         }
 
-        // Two raw methods, the faster counts: ADO.NET with strings, and the C API on UTF-8 bytes
-        // (what the job itself uses). Each rewrites every value unchanged in one transaction.
-        var a1 = await SqliteRawUpdateAsync(app);
-        var a2 = SqliteRawCApiUpdate(app);
-        var a = Math.Max(a1, a2);
-        var (b, peak, cores, withStart) = await JobAsync(store, rootPath, SourceKind.Sqlite, app, "bench", 0);
-        Console.WriteLine($"  (a) raw bulk update, no crypto, one transaction of prepared updates: ADO.NET {a1:N0} rows/s; C API on bytes {a2:N0} rows/s; the faster counts");
-        Console.WriteLine($"  (b) Rekey re-wrap job, unthrottled                                   {b,10:N0} rows/s   ({withStart:N0} counting the process's start) peak memory {peak}, CPU {cores} cores of {Environment.ProcessorCount}");
-        Console.WriteLine($"  b/a = {b / a:F2}");
+        // A job commits every batch durably, so it can resume where it stopped; the baseline does
+        // the same work without crypto: the fastest raw update (the C API on UTF-8 bytes, as the
+        // job itself uses) committing once per batch of the job's batch size, with the database's
+        // same synchronous setting. One transaction for everything is not the same work; its
+        // figures are printed beside, for information.
+        var batch = JobBatchSize();
+        var a = SqliteRawCApiUpdate(app, batch);
+        var oneTransactionAdo = await SqliteRawUpdateAsync(app);
+        var oneTransactionCApi = SqliteRawCApiUpdate(app, null);
+        var (b, peak, cores, withStart) = await JobAsync(store, rootPath, SourceKind.Sqlite, app, "bench", 0, batch);
+        Console.WriteLine($"  (a) raw update, no crypto, C API on bytes, a commit per {batch:N0} rows {a,10:N0} rows/s   (one transaction for all, for information: ADO.NET {oneTransactionAdo:N0}, C API {oneTransactionCApi:N0} rows/s)");
+        Console.WriteLine($"  (b) Rekey re-wrap job, unthrottled, batches of {batch:N0}             {b,10:N0} rows/s   ({withStart:N0} counting the process's start) peak memory {peak}, CPU {cores} cores of {Environment.ProcessorCount}");
+        Console.WriteLine($"  b/a = {b / a:F2} (target >= 0.8)");
     }
 
     /// <summary>
@@ -232,8 +236,7 @@ internal static class RewrapBenchmark
         using (var root = LocalRootKeyProvider.OpenKeyFile(rootPath))
         await using (var service = new RekeyService(keys, root))
         {
-            // REKEY_BENCH_BATCH tries other batch sizes; 5,000 measured best here.
-            var size = batch ?? (int.TryParse(Environment.GetEnvironmentVariable("REKEY_BENCH_BATCH"), out var b) ? b : 5000);
+            var size = batch ?? JobBatchSize();
             var definition = new RewrapJobDefinition(Key, new SourceDefinition(kind, source, table, "id", IdKind.Integer, [new CiphertextColumn("ct")]), BatchSize: size, ThrottleRowsPerSecond: throttle, Concurrency: 2);
             id = (await new RewrapJobs(service, (IRewrapJobStore)keys).StartAsync(definition, new ChangeContext("bench"))).Id;
         }
@@ -502,7 +505,11 @@ internal static class RewrapBenchmark
         return latencies;
     }
 
-    private static double SqliteRawCApiUpdate(string path)
+    // REKEY_BENCH_BATCH tries other batch sizes; 5,000 measured best here.
+    private static int JobBatchSize() => int.TryParse(Environment.GetEnvironmentVariable("REKEY_BENCH_BATCH"), out var size) ? size : 5000;
+
+    /// <summary>Rewrites every value unchanged: in one transaction, or committing every <paramref name="batchSize"/> rows.</summary>
+    private static double SqliteRawCApiUpdate(string path, int? batchSize)
     {
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
@@ -534,6 +541,11 @@ internal static class RewrapBenchmark
                 }
 
                 raw.sqlite3_reset(update);
+                if (batchSize is { } size && (i + 1) % size == 0 && i + 1 < ids.Count)
+                {
+                    Check(db, raw.sqlite3_exec(db, "COMMIT;"));
+                    Check(db, raw.sqlite3_exec(db, "BEGIN;"));
+                }
             }
         }
 

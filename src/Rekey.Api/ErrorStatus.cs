@@ -35,6 +35,7 @@ public static class ErrorStatus
         RekeyErrorCode.PayloadTooLarge => 413,
         RekeyErrorCode.AuditChainBroken => 500,
         RekeyErrorCode.RootKeyUnavailable => 503,
+        RekeyErrorCode.RootKeyRefused => 500,
         RekeyErrorCode.StoreUnavailable => 503,
         _ => 500,
     };

@@ -44,7 +44,7 @@ public static class ExitCodes
         RekeyErrorCode.KeyNotFound or RekeyErrorCode.VersionNotFound or RekeyErrorCode.TokenNotFound or RekeyErrorCode.JobNotFound or RekeyErrorCode.SourceNotFound or RekeyErrorCode.StoreNotFound => NotFound,
         RekeyErrorCode.KeyExists or RekeyErrorCode.Conflict => Conflict,
         RekeyErrorCode.DecryptionFailed => DecryptionFailed,
-        RekeyErrorCode.RootKeyUnavailable or RekeyErrorCode.StoreUnavailable => StoreFailure,
+        RekeyErrorCode.RootKeyUnavailable or RekeyErrorCode.RootKeyRefused or RekeyErrorCode.StoreUnavailable => StoreFailure,
         RekeyErrorCode.Unauthenticated or RekeyErrorCode.Forbidden => AuthFailed,
         RekeyErrorCode.InvalidRequest or RekeyErrorCode.PayloadTooLarge => Usage,
         RekeyErrorCode.AuditChainBroken => AuditInvalid,

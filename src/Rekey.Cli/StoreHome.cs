@@ -129,7 +129,7 @@ internal sealed class StoreHome
     }
 
     public Task<RekeyStack> OpenServiceAsync(IRootKeyProvider? root, CancellationToken cancellationToken) =>
-        RekeyStack.OpenAsync(StackOptions(), TimeProvider.System, root, cancellationToken);
+        RekeyStack.OpenAsync(StackOptions(), TimeProvider.System, root, cancellationToken: cancellationToken);
 
     /// <summary>This folder's store and root key, for a one-shot command (other instances' changes are not followed).</summary>
     public RekeyStackOptions StackOptions()

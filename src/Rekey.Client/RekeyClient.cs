@@ -31,6 +31,7 @@ public sealed class RekeyClient : IKeyService, IDisposable
     private readonly HttpClient _http;
     private readonly bool _ownsHttp;
     private readonly RekeyClientOptions _options;
+    private readonly TimeProvider _time;
 
     /// <summary>Creates a client for the server at <paramref name="address"/> using bearer <paramref name="token"/>, with the default timeout and retries.</summary>
     /// <param name="address">The server's base address, for example <c>http://127.0.0.1:8200</c>.</param>
@@ -46,7 +47,15 @@ public sealed class RekeyClient : IKeyService, IDisposable
     /// <param name="http">An HttpClient to use (its base address and auth header are set, and <see cref="RekeyClientOptions.CaCertificateFile"/> is then the caller's business); a new one when null.</param>
     /// <exception cref="RekeyException"><see cref="RekeyErrorCode.InvalidRequest"/> naming every problem with the options.</exception>
     public RekeyClient(RekeyClientOptions options, HttpClient? http = null)
+        : this(options, http, TimeProvider.System)
     {
+    }
+
+    /// <summary>Creates a client whose timeouts and retry waits run on <paramref name="time"/> (tests drive it by hand).</summary>
+    public RekeyClient(RekeyClientOptions options, HttpClient? http, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _time = time;
         ArgumentNullException.ThrowIfNull(options);
         if (options.Validate() is { Count: > 0 } problems)
         {
@@ -398,8 +407,8 @@ public sealed class RekeyClient : IKeyService, IDisposable
                 request.Content = JsonContent.Create(body, bodyType!);
             }
 
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(_options.Timeout);
+            using var timeout = new CancellationTokenSource(_options.Timeout, _time);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
             HttpResponseMessage response;
             try
             {
@@ -415,7 +424,7 @@ public sealed class RekeyClient : IKeyService, IDisposable
                 // A reset connection can surface as a bare socket or I/O error, not only HttpRequestException.
                 if (repeatable && attempt < _options.MaxRetries)
                 {
-                    await Task.Delay(Backoff(attempt, null), cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(Backoff(attempt, null), _time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
@@ -426,7 +435,7 @@ public sealed class RekeyClient : IKeyService, IDisposable
             {
                 var wait = Backoff(attempt, response.Headers.RetryAfter);
                 response.Dispose();
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(wait, _time, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 

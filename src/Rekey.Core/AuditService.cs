@@ -17,18 +17,14 @@ public sealed class AuditService : IAuditService
     private readonly ServiceState _state;
     private readonly IKeyStore _store;
     private readonly IRootKeyProvider _root;
-    private readonly TimeProvider _time;
     private readonly RekeyServiceOptions _options;
-    private readonly KeyVersionCache _cache;
 
     internal AuditService(ServiceState state)
     {
         _state = state;
         _store = state.Store;
         _root = state.Root;
-        _time = state.Time;
         _options = state.Options;
-        _cache = state.Cache;
     }
 
     /// <summary>Reads audit events after a sequence number, oldest first.</summary>
@@ -115,9 +111,9 @@ public sealed class AuditService : IAuditService
 
         foreach (var stored in signingKeys)
         {
-            if (!await IsOwnSigningKeyAsync(stored, cancellationToken).ConfigureAwait(false))
+            if (await NotOwnSigningKeyAsync(stored, cancellationToken).ConfigureAwait(false) is { } problem)
             {
-                return new AuditVerification(false, 0, null, null, $"The audit-signing key {stored.KeyId} in the store was not made under this store's root key: it was inserted by someone without the root.")
+                return new AuditVerification(false, 0, null, null, problem)
                 {
                     KeysPinned = options.PinnedPublicKeys is { Count: > 0 },
                 };
@@ -181,7 +177,7 @@ public sealed class AuditService : IAuditService
         var keys = await store.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
         if (keys.Count > 0)
         {
-            return await AuditSigner.OpenAsync(_root, keys[^1].KeyId, keys[^1].WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
+            return await AuditSigner.OpenAsync(_state.Roots.Resolve(keys[^1].RootKeyId), keys[^1].KeyId, keys[^1].WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
         }
 
         var (created, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
@@ -210,20 +206,31 @@ public sealed class AuditService : IAuditService
         return checkpoint;
     }
 
-    private async Task<bool> IsOwnSigningKeyAsync(StoredSigningKey stored, CancellationToken cancellationToken)
+    // Null when the key was made under one of this store's roots: its private key unwraps under
+    // the root it names and matches its public key. A root id this store does not have, or a
+    // root that refuses the material, is evidence of insertion (or of a root left out of the
+    // configuration, which the message says); a root that cannot be reached now is not, and the
+    // verification then fails as unavailable instead of reporting tampering.
+    private async Task<string?> NotOwnSigningKeyAsync(StoredSigningKey stored, CancellationToken cancellationToken)
     {
+        if (!_state.Roots.TryResolve(stored.RootKeyId, out var root))
+        {
+            return $"The audit-signing key {stored.KeyId} names root key {stored.RootKeyId}, which this store is not configured with: it was inserted by someone without the root, or that root was left out of the configuration.";
+        }
+
+        var inserted = $"The audit-signing key {stored.KeyId} in the store was not made under this store's root key: it was inserted by someone without the root.";
         try
         {
-            using var signer = await AuditSigner.OpenAsync(_root, stored.KeyId, stored.WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
-            return CryptographicOperations.FixedTimeEquals(signer.PublicKey, stored.PublicKey);
+            using var signer = await AuditSigner.OpenAsync(root, stored.KeyId, stored.WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
+            return CryptographicOperations.FixedTimeEquals(signer.PublicKey, stored.PublicKey) ? null : inserted;
         }
-        catch (RekeyException e) when (e.Code == RekeyErrorCode.RootKeyUnavailable)
+        catch (RekeyException e) when (e.Code == RekeyErrorCode.RootKeyRefused)
         {
-            return false;
+            return inserted;
         }
         catch (CryptographicException)
         {
-            return false;
+            return inserted;
         }
     }
 

@@ -16,20 +16,14 @@ namespace Rekey;
 public sealed class CryptoService : ICryptoService
 {
     private readonly ServiceState _state;
-    private readonly IKeyStore _store;
-    private readonly IRootKeyProvider _root;
     private readonly TimeProvider _time;
-    private readonly RekeyServiceOptions _options;
     private readonly KeyVersionCache _cache;
     private readonly KeyManager _keys;
 
     internal CryptoService(ServiceState state, KeyManager keys)
     {
         _state = state;
-        _store = state.Store;
-        _root = state.Root;
         _time = state.Time;
-        _options = state.Options;
         _cache = state.Cache;
         _keys = keys;
     }

@@ -69,7 +69,7 @@ internal sealed class CachedVersion
 internal sealed class KeyVersionCache : IAsyncDisposable
 {
     private readonly IKeyStore _store;
-    private readonly IRootKeyProvider _root;
+    private readonly RootKeyRing _roots;
     private readonly TimeProvider _time;
     private readonly TimeSpan _ttl;
     private readonly TimeSpan _notifiedTtl;
@@ -78,10 +78,10 @@ internal sealed class KeyVersionCache : IAsyncDisposable
     private readonly Lock _kekGate = new();
     private long _invalidations;
 
-    public KeyVersionCache(IKeyStore store, IRootKeyProvider root, TimeProvider time, TimeSpan ttl, TimeSpan notifiedTtl)
+    public KeyVersionCache(IKeyStore store, RootKeyRing roots, TimeProvider time, TimeSpan ttl, TimeSpan notifiedTtl)
     {
         _store = store;
-        _root = root;
+        _roots = roots;
         _time = time;
         _ttl = ttl;
         _notifiedTtl = notifiedTtl;
@@ -188,7 +188,8 @@ internal sealed class KeyVersionCache : IAsyncDisposable
             throw new KeyMaterialErasedException();
         }
 
-        var material = await _root.UnwrapAsync(row.WrappedMaterial, MaterialBinding.For(row.Info.Key, row.Info.Version), cancellationToken).ConfigureAwait(false);
+        // The root that wrapped this version, by the id stored beside it (several during a root move).
+        var material = await _roots.Resolve(row.RootKeyId).UnwrapAsync(row.WrappedMaterial, MaterialBinding.For(row.Info.Key, row.Info.Version), cancellationToken).ConfigureAwait(false);
         try
         {
             var kek = new AesKeyWrapPadded(material);

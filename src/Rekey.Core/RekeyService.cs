@@ -23,14 +23,24 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     private readonly ServiceState _state;
     private int _disposed;
 
-    /// <summary>Creates a service over a store and a root key provider.</summary>
+    /// <summary>Creates a service over a store and the one root key provider its material is wrapped under.</summary>
     public RekeyService(IKeyStore store, IRootKeyProvider root, RekeyServiceOptions? options = null, TimeProvider? timeProvider = null)
+        : this(store, new RootKeyRing(root ?? throw new ArgumentNullException(nameof(root))), options, timeProvider)
+    {
+    }
+
+    /// <summary>
+    /// Creates a service over a store whose material may be wrapped under several roots (during a
+    /// move from one to another): new material goes under the ring's primary, and stored material
+    /// is unwrapped by the root whose id it records.
+    /// </summary>
+    public RekeyService(IKeyStore store, RootKeyRing roots, RekeyServiceOptions? options = null, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(roots);
         options ??= new RekeyServiceOptions();
         options.Validate();
-        _state = new ServiceState(store, root, options, timeProvider ?? TimeProvider.System);
+        _state = new ServiceState(store, roots, options, timeProvider ?? TimeProvider.System);
         Keys = new KeyManager(_state);
         Crypto = new CryptoService(_state, Keys);
         Audit = new AuditService(_state);

@@ -8,17 +8,21 @@ using Rekey.Storage;
 namespace Rekey;
 
 /// <summary>What the key manager, the crypto service and the audit service share: the store, the root, the clock, the options and the version cache.</summary>
-internal sealed class ServiceState(IKeyStore store, IRootKeyProvider root, RekeyServiceOptions options, TimeProvider time)
+internal sealed class ServiceState(IKeyStore store, RootKeyRing roots, RekeyServiceOptions options, TimeProvider time)
 {
     public IKeyStore Store { get; } = store;
 
-    public IRootKeyProvider Root { get; } = root;
+    /// <summary>Every configured root, by id: stored material is unwrapped by the root that wrapped it.</summary>
+    public RootKeyRing Roots { get; } = roots;
+
+    /// <summary>The root new material is wrapped under.</summary>
+    public IRootKeyProvider Root => Roots.Primary;
 
     public RekeyServiceOptions Options { get; } = options;
 
     public TimeProvider Time { get; } = time;
 
-    public KeyVersionCache Cache { get; } = new(store, root, time, options.CacheTtl, options.NotifiedCacheTtl);
+    public KeyVersionCache Cache { get; } = new(store, roots, time, options.CacheTtl, options.NotifiedCacheTtl);
 
     public async Task RefuseAsync(ChangeContext? change, string action, KeyName name, int? from, int? to, RekeyErrorCode code, string message, CancellationToken cancellationToken)
     {

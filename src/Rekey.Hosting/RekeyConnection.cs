@@ -11,13 +11,14 @@ public sealed class RekeyConnection : IAsyncDisposable, IDisposable
 {
     private readonly RekeyOptions _options;
     private readonly TimeProvider _time;
+    private readonly Microsoft.Extensions.Logging.ILoggerFactory? _loggerFactory;
     private readonly Lazy<Task<IKeyService>> _open;
     private RekeyStack? _stack;
     private RekeyClient? _client;
 
     /// <summary>Prepares a connection; nothing is opened until <see cref="GetServiceAsync"/> (the hosted service calls it at start).</summary>
     /// <exception cref="RekeyException"><see cref="RekeyErrorCode.InvalidRequest"/> naming every problem with <paramref name="options"/>.</exception>
-    public RekeyConnection(RekeyOptions options, TimeProvider? time = null)
+    public RekeyConnection(RekeyOptions options, TimeProvider? time = null, Microsoft.Extensions.Logging.ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.Validate() is { Count: > 0 } problems)
@@ -27,6 +28,7 @@ public sealed class RekeyConnection : IAsyncDisposable, IDisposable
 
         _options = options;
         _time = time ?? TimeProvider.System;
+        _loggerFactory = loggerFactory;
         _open = new Lazy<Task<IKeyService>>(OpenAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
@@ -54,11 +56,11 @@ public sealed class RekeyConnection : IAsyncDisposable, IDisposable
     {
         if (_options.IsRemote)
         {
-            _client = new RekeyClient(_options.Server);
+            _client = new RekeyClient(_options.Server, null, _time);
             return _client;
         }
 
-        _stack = await RekeyStack.OpenAsync(_options, _time).ConfigureAwait(false);
+        _stack = await RekeyStack.OpenAsync(_options, _time, loggerFactory: _loggerFactory).ConfigureAwait(false);
         return _stack.Service;
     }
 }

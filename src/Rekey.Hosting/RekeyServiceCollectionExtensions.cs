@@ -32,7 +32,7 @@ public static class RekeyServiceCollectionExtensions
         {
             var options = new RekeyOptions();
             configure(options);
-            return new RekeyConnection(options, provider.GetRequiredService<TimeProvider>());
+            return new RekeyConnection(options, provider.GetRequiredService<TimeProvider>(), provider.GetService<Microsoft.Extensions.Logging.ILoggerFactory>());
         });
 
         // Opened by the hosted service at start; a provider used without a host opens it here.

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Rekey.Audit;
 using Rekey.Errors;
 using Rekey.Root;
@@ -36,11 +37,13 @@ public sealed class RekeyStack : IAsyncDisposable
 
     /// <summary>
     /// Opens the root key (unless <paramref name="root"/> is given, which the stack then owns),
-    /// opens the store and brings its schema up to date, and builds the service.
+    /// opens the store and brings its schema up to date, and builds the service. The store logs
+    /// what it does in the background (a lost change listener, an erasure's wait) to
+    /// <paramref name="loggerFactory"/>.
     /// </summary>
     /// <exception cref="RekeyException"><see cref="RekeyErrorCode.InvalidRequest"/> naming every problem with <paramref name="options"/>; <see cref="RekeyErrorCode.RootKeyUnavailable"/> when the root key cannot be opened.</exception>
     /// <exception cref="RekeyStoreException">The store cannot be opened.</exception>
-    public static async Task<RekeyStack> OpenAsync(RekeyStackOptions options, TimeProvider? time = null, IRootKeyProvider? root = null, CancellationToken cancellationToken = default)
+    public static async Task<RekeyStack> OpenAsync(RekeyStackOptions options, TimeProvider? time = null, IRootKeyProvider? root = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (root is null && options.Validate() is { Count: > 0 } problems)
@@ -54,7 +57,7 @@ public sealed class RekeyStack : IAsyncDisposable
         try
         {
             store = options.IsPostgres
-                ? await PostgresKeyStore.OpenAsync(options.Store!, time, listen: options.FollowChanges, cancellationToken).ConfigureAwait(false)
+                ? await PostgresKeyStore.OpenAsync(options.Store!, time, options.FollowChanges, loggerFactory, cancellationToken).ConfigureAwait(false)
                 : await SqliteKeyStore.OpenAsync(options.Store!, time, options.FollowChanges ? null : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
             var service = new RekeyService(
                 store,

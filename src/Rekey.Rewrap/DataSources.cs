@@ -58,17 +58,23 @@ public sealed class DataSources
     private const int MaxNameLength = 64;
 
     private readonly IDataSourceStore _store;
-    private readonly IRootKeyProvider _root;
+    private readonly RootKeyRing _roots;
     private readonly TimeProvider _time;
     private readonly DataSourceOptions _options;
 
     /// <summary>Creates the registry over the store it lives in and the root that wraps connection strings.</summary>
     public DataSources(IDataSourceStore store, IRootKeyProvider root, DataSourceOptions? options = null, TimeProvider? time = null)
+        : this(store, new RootKeyRing(root ?? throw new ArgumentNullException(nameof(root))), options, time)
+    {
+    }
+
+    /// <summary>A registry whose connections may be wrapped under any root of <paramref name="roots"/> (new ones under its primary).</summary>
+    public DataSources(IDataSourceStore store, RootKeyRing roots, DataSourceOptions? options = null, TimeProvider? time = null)
     {
         ArgumentNullException.ThrowIfNull(store);
-        ArgumentNullException.ThrowIfNull(root);
+        ArgumentNullException.ThrowIfNull(roots);
         _store = store;
-        _root = root;
+        _roots = roots;
         _options = options ?? new DataSourceOptions();
         _time = time ?? TimeProvider.System;
     }
@@ -101,7 +107,7 @@ public sealed class DataSources
         byte[] wrapped;
         try
         {
-            wrapped = await _root.WrapAsync(plain, Binding(registration.Name), cancellationToken).ConfigureAwait(false);
+            wrapped = await _roots.Primary.WrapAsync(plain, Binding(registration.Name), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -111,7 +117,7 @@ public sealed class DataSources
         var document = JsonSerializer.Serialize(info, DataSourceJson.Default.DataSourceInfo);
         var details = $"{info.Kind.ToString().ToLowerInvariant()} table {info.Table}; keys {string.Join(",", info.Keys.Select(k => k.Value))}";
         await _store.AddDataSourceAsync(
-            new StoredDataSource(registration.Name, document, wrapped, _root.KeyId, now),
+            new StoredDataSource(registration.Name, document, wrapped, _roots.Primary.KeyId, now),
             ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "source.register", null, null, null, "success", "source " + registration.Name + "; " + details)),
             cancellationToken).ConfigureAwait(false);
         return info;
@@ -150,7 +156,7 @@ public sealed class DataSources
             throw new RekeyException(RekeyErrorCode.Forbidden, $"The data source '{name}' is not registered for key '{key}'.");
         }
 
-        var plain = await _root.UnwrapAsync(stored.WrappedConnection, Binding(name), cancellationToken).ConfigureAwait(false);
+        var plain = await _roots.Resolve(stored.RootKeyId).UnwrapAsync(stored.WrappedConnection, Binding(name), cancellationToken).ConfigureAwait(false);
         try
         {
             var definition = new SourceDefinition(info.Kind, Encoding.UTF8.GetString(plain), info.Table, info.IdColumn, info.IdKind, info.Columns, info.FilterColumn, info.FilterValue);

@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Rekey.Audit;
@@ -107,7 +106,7 @@ internal sealed class RewrapRun
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var transformed = Channel.CreateBounded<Task<Batch>>(new BoundedChannelOptions(Math.Max(1, Definition.Concurrency)) { SingleReader = true, SingleWriter = true });
         var reader = Task.Run(() => ReadAsync(transformed.Writer, stop.Token), stop.Token);
-        var clock = Stopwatch.StartNew();
+        var started = _time.GetTimestamp();
         var runningBefore = Document.RunningMilliseconds;
         try
         {
@@ -140,7 +139,7 @@ internal sealed class RewrapRun
                 Add(Document.PerVersion, batch.PerVersion);
                 Add(Document.Inventory, batch.Inventory);
                 Document.SetPosition(batch.LastId);
-                Document.RunningMilliseconds = runningBefore + clock.ElapsedMilliseconds;
+                Document.RunningMilliseconds = runningBefore + (long)_time.GetElapsedTime(started).TotalMilliseconds;
                 if (!await SaveAsync(batch.Failures, null, stop.Token).ConfigureAwait(false))
                 {
                     return await StoppedStateAsync(cancellationToken).ConfigureAwait(false);

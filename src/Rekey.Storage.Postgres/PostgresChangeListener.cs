@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Rekey.Keys;
 
@@ -18,15 +19,17 @@ internal sealed class PostgresChangeListener : IDisposable
     private static readonly TimeSpan StopCheck = TimeSpan.FromMilliseconds(200);
     private readonly NpgsqlDataSource _dataSource;
     private readonly Action<KeyName?> _changed;
+    private readonly ILogger _logger;
     private readonly ManualResetEventSlim _stop = new();
     private readonly TaskCompletionSource _firstAttempt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Thread _thread;
     private volatile bool _live;
 
-    public PostgresChangeListener(NpgsqlDataSource dataSource, Action<KeyName?> changed)
+    public PostgresChangeListener(NpgsqlDataSource dataSource, Action<KeyName?> changed, ILogger logger)
     {
         _dataSource = dataSource;
         _changed = changed;
+        _logger = logger;
         _thread = new Thread(Run) { IsBackground = true, Name = "rekey-postgres-change-listener" };
         _thread.Start();
     }
@@ -61,6 +64,7 @@ internal sealed class PostgresChangeListener : IDisposable
                 _firstAttempt.TrySetResult();
                 if (reconnecting)
                 {
+                    PostgresLog.ListenerBack(_logger);
                     _changed(null);
                 }
 
@@ -75,6 +79,7 @@ internal sealed class PostgresChangeListener : IDisposable
                 _live = false;
                 _firstAttempt.TrySetResult();
                 reconnecting = true;
+                PostgresLog.ListenerLost(_logger, e.Message, RetryDelay.TotalMilliseconds);
                 _changed(null);
                 _stop.Wait(RetryDelay);
             }

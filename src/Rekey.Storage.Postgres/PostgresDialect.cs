@@ -1,6 +1,6 @@
 using System.Data.Common;
-using System.Diagnostics;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Rekey.Keys;
 using Rekey.Storage.Sql;
@@ -13,7 +13,7 @@ namespace Rekey.Storage.Postgres;
 /// after erasure, once no snapshot can still see the old rows, <c>key_versions</c> is rewritten
 /// (VACUUM FULL) so erased material does not linger in dead row versions.
 /// </summary>
-internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
+internal sealed class PostgresDialect(NpgsqlDataSource dataSource, TimeProvider time, ILogger logger) : SqlDialect
 {
     // SQLSTATE classes (https://www.postgresql.org/docs/current/errcodes-appendix.html).
     private const string UniqueViolation = "23505";
@@ -81,20 +81,38 @@ internal sealed class PostgresDialect(NpgsqlDataSource dataSource) : SqlDialect
     /// </summary>
     public override async Task ScrubAsync(long? mark, CancellationToken cancellationToken)
     {
-        var waited = Stopwatch.StartNew();
-        while (mark is { } erasing && waited.Elapsed < ScrubWait)
+        var started = time.GetTimestamp();
+        if (mark is { } erasing)
         {
-            await using var horizon = dataSource.CreateCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint;");
-            if (Convert.ToInt64(await horizon.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) > erasing)
+            var announced = false;
+            while (true)
             {
-                break;
-            }
+                await using var horizon = dataSource.CreateCommand("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint;");
+                if (Convert.ToInt64(await horizon.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false), CultureInfo.InvariantCulture) > erasing)
+                {
+                    break;
+                }
 
-            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+                if (time.GetElapsedTime(started) >= ScrubWait)
+                {
+                    PostgresLog.ErasureWaitGaveUp(logger, erasing, ScrubWait.TotalSeconds);
+                    break;
+                }
+
+                if (!announced)
+                {
+                    PostgresLog.ErasureWaiting(logger, erasing);
+                    announced = true;
+                }
+
+                await Task.Delay(TimeSpan.FromMilliseconds(20), time, cancellationToken).ConfigureAwait(false);
+            }
         }
 
+        var rewriting = time.GetTimestamp();
         await using var vacuum = dataSource.CreateCommand("VACUUM FULL rekey.key_versions;");
         await vacuum.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        PostgresLog.ErasureDone(logger, time.GetElapsedTime(rewriting).TotalMilliseconds);
     }
 
     public override bool IsUniqueViolation(DbException error) => error is PostgresException { SqlState: UniqueViolation };

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using Rekey.Errors;
 using Rekey.Keys;
@@ -23,8 +25,8 @@ public sealed class PostgresKeyStore : SqlKeyStore
     private readonly NpgsqlDataSource _dataSource;
     private PostgresChangeListener? _listener;
 
-    private PostgresKeyStore(NpgsqlDataSource dataSource)
-        : base(new PostgresDialect(dataSource))
+    private PostgresKeyStore(NpgsqlDataSource dataSource, TimeProvider time, ILogger logger)
+        : base(new PostgresDialect(dataSource, time, logger))
     {
         _dataSource = dataSource;
     }
@@ -34,13 +36,16 @@ public sealed class PostgresKeyStore : SqlKeyStore
 
     /// <summary>
     /// Connects, brings the schema up to date, and (unless <paramref name="listen"/> is false)
-    /// starts listening for changes made by other instances.
+    /// starts listening for changes made by other instances. The listener's reconnects and the
+    /// wait before an erasure's table rewrite are logged to <paramref name="loggerFactory"/>
+    /// (category <c>Rekey.Storage.Postgres</c>, event ids 4001 to 4005).
     /// </summary>
-    public static async Task<PostgresKeyStore> OpenAsync(string connectionString, TimeProvider? timeProvider = null, bool listen = true, CancellationToken cancellationToken = default)
+    public static async Task<PostgresKeyStore> OpenAsync(string connectionString, TimeProvider? timeProvider = null, bool listen = true, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         var normalized = PostgresConnectionString.Normalize(connectionString);
         var dataSource = NpgsqlDataSource.Create(normalized);
-        var store = new PostgresKeyStore(dataSource);
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Rekey.Storage.Postgres");
+        var store = new PostgresKeyStore(dataSource, timeProvider ?? TimeProvider.System, logger);
         try
         {
             try
@@ -54,7 +59,7 @@ public sealed class PostgresKeyStore : SqlKeyStore
 
             if (listen)
             {
-                store._listener = new PostgresChangeListener(dataSource, store.Announce);
+                store._listener = new PostgresChangeListener(dataSource, store.Announce, logger);
                 await store._listener.Started.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 

@@ -17,7 +17,7 @@ public sealed class PostgresDialectTests
         await using var database = await PostgresDatabase.CreateAsync();
         await database.ExecuteAsync("CREATE TABLE public.t (id integer PRIMARY KEY, code text NOT NULL UNIQUE, n integer CHECK (n > 0)); INSERT INTO public.t VALUES (1, 'a', 1);");
         await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-        SqlDialect dialect = new PostgresDialect(dataSource);
+        SqlDialect dialect = new PostgresDialect(dataSource, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         await using var connection = await dialect.OpenAsync(CancellationToken.None);
         await using var command = connection.CreateCommand();
         command.CommandText = statement;
@@ -33,7 +33,7 @@ public sealed class PostgresDialectTests
         await using var database = await PostgresDatabase.CreateAsync();
         await database.ExecuteAsync("CREATE TABLE public.d (id integer PRIMARY KEY, v integer); INSERT INTO public.d VALUES (1, 0), (2, 0);");
         await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
-        SqlDialect dialect = new PostgresDialect(dataSource);
+        SqlDialect dialect = new PostgresDialect(dataSource, TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         await using var a = await dataSource.OpenConnectionAsync();
         await using var b = await dataSource.OpenConnectionAsync();
         await using var ta = await a.BeginTransactionAsync();

@@ -40,7 +40,7 @@ public enum RekeyErrorCode
     /// <summary>A scheduled destruction is not yet due.</summary>
     DestructionNotDue = 11,
 
-    /// <summary>The root key could not be loaded or does not match the stored material.</summary>
+    /// <summary>The root key cannot be used now: not loaded, not reachable (HSM busy, KMS throttling or down), or not configured here. Transient: try again, or fix the configuration.</summary>
     RootKeyUnavailable = 12,
 
     /// <summary>A policy forbids the operation (for example lowering a minimum version below what is allowed).</summary>
@@ -84,4 +84,7 @@ public enum RekeyErrorCode
 
     /// <summary>No Rekey store exists where one was looked for (run <c>rekey init</c>).</summary>
     StoreNotFound = 26,
+
+    /// <summary>The root key refused stored material: it was wrapped by another root key or for another slot, or it was altered. Not transient.</summary>
+    RootKeyRefused = 27,
 }

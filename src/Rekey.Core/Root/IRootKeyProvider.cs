@@ -14,13 +14,16 @@ public interface IRootKeyProvider : IAsyncDisposable
     /// <summary>A stable, non-secret identifier of the root key (a fingerprint), stored beside each wrapped material.</summary>
     string KeyId { get; }
 
-    /// <summary>Wraps material under the root key.</summary>
+    /// <summary>Wraps material under the root key; <see cref="Errors.RekeyErrorCode.RootKeyUnavailable"/> when it cannot be used now.</summary>
     ValueTask<byte[]> WrapAsync(ReadOnlyMemory<byte> material, ReadOnlyMemory<byte> binding, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Unwraps material. The caller owns the returned buffer and must zero it after use. Throws
-    /// <see cref="Errors.RekeyException"/> with <see cref="Errors.RekeyErrorCode.RootKeyUnavailable"/>
-    /// when the material was not wrapped by this root key for this binding.
+    /// <see cref="Errors.RekeyException"/> with <see cref="Errors.RekeyErrorCode.RootKeyRefused"/>
+    /// when the material was not wrapped by this root key for this binding (wrong root, wrong
+    /// slot, altered), and with <see cref="Errors.RekeyErrorCode.RootKeyUnavailable"/> when the
+    /// root cannot be used now (an HSM busy, a KMS throttling or unreachable): callers treat only
+    /// the first as evidence about the material.
     /// </summary>
     ValueTask<byte[]> UnwrapAsync(ReadOnlyMemory<byte> wrapped, ReadOnlyMemory<byte> binding, CancellationToken cancellationToken = default);
 }

@@ -194,7 +194,7 @@ public sealed class LocalRootKeyProvider : IRootKeyProvider, IDisposable
     }
 
     private static RekeyException NotOurs() =>
-        new(RekeyErrorCode.RootKeyUnavailable, "Stored key material was not wrapped by this root key (wrong root key, or the material was altered).");
+        new(RekeyErrorCode.RootKeyRefused, "Stored key material was not wrapped by this root key (wrong root key, or the material was altered).");
 
     private static void CheckPassphrase(string passphrase)
     {

@@ -64,6 +64,6 @@ internal sealed partial class CheckpointWorker(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Signing an audit checkpoint failed; retrying")]
+    [LoggerMessage(EventId = 2301, Level = LogLevel.Warning, Message = "Signing an audit checkpoint failed; retrying")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }

@@ -26,14 +26,16 @@ public sealed class RekeyServerHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly RekeyStack _stack;
+    private readonly ILoggerFactory _storeLogging;
     private readonly IKeyStore _store;
     private readonly TimeProvider _time;
     private int _disposed;
 
-    private RekeyServerHost(WebApplication app, RekeyStack stack, TimeProvider time, Uri address)
+    private RekeyServerHost(WebApplication app, RekeyStack stack, ILoggerFactory storeLogging, TimeProvider time, Uri address)
     {
         _app = app;
         _stack = stack;
+        _storeLogging = storeLogging;
         _store = stack.Store;
         _time = time;
         Service = stack.Service;
@@ -61,10 +63,25 @@ public sealed class RekeyServerHost : IAsyncDisposable
         }
 
         time ??= TimeProvider.System;
-        var stack = await RekeyStack.OpenAsync(
-            options.ToStackOptions(),
-            time,
-            cancellationToken: cancellationToken).ConfigureAwait(false);
+
+        // The store starts before the web host does and logs in the background from then on, so
+        // it gets a factory of its own, configured as the host's (same providers, level, filters).
+        var storeLogging = LoggerFactory.Create(builder =>
+        {
+            logging?.Invoke(builder);
+            ServerLogging.Configure(builder, options.LogLevel);
+        });
+        RekeyStack stack;
+        try
+        {
+            stack = await RekeyStack.OpenAsync(options.ToStackOptions(), time, loggerFactory: storeLogging, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            storeLogging.Dispose();
+            throw;
+        }
+
         try
         {
             var (root, store, service) = (stack.Root, stack.Store, stack.Service);
@@ -82,11 +99,12 @@ public sealed class RekeyServerHost : IAsyncDisposable
             var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
             var uri = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal));
             ServerLog.Started(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server"), HealthEndpoints.Version, uri.ToString(), options.IsPostgres ? "PostgreSQL" : "SQLite");
-            return new RekeyServerHost(app, stack, time, uri);
+            return new RekeyServerHost(app, stack, storeLogging, time, uri);
         }
         catch
         {
             await stack.DisposeAsync().ConfigureAwait(false);
+            storeLogging.Dispose();
             throw;
         }
     }
@@ -117,6 +135,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
         await _stack.DisposeAsync().ConfigureAwait(false);
+        _storeLogging.Dispose();
     }
 
     private static WebApplication Build(RekeyServerOptions options, IKeyStore store, RekeyService service, IRootKeyProvider root, TimeProvider time, Action<ILoggingBuilder>? logging)
@@ -145,7 +164,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddSingleton(options);
         if (options.ListensHttps)
         {
-            services.AddSingleton(sp => new TlsCertificate(options.TlsCert!, options.TlsKey!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server.Tls")));
+            services.AddSingleton(sp => new TlsCertificate(options.TlsCert!, options.TlsKey!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server.Tls"), time));
         }
 
         services.AddSingleton(time);

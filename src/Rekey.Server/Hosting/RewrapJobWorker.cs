@@ -46,9 +46,9 @@ internal sealed partial class RewrapJobWorker(RewrapJobs jobs, TimeProvider time
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Re-wrap job {JobId} stopped: {State}")]
+    [LoggerMessage(EventId = 3101, Level = LogLevel.Information, Message = "Re-wrap job {JobId} stopped: {State}")]
     private static partial void LogRan(ILogger logger, string jobId, RewrapJobState state);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "The re-wrap job worker failed; retrying")]
+    [LoggerMessage(EventId = 3102, Level = LogLevel.Warning, Message = "The re-wrap job worker failed; retrying")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }

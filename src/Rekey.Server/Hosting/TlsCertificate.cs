@@ -18,18 +18,20 @@ internal sealed partial class TlsCertificate : IDisposable
     private readonly string _certPath;
     private readonly string _keyPath;
     private readonly ILogger _logger;
-    private readonly Timer _timer;
+    private readonly TimeProvider _time;
+    private readonly ITimer _timer;
     private byte[] _stamp;
     private X509Certificate2 _current;
 
-    public TlsCertificate(string certPath, string keyPath, ILogger logger)
+    public TlsCertificate(string certPath, string keyPath, ILogger logger, TimeProvider time)
     {
         _certPath = certPath;
         _keyPath = keyPath;
         _logger = logger;
+        _time = time;
         _current = TryLoad(certPath, keyPath, out var problem) ?? throw new RekeyServerOptionsException([problem!]);
         _stamp = Stamp() ?? [];
-        _timer = new Timer(_ => Check(), null, CheckInterval, CheckInterval);
+        _timer = time.CreateTimer(_ => Check(), null, CheckInterval, CheckInterval);
     }
 
     /// <summary>The certificate new TLS handshakes get.</summary>
@@ -83,7 +85,7 @@ internal sealed partial class TlsCertificate : IDisposable
         LogReloaded(_logger, next.Subject, next.NotAfter);
 
         // Handshakes in flight may still hold the previous certificate; let them finish first.
-        _ = Task.Delay(TimeSpan.FromMinutes(1)).ContinueWith(_ => previous.Dispose(), TaskScheduler.Default);
+        _ = Task.Delay(TimeSpan.FromMinutes(1), _time).ContinueWith(_ => previous.Dispose(), TaskScheduler.Default);
     }
 
     public void Dispose()

@@ -13,6 +13,6 @@ internal sealed partial class UsageFlushWorker(RekeyService service, TimeProvide
     // Counts stay in memory and go with the next flush.
     protected override void OnStoreFailure(RekeyStoreException exception) => LogFailed(logger, exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Flushing usage counts failed; retrying")]
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Warning, Message = "Flushing usage counts failed; retrying")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 }

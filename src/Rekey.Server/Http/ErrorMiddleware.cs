@@ -59,9 +59,9 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         await ApiSurface.Of(context).WriteErrorAsync(context, code, detail).ConfigureAwait(false);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId}: the store failed")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Error, Message = "Request {RequestId}: the store failed")]
     private static partial void LogStoreFailure(ILogger logger, string requestId, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Request {RequestId}: unexpected failure")]
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Request {RequestId}: unexpected failure")]
     private static partial void LogUnexpected(ILogger logger, string requestId, Exception exception);
 }

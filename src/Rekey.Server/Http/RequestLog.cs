@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Rekey.Server.Access;
@@ -10,11 +9,11 @@ namespace Rekey.Server.Http;
 /// query strings are the caller's data), status, duration, the token id and the request id. The
 /// outermost middleware, so errors and refusals are logged with the status they were answered with.
 /// </summary>
-internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog> logger)
+internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog> logger, TimeProvider time)
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = time.GetTimestamp();
         try
         {
             await next(context).ConfigureAwait(false);
@@ -25,7 +24,7 @@ internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLo
             {
                 var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
                 var token = context.Features.Get<Caller>()?.Token?.Id ?? "-";
-                LogRequest(logger, context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(started).TotalMilliseconds, token, context.TraceIdentifier);
+                LogRequest(logger, context.Request.Method, route, context.Response.StatusCode, time.GetElapsedTime(started).TotalMilliseconds, token, context.TraceIdentifier);
             }
         }
     }

@@ -98,7 +98,7 @@ public sealed class LocalRootKeyProviderTests : IDisposable
         using var root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "root.key"));
         var wrapped = await root.WrapAsync(new byte[32], "tenants/a\0001"u8.ToArray());
         var e = await Assert.ThrowsAsync<RekeyException>(async () => await root.UnwrapAsync(wrapped, "tenants/a\0002"u8.ToArray()));
-        Assert.Equal(RekeyErrorCode.RootKeyUnavailable, e.Code);
+        Assert.Equal(RekeyErrorCode.RootKeyRefused, e.Code);
     }
 
     [Fact]
@@ -108,7 +108,8 @@ public sealed class LocalRootKeyProviderTests : IDisposable
         using var b = LocalRootKeyProvider.CreateKeyFile(Path.Combine(_dir, "b.key"));
         Assert.NotEqual(a.KeyId, b.KeyId);
         var wrapped = await a.WrapAsync(new byte[32], "x"u8.ToArray());
-        await Assert.ThrowsAsync<RekeyException>(async () => await b.UnwrapAsync(wrapped, "x"u8.ToArray()));
+        var e = await Assert.ThrowsAsync<RekeyException>(async () => await b.UnwrapAsync(wrapped, "x"u8.ToArray()));
+        Assert.Equal(RekeyErrorCode.RootKeyRefused, e.Code);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
