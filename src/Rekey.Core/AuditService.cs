@@ -15,16 +15,10 @@ namespace Rekey;
 public sealed class AuditService : IAuditService
 {
     private readonly ServiceState _state;
-    private readonly IKeyStore _store;
-    private readonly IRootKeyProvider _root;
-    private readonly RekeyServiceOptions _options;
 
     internal AuditService(ServiceState state)
     {
         _state = state;
-        _store = state.Store;
-        _root = state.Root;
-        _options = state.Options;
     }
 
     /// <summary>Reads audit events after a sequence number, oldest first.</summary>
@@ -32,7 +26,7 @@ public sealed class AuditService : IAuditService
     {
         ArgumentOutOfRangeException.ThrowIfNegative(afterSequence);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
-        return _store.ReadAuditAsync(afterSequence, limit, cancellationToken);
+        return _state.Store.ReadAuditAsync(afterSequence, limit, cancellationToken);
     }
 
     /// <summary>
@@ -61,12 +55,12 @@ public sealed class AuditService : IAuditService
 
         // The old key signs the head first, so everything before the hand-over is vouched for by it.
         await SignHeadAsync(store, previous, cancellationToken).ConfigureAwait(false);
-        var (next, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
+        var (next, wrapped) = await AuditSigner.CreateAsync(_state.Root, cancellationToken).ConfigureAwait(false);
         using (next)
         {
             var endorsement = previous.Endorse(next);
-            var record = new AuditRecord(_state.Now(), change?.Actor ?? _options.DefaultActor, AuditKeyEndorsement.Action, null, null, null, "success", endorsement.ToDetails());
-            await store.AddSigningKeyAsync(new StoredSigningKey(next.KeyId, next.PublicKey, wrapped, _root.KeyId, _state.Now()), record, cancellationToken).ConfigureAwait(false);
+            var record = new AuditRecord(_state.Now(), change?.Actor ?? _state.Options.DefaultActor, AuditKeyEndorsement.Action, null, null, null, "success", endorsement.ToDetails());
+            await store.AddSigningKeyAsync(new StoredSigningKey(next.KeyId, next.PublicKey, wrapped, _state.Root.KeyId, _state.Now()), record, cancellationToken).ConfigureAwait(false);
             var checkpoint = await SignHeadAsync(store, next, cancellationToken).ConfigureAwait(false);
             return new AuditKeyRotation(next.KeyId, checkpoint!);
         }
@@ -75,7 +69,7 @@ public sealed class AuditService : IAuditService
     /// <summary>The audit-signing public keys (SubjectPublicKeyInfo DER, by key id), for verifying checkpoints elsewhere.</summary>
     public async Task<IReadOnlyDictionary<string, byte[]>> GetAuditPublicKeysAsync(CancellationToken cancellationToken = default)
     {
-        if (_store is not IAuditCheckpointStore store)
+        if (_state.Store is not IAuditCheckpointStore store)
         {
             return new Dictionary<string, byte[]>();
         }
@@ -103,7 +97,7 @@ public sealed class AuditService : IAuditService
         ArgumentNullException.ThrowIfNull(options);
         IReadOnlyList<AuditCheckpoint> checkpoints = [];
         IReadOnlyList<StoredSigningKey> signingKeys = [];
-        if (_store is IAuditCheckpointStore checkpointStore)
+        if (_state.Store is IAuditCheckpointStore checkpointStore)
         {
             checkpoints = await checkpointStore.GetCheckpointsAsync(cancellationToken).ConfigureAwait(false);
             signingKeys = await checkpointStore.GetSigningKeysAsync(cancellationToken).ConfigureAwait(false);
@@ -125,7 +119,7 @@ public sealed class AuditService : IAuditService
         long after = 0;
         while (true)
         {
-            var page = await _store.ReadAuditAsync(after, 1000, cancellationToken).ConfigureAwait(false);
+            var page = await _state.Store.ReadAuditAsync(after, 1000, cancellationToken).ConfigureAwait(false);
             foreach (var e in page)
             {
                 if (!verifier.Add(e))
@@ -151,12 +145,12 @@ public sealed class AuditService : IAuditService
         }
 
         // The chain holds; now the versions' states must be the ones it records.
-        foreach (var key in await _store.ListKeysAsync(null, cancellationToken).ConfigureAwait(false))
+        foreach (var key in await _state.Store.ListKeysAsync(null, cancellationToken).ConfigureAwait(false))
         {
             IReadOnlyList<StoredKeyVersion> versions;
             try
             {
-                versions = StoreIntegrity.CheckVersions(key.Name, await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false));
+                versions = StoreIntegrity.CheckVersions(key.Name, await _state.Store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false));
             }
             catch (RekeyStoreException e) when (e.IsIntegrityFailure)
             {
@@ -180,9 +174,9 @@ public sealed class AuditService : IAuditService
             return await AuditSigner.OpenAsync(_state.Roots.Resolve(keys[^1].RootKeyId), keys[^1].KeyId, keys[^1].WrappedPrivateKey, cancellationToken).ConfigureAwait(false);
         }
 
-        var (created, wrapped) = await AuditSigner.CreateAsync(_root, cancellationToken).ConfigureAwait(false);
-        var record = new AuditRecord(_state.Now(), change?.Actor ?? _options.DefaultActor, "audit.signing_key.create", null, null, null, "success", "audit-signing key " + created.KeyId);
-        await store.AddSigningKeyAsync(new StoredSigningKey(created.KeyId, created.PublicKey, wrapped, _root.KeyId, _state.Now()), record, cancellationToken).ConfigureAwait(false);
+        var (created, wrapped) = await AuditSigner.CreateAsync(_state.Root, cancellationToken).ConfigureAwait(false);
+        var record = new AuditRecord(_state.Now(), change?.Actor ?? _state.Options.DefaultActor, "audit.signing_key.create", null, null, null, "success", "audit-signing key " + created.KeyId);
+        await store.AddSigningKeyAsync(new StoredSigningKey(created.KeyId, created.PublicKey, wrapped, _state.Root.KeyId, _state.Now()), record, cancellationToken).ConfigureAwait(false);
         return created;
     }
 
@@ -197,7 +191,7 @@ public sealed class AuditService : IAuditService
 
         // The witness first: a checkpoint in the store but not in the witness would be one the
         // operator believes is protected when it is not.
-        if (_options.AuditWitness is { } witness)
+        if (_state.Options.AuditWitness is { } witness)
         {
             await witness.WriteAsync(checkpoint, cancellationToken).ConfigureAwait(false);
         }
@@ -215,7 +209,7 @@ public sealed class AuditService : IAuditService
     {
         if (!_state.Roots.TryResolve(stored.RootKeyId, out var root))
         {
-            return $"The audit-signing key {stored.KeyId} names root key {stored.RootKeyId}, which this store is not configured with: it was inserted by someone without the root, or that root was left out of the configuration.";
+            return $"The audit-signing key {stored.KeyId} in the store was not made under this store's root key: it names root key {stored.RootKeyId}, which this store is not configured with; it was inserted by someone without the root, or that root was left out of the configuration.";
         }
 
         var inserted = $"The audit-signing key {stored.KeyId} in the store was not made under this store's root key: it was inserted by someone without the root.";
@@ -235,5 +229,5 @@ public sealed class AuditService : IAuditService
     }
 
     private IAuditCheckpointStore CheckpointStore() =>
-        _store as IAuditCheckpointStore ?? throw new NotSupportedException("This store does not keep signed audit checkpoints.");
+        _state.Store as IAuditCheckpointStore ?? throw new NotSupportedException("This store does not keep signed audit checkpoints.");
 }

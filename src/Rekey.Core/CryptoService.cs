@@ -16,15 +16,11 @@ namespace Rekey;
 public sealed class CryptoService : ICryptoService
 {
     private readonly ServiceState _state;
-    private readonly TimeProvider _time;
-    private readonly KeyVersionCache _cache;
     private readonly KeyManager _keys;
 
     internal CryptoService(ServiceState state, KeyManager keys)
     {
         _state = state;
-        _time = state.Time;
-        _cache = state.Cache;
         _keys = keys;
     }
 
@@ -62,7 +58,7 @@ public sealed class CryptoService : ICryptoService
     public async ValueTask<byte[]> EncryptAsync(KeyName name, ReadOnlyMemory<byte> plaintext, EncryptionContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var cached = await _cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw ServiceState.KeyNotFound(name);
+        var cached = await _state.Cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw ServiceState.KeyNotFound(name);
         var active = cached.Active ?? throw new RekeyException(RekeyErrorCode.KeyInactive, $"Key '{name}' has no Active version.");
         var kek = await KekAsync(active, cancellationToken).ConfigureAwait(false);
         try
@@ -161,11 +157,11 @@ public sealed class CryptoService : ICryptoService
     {
         // An unknown key or version in a ciphertext is the one decryption error, not KeyNotFound:
         // otherwise decrypt would tell a caller which key names exist.
-        var cached = await _cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw RekeyException.DecryptionFailed();
+        var cached = await _state.Cache.GetAsync(name, cancellationToken).ConfigureAwait(false) ?? throw RekeyException.DecryptionFailed();
         if (!cached.Versions.TryGetValue(version, out var entry))
         {
             // The version may be newer than our snapshot (rotated elsewhere); read once more.
-            cached = await _cache.ReloadAsync(name, cancellationToken).ConfigureAwait(false) ?? throw RekeyException.DecryptionFailed();
+            cached = await _state.Cache.ReloadAsync(name, cancellationToken).ConfigureAwait(false) ?? throw RekeyException.DecryptionFailed();
             if (!cached.Versions.TryGetValue(version, out entry))
             {
                 throw RekeyException.DecryptionFailed();
@@ -173,7 +169,7 @@ public sealed class CryptoService : ICryptoService
         }
 
         KeyLifecycle.EnsureCanDecrypt(name, version, entry.Stored.Info.State, cached.Key.MinDecryptionVersion);
-        if (entry.Stored.Info is { State: KeyVersionState.Retiring, RetireDeadline: { } deadline } && _time.GetUtcNow() >= deadline)
+        if (entry.Stored.Info is { State: KeyVersionState.Retiring, RetireDeadline: { } deadline } && _state.Time.GetUtcNow() >= deadline)
         {
             // The grace period is over: the version stops decrypting now, whether or not the
             // background sweep has moved it yet.
@@ -188,7 +184,7 @@ public sealed class CryptoService : ICryptoService
     {
         try
         {
-            return await _cache.GetKekAsync(version, cancellationToken).ConfigureAwait(false);
+            return await _state.Cache.GetKekAsync(version, cancellationToken).ConfigureAwait(false);
         }
         catch (KeyMaterialErasedException)
         {

@@ -18,37 +18,27 @@ public sealed class KeyManager : IKeyManager
     private const int MaxRotationAttempts = 64;
 
     private readonly ServiceState _state;
-    private readonly IKeyStore _store;
-    private readonly IRootKeyProvider _root;
-    private readonly TimeProvider _time;
-    private readonly RekeyServiceOptions _options;
-    private readonly KeyVersionCache _cache;
 
     internal KeyManager(ServiceState state)
     {
         _state = state;
-        _store = state.Store;
-        _root = state.Root;
-        _time = state.Time;
-        _options = state.Options;
-        _cache = state.Cache;
     }
 
     /// <summary>Creates a key with version 1 Active.</summary>
     public async Task<KeyInfo> CreateKeyAsync(KeyName name, KeyCreateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
     {
-        var delay = options?.DestructionDelay ?? _options.DefaultDestructionDelay;
+        var delay = options?.DestructionDelay ?? _state.Options.DefaultDestructionDelay;
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero, nameof(options));
-        if (await _store.CountKeysAsync(cancellationToken).ConfigureAwait(false) >= _options.MaxKeys)
+        if (await _state.Store.CountKeysAsync(cancellationToken).ConfigureAwait(false) >= _state.Options.MaxKeys)
         {
-            await _state.RefuseAsync(change, "key.create", name, null, null, RekeyErrorCode.LimitExceeded, $"The store holds {_options.MaxKeys} keys, its configured maximum (max_keys); delete keys or raise the limit.", cancellationToken).ConfigureAwait(false);
+            await _state.RefuseAsync(change, "key.create", name, null, null, RekeyErrorCode.LimitExceeded, $"The store holds {_state.Options.MaxKeys} keys, its configured maximum (max_keys); delete keys or raise the limit.", cancellationToken).ConfigureAwait(false);
         }
 
         var now = _state.Now();
         var key = new StoredKey(name, now, 1, delay, options?.DeletionAllowed ?? false);
         var first = await NewVersionAsync(name, 1, KeyVersionState.Active, now, cancellationToken).ConfigureAwait(false);
         var audit = _state.Audit(change, "key.create", name, null, 1, "success", null);
-        await _store.CreateKeyAsync(key, first, audit, cancellationToken).ConfigureAwait(false);
+        await _state.Store.CreateKeyAsync(key, first, audit, cancellationToken).ConfigureAwait(false);
         return Summarize(key, [first]);
     }
 
@@ -62,11 +52,11 @@ public sealed class KeyManager : IKeyManager
     /// <summary>Lists keys whose names start with <paramref name="prefix"/>.</summary>
     public async Task<IReadOnlyList<KeyInfo>> ListKeysAsync(string? prefix = null, CancellationToken cancellationToken = default)
     {
-        var keys = await _store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false);
+        var keys = await _state.Store.ListKeysAsync(prefix, cancellationToken).ConfigureAwait(false);
         var result = new List<KeyInfo>(keys.Count);
         foreach (var key in keys)
         {
-            var versions = StoreIntegrity.CheckVersions(key.Name, await _store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false));
+            var versions = StoreIntegrity.CheckVersions(key.Name, await _state.Store.GetVersionsAsync(key.Name, cancellationToken).ConfigureAwait(false));
             result.Add(Summarize(key, versions));
         }
 
@@ -92,7 +82,7 @@ public sealed class KeyManager : IKeyManager
         {
             var (_, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
             var active = versions.Single(v => v.Info.State == KeyVersionState.Active);
-            if (versions.Count >= _options.MaxVersionsPerKey)
+            if (versions.Count >= _state.Options.MaxVersionsPerKey)
             {
                 await _state.RefuseAsync(change, "key.rotate", name, active.Info.Version, null, RekeyErrorCode.LimitExceeded, $"Key '{name}' has {versions.Count} versions, the configured maximum (max_versions_per_key); raise the limit if this key really rotates that often.", cancellationToken).ConfigureAwait(false);
             }
@@ -110,14 +100,14 @@ public sealed class KeyManager : IKeyManager
             var audit = _state.Audit(change, "key.rotate", name, active.Info.Version, number, "success", options.Activate ? "activated" : "pending");
             try
             {
-                await _store.ApplyAsync(new KeyChange(name, updates, created, null, audit), cancellationToken).ConfigureAwait(false);
-                _cache.Invalidate(name);
+                await _state.Store.ApplyAsync(new KeyChange(name, updates, created, null, audit), cancellationToken).ConfigureAwait(false);
+                _state.Cache.Invalidate(name);
                 return created.Info;
             }
             catch (RekeyException e) when (e.Code == RekeyErrorCode.Conflict && options.ExpectedActiveVersion is null && attempt < MaxRotationAttempts)
             {
                 // Another rotation won the race for this version number; read again and follow it.
-                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.Next(1, 5 * attempt)), _state.Time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
@@ -150,7 +140,7 @@ public sealed class KeyManager : IKeyManager
     {
         // One query for the versions that are due, not a read of every key.
         var moved = 0;
-        foreach (var due in await _store.GetRetiringDueAsync(_time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
+        foreach (var due in await _state.Store.GetRetiringDueAsync(_state.Time.GetUtcNow(), cancellationToken).ConfigureAwait(false))
         {
             if (await ExpireRetiredAsync(due.Info.Key, due.Info.Version, cancellationToken).ConfigureAwait(false))
             {
@@ -187,8 +177,8 @@ public sealed class KeyManager : IKeyManager
 
         var updated = key with { MinDecryptionVersion = minVersion };
         var audit = _state.Audit(change, "key.set_min_decryption_version", name, key.MinDecryptionVersion, minVersion, "success", null);
-        await _store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
-        _cache.Invalidate(name);
+        await _state.Store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
+        _state.Cache.Invalidate(name);
         return Summarize(updated, versions);
     }
 
@@ -209,8 +199,8 @@ public sealed class KeyManager : IKeyManager
         };
         var details = string.Create(CultureInfo.InvariantCulture, $"destruction_delay: {updated.DestructionDelay}; deletion_allowed: {updated.DeletionAllowed}");
         var audit = _state.Audit(change, "key.update", name, null, null, "success", details);
-        await _store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
-        _cache.Invalidate(name);
+        await _state.Store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
+        _state.Cache.Invalidate(name);
         return Summarize(updated, versions);
     }
 
@@ -228,8 +218,8 @@ public sealed class KeyManager : IKeyManager
         }
 
         var audit = _state.Audit(change, "key.delete", name, null, null, "success", string.Create(CultureInfo.InvariantCulture, $"{versions.Count} versions erased"));
-        await _store.DeleteKeyAsync(name, audit, cancellationToken).ConfigureAwait(false);
-        _cache.Invalidate(name);
+        await _state.Store.DeleteKeyAsync(name, audit, cancellationToken).ConfigureAwait(false);
+        _state.Cache.Invalidate(name);
     }
 
     private async Task<KeyVersionInfo> TransitionAsync(
@@ -269,8 +259,8 @@ public sealed class KeyManager : IKeyManager
         var material = to == KeyVersionState.Destroyed ? null : target.WrappedMaterial;
         updates.Add(new VersionUpdate(target with { Info = info, WrappedMaterial = material }, from));
         var audit = _state.Audit(change, action, name, version, to == KeyVersionState.Active ? version : null, "success", $"{from} -> {to}");
-        await _store.ApplyAsync(new KeyChange(name, updates, null, null, audit), cancellationToken).ConfigureAwait(false);
-        _cache.Invalidate(name);
+        await _state.Store.ApplyAsync(new KeyChange(name, updates, null, null, audit), cancellationToken).ConfigureAwait(false);
+        _state.Cache.Invalidate(name);
         return info;
     }
 
@@ -286,10 +276,10 @@ public sealed class KeyManager : IKeyManager
         }
 
         var info = target.Info with { State = KeyVersionState.Disabled, RetireDeadline = null };
-        var audit = new AuditRecord(_state.Now(), _options.DefaultActor, "version.retire_expire", name.Value, version, null, "success", $"Retiring -> Disabled: retire deadline {deadline:O} passed");
+        var audit = new AuditRecord(_state.Now(), _state.Options.DefaultActor, "version.retire_expire", name.Value, version, null, "success", $"Retiring -> Disabled: retire deadline {deadline:O} passed");
         try
         {
-            await _store.ApplyAsync(new KeyChange(name, [new VersionUpdate(target with { Info = info }, KeyVersionState.Retiring)], null, null, audit), cancellationToken).ConfigureAwait(false);
+            await _state.Store.ApplyAsync(new KeyChange(name, [new VersionUpdate(target with { Info = info }, KeyVersionState.Retiring)], null, null, audit), cancellationToken).ConfigureAwait(false);
         }
         catch (RekeyException e) when (e.Code == RekeyErrorCode.Conflict)
         {
@@ -297,7 +287,7 @@ public sealed class KeyManager : IKeyManager
         }
         finally
         {
-            _cache.Invalidate(name);
+            _state.Cache.Invalidate(name);
         }
 
         return true;
@@ -330,9 +320,9 @@ public sealed class KeyManager : IKeyManager
         try
         {
             RandomNumberGenerator.Fill(material);
-            var wrapped = await _root.WrapAsync(material, MaterialBinding.For(name, version), cancellationToken).ConfigureAwait(false);
+            var wrapped = await _state.Root.WrapAsync(material, MaterialBinding.For(name, version), cancellationToken).ConfigureAwait(false);
             var info = new KeyVersionInfo(name, version, state, now, state == KeyVersionState.Active ? now : null, null, null, null, null, 0, 0);
-            return new StoredKeyVersion(info, wrapped, _root.KeyId);
+            return new StoredKeyVersion(info, wrapped, _state.Root.KeyId);
         }
         finally
         {

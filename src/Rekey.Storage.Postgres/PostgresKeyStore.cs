@@ -25,8 +25,11 @@ public sealed class PostgresKeyStore : SqlKeyStore
     private readonly NpgsqlDataSource _dataSource;
     private PostgresChangeListener? _listener;
 
-    private PostgresKeyStore(NpgsqlDataSource dataSource, TimeProvider time, ILogger logger)
-        : base(new PostgresDialect(dataSource, time, logger))
+    // The erasure wait runs on the system clock whatever clock the store is given: it waits for
+    // other transactions in the database, which run in real time (a test's manual clock would
+    // never let it end).
+    private PostgresKeyStore(NpgsqlDataSource dataSource, ILogger logger)
+        : base(new PostgresDialect(dataSource, TimeProvider.System, logger))
     {
         _dataSource = dataSource;
     }
@@ -45,7 +48,7 @@ public sealed class PostgresKeyStore : SqlKeyStore
         var normalized = PostgresConnectionString.Normalize(connectionString);
         var dataSource = NpgsqlDataSource.Create(normalized);
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Rekey.Storage.Postgres");
-        var store = new PostgresKeyStore(dataSource, timeProvider ?? TimeProvider.System, logger);
+        var store = new PostgresKeyStore(dataSource, logger);
         try
         {
             try

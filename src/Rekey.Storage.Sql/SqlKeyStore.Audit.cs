@@ -37,23 +37,18 @@ public abstract partial class SqlKeyStore
     public Task AddSigningKeyAsync(StoredSigningKey key, AuditRecord audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        return WriteAsync(
-            null,
-            async (connection, transaction, ct) =>
+        return InsertAuditedAsync(
+            $"INSERT INTO {T("audit_signing_keys")} ({StoreRows.SigningKeyColumns}) VALUES ($1, $2, $3, $4, $5);",
+            insert =>
             {
-                await using (var insert = Command(connection, transaction, $"INSERT INTO {T("audit_signing_keys")} ({StoreRows.SigningKeyColumns}) VALUES ($1, $2, $3, $4, $5);"))
-                {
-                    Text(insert, key.KeyId);
-                    Bytes(insert, key.PublicKey);
-                    Bytes(insert, key.WrappedPrivateKey);
-                    Text(insert, key.RootKeyId);
-                    Int64(insert, key.CreatedAt.ToUnixTimeMilliseconds());
-                    await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
-                }
-
-                await AppendAuditAsync(connection, transaction, audit, ct).ConfigureAwait(false);
-                return 0;
+                Text(insert, key.KeyId);
+                Bytes(insert, key.PublicKey);
+                Bytes(insert, key.WrappedPrivateKey);
+                Text(insert, key.RootKeyId);
+                Int64(insert, key.CreatedAt.ToUnixTimeMilliseconds());
             },
+            null,
+            audit,
             cancellationToken);
     }
 

@@ -12,26 +12,18 @@ public abstract partial class SqlKeyStore
     public Task AddDataSourceAsync(StoredDataSource source, AuditRecord audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return WriteAsync(
-            null,
-            async (connection, transaction, ct) =>
+        return InsertAuditedAsync(
+            $"INSERT INTO {T("data_sources")} ({DataSourceColumns}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;",
+            insert =>
             {
-                await using (var insert = Command(connection, transaction, $"INSERT INTO {T("data_sources")} ({DataSourceColumns}) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING;"))
-                {
-                    Text(insert, source.Name);
-                    Text(insert, source.Document);
-                    Bytes(insert, source.WrappedConnection);
-                    Text(insert, source.RootKeyId);
-                    Int64(insert, source.CreatedAt.ToUnixTimeMilliseconds());
-                    if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
-                    {
-                        throw new RekeyException(RekeyErrorCode.Conflict, $"A data source named '{source.Name}' exists already.");
-                    }
-                }
-
-                await AppendAuditAsync(connection, transaction, audit, ct).ConfigureAwait(false);
-                return 0;
+                Text(insert, source.Name);
+                Text(insert, source.Document);
+                Bytes(insert, source.WrappedConnection);
+                Text(insert, source.RootKeyId);
+                Int64(insert, source.CreatedAt.ToUnixTimeMilliseconds());
             },
+            () => new RekeyException(RekeyErrorCode.Conflict, $"A data source named '{source.Name}' exists already."),
+            audit,
             cancellationToken);
     }
 

@@ -32,6 +32,30 @@ public abstract partial class SqlKeyStore
             },
             cancellationToken);
 
+    /// <summary>
+    /// Inserts one row and appends its audit event in one write transaction. With
+    /// <paramref name="taken"/>, the statement is expected to say <c>ON CONFLICT DO NOTHING</c>,
+    /// and a row already there is refused with that error.
+    /// </summary>
+    private Task InsertAuditedAsync(string sql, Action<DbCommand> bind, Func<Exception>? taken, Audit.AuditRecord audit, CancellationToken cancellationToken) =>
+        WriteAsync(
+            null,
+            async (connection, transaction, ct) =>
+            {
+                await using (var insert = Command(connection, transaction, sql))
+                {
+                    bind(insert);
+                    if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0 && taken is not null)
+                    {
+                        throw taken();
+                    }
+                }
+
+                await AppendAuditAsync(connection, transaction, audit, ct).ConfigureAwait(false);
+                return 0;
+            },
+            cancellationToken);
+
     /// <summary>Runs <paramref name="work"/> on an open connection, engine errors turned into <see cref="Rekey.Errors.RekeyStoreException"/>.</summary>
     private Task<TResult> RunAsync<TResult>(Func<DbConnection, CancellationToken, Task<TResult>> work, CancellationToken cancellationToken) =>
         GuardAsync(

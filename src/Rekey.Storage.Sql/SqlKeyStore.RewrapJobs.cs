@@ -12,22 +12,11 @@ public abstract partial class SqlKeyStore
     public Task CreateJobAsync(StoredRewrapJob job, AuditRecord audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return WriteAsync(
-            null,
-            async (connection, transaction, ct) =>
-            {
-                await using (var insert = Command(connection, transaction, $"INSERT INTO {T("rewrap_jobs")} ({StoreRows.RewrapJobColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING;"))
-                {
-                    BindJob(insert, job);
-                    if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
-                    {
-                        throw new RekeyException(RekeyErrorCode.Conflict, $"A re-wrap job '{job.Id}' exists already.");
-                    }
-                }
-
-                await AppendAuditAsync(connection, transaction, audit, ct).ConfigureAwait(false);
-                return 0;
-            },
+        return InsertAuditedAsync(
+            $"INSERT INTO {T("rewrap_jobs")} ({StoreRows.RewrapJobColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING;",
+            insert => BindJob(insert, job),
+            () => new RekeyException(RekeyErrorCode.Conflict, $"A re-wrap job '{job.Id}' exists already."),
+            audit,
             cancellationToken);
     }
 

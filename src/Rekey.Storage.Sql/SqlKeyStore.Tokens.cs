@@ -10,29 +10,21 @@ public abstract partial class SqlKeyStore
     public Task CreateTokenAsync(AccessToken token, AuditRecord audit, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
-        return WriteAsync(
-            null,
-            async (connection, transaction, ct) =>
+        return InsertAuditedAsync(
+            $"INSERT INTO {T("tokens")} ({StoreRows.TokenColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING;",
+            insert =>
             {
-                await using (var insert = Command(connection, transaction, $"INSERT INTO {T("tokens")} ({StoreRows.TokenColumns}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING;"))
-                {
-                    Text(insert, token.Id);
-                    Text(insert, token.Name);
-                    Text(insert, StoreRows.FormatRoles(token.Roles));
-                    Text(insert, StoreRows.FormatPatterns(token.Patterns));
-                    Bytes(insert, token.SecretHash);
-                    Int64(insert, token.CreatedAt.ToUnixTimeMilliseconds());
-                    Millis(insert, token.ExpiresAt);
-                    Millis(insert, token.RevokedAt);
-                    if (await insert.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
-                    {
-                        throw StoreRows.TokenConflict(token.Id);
-                    }
-                }
-
-                await AppendAuditAsync(connection, transaction, audit, ct).ConfigureAwait(false);
-                return 0;
+                Text(insert, token.Id);
+                Text(insert, token.Name);
+                Text(insert, StoreRows.FormatRoles(token.Roles));
+                Text(insert, StoreRows.FormatPatterns(token.Patterns));
+                Bytes(insert, token.SecretHash);
+                Int64(insert, token.CreatedAt.ToUnixTimeMilliseconds());
+                Millis(insert, token.ExpiresAt);
+                Millis(insert, token.RevokedAt);
             },
+            () => StoreRows.TokenConflict(token.Id),
+            audit,
             cancellationToken);
     }
 

@@ -71,7 +71,7 @@ public sealed class RootKeyRingTests : IAsyncLifetime
         // The signing key the old root made is not proven by the new root alone, and the verdict says which root it names.
         var unproven = await after.VerifyAuditAsync();
         Assert.False(unproven.IsValid);
-        Assert.Contains("names root key " + _old.KeyId, unproven.Problem, StringComparison.Ordinal);
+        Assert.Contains("not made under this store's root key: it names root key " + _old.KeyId, unproven.Problem, StringComparison.Ordinal);
     }
 
     [Fact]
