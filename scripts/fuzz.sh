@@ -31,7 +31,7 @@ instrumented="$root/.build/fuzz/instrumented"
 rm -rf "$plain" "$instrumented"
 dotnet publish tests/Rekey.Fuzz -c Release -o "$plain" --nologo -v quiet >/dev/null
 cp -r "$plain" "$instrumented"
-for assembly in Rekey.Core Rekey.Api Rekey.Server Rekey.Storage.Postgres Rekey.Rewrap; do
+for assembly in Rekey.Abstractions Rekey.Core Rekey.Api Rekey.Server Rekey.Storage.Sql Rekey.Storage.Postgres Rekey.Rewrap; do
   "$tools/sharpfuzz" "$instrumented/$assembly.dll" >/dev/null
 done
 
