@@ -236,8 +236,9 @@ internal static class RewrapBenchmark
         using (var root = LocalRootKeyProvider.OpenKeyFile(rootPath))
         await using (var service = new RekeyService(keys, root))
         {
+            // REKEY_BENCH_CONCURRENCY tries other numbers of batches transformed at once (default 2).
             var size = batch ?? JobBatchSize();
-            var definition = new RewrapJobDefinition(Key, new SourceDefinition(kind, source, table, "id", IdKind.Integer, [new CiphertextColumn("ct")]), BatchSize: size, ThrottleRowsPerSecond: throttle, Concurrency: 2);
+            var definition = new RewrapJobDefinition(Key, new SourceDefinition(kind, source, table, "id", IdKind.Integer, [new CiphertextColumn("ct")]), BatchSize: size, ThrottleRowsPerSecond: throttle, Concurrency: int.TryParse(Environment.GetEnvironmentVariable("REKEY_BENCH_CONCURRENCY"), out var c) ? c : 2);
             id = (await new RewrapJobs(service, (IRewrapJobStore)keys).StartAsync(definition, new ChangeContext("bench"))).Id;
         }
 
