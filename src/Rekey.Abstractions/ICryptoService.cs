@@ -10,7 +10,7 @@ public interface ICryptoService
     ValueTask<byte[]> EncryptAsync(KeyName name, ReadOnlyMemory<byte> plaintext, EncryptionContext context, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Decrypts envelope bytes (or their UTF-8 text form) under <paramref name="key"/> with the
+    /// Decrypts envelope bytes under <paramref name="key"/> with the
     /// context they were encrypted with. An envelope under another key is refused
     /// (<c>InvalidRequest</c>), so a ciphertext handed in from elsewhere cannot make this code
     /// decrypt with a key it did not mean to use.

@@ -189,7 +189,7 @@ public sealed class RekeyClient : IKeyService, IDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         var body = new EncryptRequest(Convert.ToBase64String(plaintext.Span), context.Value);
-        var result = await SendAsync(HttpMethod.Post, "v1/encrypt/" + Path(name), body, ApiJsonContext.Default.EncryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        var result = await SendAsync(HttpMethod.Post, "v1/encrypt/" + Path(name), body, ApiJsonContext.Default.EncryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken, safeToRepeat: true).ConfigureAwait(false);
         return EnvelopeText.Decode(result!.Ciphertext!);
     }
 
@@ -198,7 +198,7 @@ public sealed class RekeyClient : IKeyService, IDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         var text = Describe(key, envelope);
-        var result = await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(key), new DecryptRequest(text, context.Value), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        var result = await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(key), new DecryptRequest(text, context.Value), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.CryptoResult, cancellationToken, safeToRepeat: true).ConfigureAwait(false);
         return Convert.FromBase64String(result!.Plaintext!);
     }
 
@@ -206,7 +206,7 @@ public sealed class RekeyClient : IKeyService, IDisposable
     public async ValueTask<byte[]> RewrapAsync(KeyName key, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken = default)
     {
         var text = Describe(key, envelope);
-        var result = await SendAsync(HttpMethod.Post, "v1/rewrap/" + Path(key), new RewrapRequest(text), ApiJsonContext.Default.RewrapRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        var result = await SendAsync(HttpMethod.Post, "v1/rewrap/" + Path(key), new RewrapRequest(text), ApiJsonContext.Default.RewrapRequest, ApiJsonContext.Default.CryptoResult, cancellationToken, safeToRepeat: true).ConfigureAwait(false);
         return EnvelopeText.Decode(result!.Ciphertext!);
     }
 
@@ -215,17 +215,17 @@ public sealed class RekeyClient : IKeyService, IDisposable
     {
         ArgumentNullException.ThrowIfNull(context);
         var body = new DataKeyRequest(context.Value, includePlaintext ? null : true, length);
-        var result = await SendAsync(HttpMethod.Post, "v1/datakey/" + Path(name), body, ApiJsonContext.Default.DataKeyRequest, ApiJsonContext.Default.CryptoResult, cancellationToken).ConfigureAwait(false);
+        var result = await SendAsync(HttpMethod.Post, "v1/datakey/" + Path(name), body, ApiJsonContext.Default.DataKeyRequest, ApiJsonContext.Default.CryptoResult, cancellationToken, safeToRepeat: true).ConfigureAwait(false);
         return new DataKey(result!.Plaintext is null ? null : Convert.FromBase64String(result.Plaintext), EnvelopeText.Decode(result.Ciphertext!));
     }
 
     /// <summary>Encrypts a batch in one request; results come back in order, each a ciphertext or an error.</summary>
     public async Task<BatchResponse> EncryptBatchAsync(KeyName name, IReadOnlyList<EncryptItem> items, CancellationToken cancellationToken = default) =>
-        (await SendAsync(HttpMethod.Post, "v1/encrypt/" + Path(name), new EncryptRequest(Items: items), ApiJsonContext.Default.EncryptRequest, ApiJsonContext.Default.BatchResponse, cancellationToken).ConfigureAwait(false))!;
+        (await SendAsync(HttpMethod.Post, "v1/encrypt/" + Path(name), new EncryptRequest(Items: items), ApiJsonContext.Default.EncryptRequest, ApiJsonContext.Default.BatchResponse, cancellationToken, safeToRepeat: true).ConfigureAwait(false))!;
 
     /// <summary>Decrypts a batch in one request; results come back in order, each a plaintext or an error.</summary>
     public async Task<BatchResponse> DecryptBatchAsync(KeyName name, IReadOnlyList<DecryptItem> items, CancellationToken cancellationToken = default) =>
-        (await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(name), new DecryptRequest(Items: items), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.BatchResponse, cancellationToken).ConfigureAwait(false))!;
+        (await SendAsync(HttpMethod.Post, "v1/decrypt/" + Path(name), new DecryptRequest(Items: items), ApiJsonContext.Default.DecryptRequest, ApiJsonContext.Default.BatchResponse, cancellationToken, safeToRepeat: true).ConfigureAwait(false))!;
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<AuditEvent>> ReadAuditAsync(long afterSequence = 0, int limit = 1000, CancellationToken cancellationToken = default)
@@ -364,23 +364,31 @@ public sealed class RekeyClient : IKeyService, IDisposable
 
     private static string ReasonQuery(ChangeContext? change) => change?.Reason is { } reason ? "?reason=" + Uri.EscapeDataString(reason) : string.Empty;
 
-    // The envelope's text form, refused here (as the server would) when it is under another key.
+    // The envelope's text form, refused here (as the service would) when it is under another key.
     private static string Describe(KeyName expected, ReadOnlyMemory<byte> envelope)
     {
+        var span = envelope.Span;
         string text;
-        KeyName key;
+        byte[]? decoded = null;
         try
         {
-            var span = envelope.Span;
-            text = span.StartsWith("rekey:v"u8) ? Encoding.ASCII.GetString(span).Trim() : EnvelopeText.Encode(span);
-            key = EnvelopeReader.ReadHeader(text).Key;
+            if (span.StartsWith("rekey:v"u8))
+            {
+                text = Encoding.ASCII.GetString(span).Trim();
+                decoded = EnvelopeText.Decode(text);
+            }
+            else
+            {
+                text = EnvelopeText.Encode(span);
+            }
         }
         catch (Exception e) when (e is FormatException or ArgumentException)
         {
             throw RekeyException.DecryptionFailed();
         }
 
-        return key == expected ? text : throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{key}', not '{expected}'.");
+        EnvelopeReader.EnsureUnder(decoded is null ? span : decoded, expected);
+        return text;
     }
 
     private Task<KeyResource> ReadKeyAsync(KeyName name, CancellationToken cancellationToken) =>
@@ -391,14 +399,16 @@ public sealed class RekeyClient : IKeyService, IDisposable
 
     private async Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         where T : class =>
-        (await SendAsync<object, T>(HttpMethod.Get, path, null, null, type, cancellationToken).ConfigureAwait(false))
+        (await SendAsync<object, T>(HttpMethod.Get, path, null, null, type, cancellationToken, safeToRepeat: true).ConfigureAwait(false))
         ?? throw new RekeyStoreException($"The server answered {path} with no body.", isTransient: false);
 
-    private async Task<TResponse?> SendAsync<TRequest, TResponse>(HttpMethod method, string path, TRequest? body, JsonTypeInfo<TRequest>? bodyType, JsonTypeInfo<TResponse>? responseType, CancellationToken cancellationToken)
+    // safeToRepeat: reads and the data plane change nothing (a repeated encrypt only makes another
+    // ciphertext), so they are retried; everything else might have been applied before its answer
+    // was lost, so it is not.
+    private async Task<TResponse?> SendAsync<TRequest, TResponse>(HttpMethod method, string path, TRequest? body, JsonTypeInfo<TRequest>? bodyType, JsonTypeInfo<TResponse>? responseType, CancellationToken cancellationToken, bool safeToRepeat = false)
         where TRequest : class
         where TResponse : class
     {
-        var repeatable = IsSafeToRepeat(method, path);
         for (var attempt = 0; ; attempt++)
         {
             using var request = new HttpRequestMessage(method, path);
@@ -417,21 +427,21 @@ public sealed class RekeyClient : IKeyService, IDisposable
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
                 // Not repeated: the server may still be working on it, and the caller has waited long enough.
-                throw new RekeyStoreException(string.Create(CultureInfo.InvariantCulture, $"The Rekey server at {_http.BaseAddress} did not answer {method} /{PathOnly(path)} within {_options.Timeout.TotalSeconds:0.###} s."), isTransient: true, e);
+                throw new RekeyStoreException(string.Create(CultureInfo.InvariantCulture, $"The Rekey server at {Where} did not answer {method} /{PathOnly(path)} within {_options.Timeout.TotalSeconds:0.###} s."), isTransient: true, e);
             }
             catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException)
             {
                 // A reset connection can surface as a bare socket or I/O error, not only HttpRequestException.
-                if (repeatable && attempt < _options.MaxRetries)
+                if (safeToRepeat && attempt < _options.MaxRetries)
                 {
                     await Task.Delay(Backoff(attempt, null), _time, cancellationToken).ConfigureAwait(false);
                     continue;
                 }
 
-                throw new RekeyStoreException($"The Rekey server at {_http.BaseAddress} cannot be reached: {e.Message}", isTransient: true, e);
+                throw new RekeyStoreException($"The Rekey server at {Where} cannot be reached: {e.Message}", isTransient: true, e);
             }
 
-            if (repeatable && attempt < _options.MaxRetries && IsRetryableStatus(response.StatusCode))
+            if (safeToRepeat && attempt < _options.MaxRetries && IsRetryableStatus(response.StatusCode))
             {
                 var wait = Backoff(attempt, response.Headers.RetryAfter);
                 response.Dispose();
@@ -469,17 +479,13 @@ public sealed class RekeyClient : IKeyService, IDisposable
         }
     }
 
-    // Reads and the data plane change nothing (a repeated encrypt only makes another ciphertext);
-    // everything else might have been applied before its answer was lost, so it is not repeated.
-    private static bool IsSafeToRepeat(HttpMethod method, string path) =>
-        method == HttpMethod.Get
-        || (method == HttpMethod.Post && (path.StartsWith("v1/encrypt/", StringComparison.Ordinal) || path.StartsWith("v1/decrypt/", StringComparison.Ordinal)
-            || path.StartsWith("v1/rewrap/", StringComparison.Ordinal) || path.StartsWith("v1/datakey/", StringComparison.Ordinal)));
-
     private static bool IsRetryableStatus(HttpStatusCode status) =>
         status is HttpStatusCode.TooManyRequests or HttpStatusCode.BadGateway or HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout;
 
     private static string PathOnly(string path) => path.Split('?')[0];
+
+    // The server in messages: scheme, host and port, never user information an address may carry.
+    private string Where => _options.Address!.GetComponents(UriComponents.SchemeAndServer, UriFormat.SafeUnescaped);
 
     private TimeSpan Backoff(int attempt, RetryConditionHeaderValue? retryAfter)
     {

@@ -74,16 +74,18 @@ public sealed class CryptoService : ICryptoService
     }
 
     /// <summary>
-    /// Decrypts envelope bytes or their text form (UTF-8) under <paramref name="key"/> with the
-    /// context they were encrypted with; the version comes from the envelope. An envelope under
-    /// another key is <c>InvalidRequest</c>; key-state refusals name the state; every other
-    /// failure is the one <c>DecryptionFailed</c>.
+    /// Decrypts envelope bytes (<see cref="EnvelopeText.Decode"/> turns the text form into them)
+    /// under <paramref name="key"/> with the context they were encrypted with; the version comes
+    /// from the envelope. The caller names the key it means to use, so nobody can be handed
+    /// another key's ciphertext and decrypt it unawares: an envelope under another key is
+    /// <c>InvalidRequest</c>. Key-state refusals name the state; every other failure is the one
+    /// <c>DecryptionFailed</c>.
     /// </summary>
     public async ValueTask<byte[]> DecryptAsync(KeyName key, ReadOnlyMemory<byte> envelope, EncryptionContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var (name, version) = ReadOrigin(key, envelope.Span);
-        var (cached, entry) = await UsableForDecryptAsync(name, version, cancellationToken).ConfigureAwait(false);
+        var version = EnvelopeReader.EnsureUnder(envelope.Span, key);
+        var (cached, entry) = await UsableForDecryptAsync(key, version, cancellationToken).ConfigureAwait(false);
         var kek = await KekAsync(entry, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -104,9 +106,9 @@ public sealed class CryptoService : ICryptoService
     /// </summary>
     public async ValueTask<byte[]> RewrapAsync(KeyName key, ReadOnlyMemory<byte> envelope, CancellationToken cancellationToken = default)
     {
-        var (name, version) = ReadOrigin(key, envelope.Span);
-        var (cached, source) = await UsableForDecryptAsync(name, version, cancellationToken).ConfigureAwait(false);
-        var target = cached.Active ?? throw new RekeyException(RekeyErrorCode.KeyInactive, $"Key '{name}' has no Active version.");
+        var version = EnvelopeReader.EnsureUnder(envelope.Span, key);
+        var (cached, source) = await UsableForDecryptAsync(key, version, cancellationToken).ConfigureAwait(false);
+        var target = cached.Active ?? throw new RekeyException(RekeyErrorCode.KeyInactive, $"Key '{key}' has no Active version.");
         if (target.Stored.Info.Version == version)
         {
             // Already current, if the version field is true: a field edited to claim the Active
@@ -117,7 +119,7 @@ public sealed class CryptoService : ICryptoService
             }
             catch (KeyMaterialErasedException)
             {
-                throw ServiceState.Destroyed(name, version);
+                throw ServiceState.Destroyed(key, version);
             }
 
             return envelope.ToArray();
@@ -134,22 +136,11 @@ public sealed class CryptoService : ICryptoService
         }
         catch (KeyMaterialErasedException)
         {
-            throw ServiceState.Destroyed(name, version);
+            throw ServiceState.Destroyed(key, version);
         }
     }
 
-    // The caller names the key it means to use; an envelope claiming another is refused here, in
-    // Core, so no caller can be handed another key's ciphertext and decrypt it unawares. The
-    // envelope's own key name is not secret: whoever holds the envelope can read it.
-    private static (KeyName Name, int Version) ReadOrigin(KeyName expected, ReadOnlySpan<byte> envelope)
-    {
-        var layout = EnvelopeReader.Parse(envelope, out var name);
-        return name == expected
-            ? (name, layout.Version)
-            : throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{name}', not '{expected}'.");
-    }
-
-    // The envelope was fully validated by ReadOrigin before the await; only the spans are needed again.
+    // The envelope was fully validated by EnsureUnder before the await; only the spans are needed again.
     private static EnvelopeLayout Layout(ReadOnlySpan<byte> envelope) =>
         EnvelopeLayout.TryParse(envelope, out var layout) ? layout : throw RekeyException.DecryptionFailed();
 

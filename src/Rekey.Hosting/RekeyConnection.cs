@@ -32,9 +32,6 @@ public sealed class RekeyConnection : IAsyncDisposable, IDisposable
         _open = new Lazy<Task<IKeyService>>(OpenAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
-    /// <summary>Whether this connection uses a Rekey server rather than a store in this process.</summary>
-    public bool IsRemote => _options.IsRemote;
-
     /// <summary>The service, opened on first call (in-process: the root key is read and the store's schema brought up to date).</summary>
     public Task<IKeyService> GetServiceAsync() => _open.Value;
 

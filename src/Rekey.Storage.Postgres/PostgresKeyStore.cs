@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Rekey.Errors;
 using Rekey.Keys;
 using Rekey.Storage.Sql;
 
@@ -51,14 +50,13 @@ public sealed class PostgresKeyStore : SqlKeyStore
         var store = new PostgresKeyStore(dataSource, logger);
         try
         {
-            try
-            {
-                await PostgresSchema.MigrateAsync(dataSource, (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
-            }
-            catch (NpgsqlException e)
-            {
-                throw new RekeyStoreException($"The PostgreSQL store failed: {e.Message}", e.IsTransient, e);
-            }
+            await store.GuardAsync(
+                async ct =>
+                {
+                    await PostgresSchema.MigrateAsync(dataSource, (timeProvider ?? TimeProvider.System).GetUtcNow().ToUnixTimeMilliseconds(), ct).ConfigureAwait(false);
+                    return 0;
+                },
+                cancellationToken).ConfigureAwait(false);
 
             if (listen)
             {

@@ -66,8 +66,8 @@ public abstract partial class SqlKeyStore
             },
             cancellationToken);
 
-    /// <summary>Runs <paramref name="work"/>, engine errors (and I/O errors under them) turned into <see cref="Rekey.Errors.RekeyStoreException"/>.</summary>
-    private async Task<TResult> GuardAsync<TResult>(Func<CancellationToken, Task<TResult>> work, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/>, engine errors (and I/O errors under them) turned into <see cref="Rekey.Errors.RekeyStoreException"/> by the dialect.</summary>
+    protected async Task<TResult> GuardAsync<TResult>(Func<CancellationToken, Task<TResult>> work, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         try

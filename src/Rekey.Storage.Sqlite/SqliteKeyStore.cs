@@ -1,5 +1,4 @@
 using Microsoft.Data.Sqlite;
-using Rekey.Errors;
 using Rekey.Keys;
 using Rekey.Storage.Sql;
 
@@ -58,22 +57,21 @@ public sealed class SqliteKeyStore : SqlKeyStore
             DefaultTimeout = 30,
         }.ToString();
         var store = new SqliteKeyStore(connectionString, timeProvider ?? TimeProvider.System) { Path = System.IO.Path.GetFullPath(path) };
-        try
-        {
-            await using var connection = new SqliteConnection(connectionString);
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using (var wal = connection.CreateCommand())
+        await store.GuardAsync(
+            async ct =>
             {
-                wal.CommandText = "PRAGMA journal_mode=WAL;";
-                await wal.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-            }
+                await using var connection = new SqliteConnection(connectionString);
+                await connection.OpenAsync(ct).ConfigureAwait(false);
+                await using (var wal = connection.CreateCommand())
+                {
+                    wal.CommandText = "PRAGMA journal_mode=WAL;";
+                    await wal.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
+                }
 
-            SqliteSchema.Migrate(connection, store._time.GetUtcNow().ToUnixTimeMilliseconds());
-        }
-        catch (SqliteException e)
-        {
-            throw new RekeyStoreException($"The SQLite store failed: {e.Message}", e.SqliteErrorCode is 5 or 6, e);
-        }
+                SqliteSchema.Migrate(connection, store._time.GetUtcNow().ToUnixTimeMilliseconds());
+                return 0;
+            },
+            cancellationToken).ConfigureAwait(false);
 
         var interval = changePollInterval ?? DefaultChangePollInterval;
         if (interval > TimeSpan.Zero)

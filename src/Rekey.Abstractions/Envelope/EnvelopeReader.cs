@@ -53,6 +53,23 @@ public static class EnvelopeReader
         return true;
     }
 
+    /// <summary>
+    /// The version of envelope bytes that must be under <paramref name="key"/>, without allocating
+    /// when they are. Under another key is <see cref="RekeyErrorCode.InvalidRequest"/> naming it (the
+    /// envelope carries its key's name in the clear, so this tells nothing new); malformed is
+    /// <see cref="RekeyErrorCode.DecryptionFailed"/>.
+    /// </summary>
+    public static int EnsureUnder(ReadOnlySpan<byte> envelope, KeyName key)
+    {
+        if (IsUnder(envelope, key, out var version))
+        {
+            return version;
+        }
+
+        // Reading the other key's name fails with the one decryption error when it is malformed.
+        throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{ReadHeader(envelope).Key}', not '{key}'.");
+    }
+
     /// <summary>Reads the header of an envelope's text form (<c>rekey:v…</c>).</summary>
     public static EnvelopeHeader ReadHeader(string text) => ReadHeader(EnvelopeText.Decode(text));
 

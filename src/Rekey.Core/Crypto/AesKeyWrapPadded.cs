@@ -141,8 +141,7 @@ internal sealed class AesKeyWrapPadded : IDisposable
         lock (_gate)
         {
             _disposed = true;
-            _hardware?.Dispose();
-            _framework?.Dispose();
+            ReleaseSchedule();
         }
     }
 
@@ -156,9 +155,15 @@ internal sealed class AesKeyWrapPadded : IDisposable
         lock (_gate)
         {
             _erased = true;
-            _hardware?.Dispose();
-            _framework?.Dispose();
+            ReleaseSchedule();
         }
+    }
+
+    // Zeroes the key schedule (the framework's Aes clears its key on dispose); callers hold the gate.
+    private void ReleaseSchedule()
+    {
+        _hardware?.Dispose();
+        _framework?.Dispose();
     }
 
     private void ThrowIfUnusable()

@@ -55,11 +55,11 @@ internal static class CryptoEndpoints
         var service = context.Service();
         await RespondAsync(context, body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async item =>
         {
-            var (envelope, version) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
+            var envelope = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"));
             var plaintext = await service.DecryptAsync(name, envelope, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
             try
             {
-                return new CryptoResult(Plaintext: Convert.ToBase64String(plaintext), Version: version);
+                return new CryptoResult(Plaintext: Convert.ToBase64String(plaintext), Version: EnvelopeReader.ReadVersion(envelope));
             }
             finally
             {
@@ -75,7 +75,7 @@ internal static class CryptoEndpoints
         var service = context.Service();
         await RespondAsync(context, body.Items, body.Ciphertext is null ? null : new RewrapItem(body.Ciphertext), async item =>
         {
-            var (envelope, _) = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"), name);
+            var envelope = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"));
             var rewrapped = await service.RewrapAsync(name, envelope, context.RequestAborted).ConfigureAwait(false);
             return new CryptoResult(Ciphertext: EnvelopeText.Encode(rewrapped), Version: EnvelopeReader.ReadVersion(rewrapped));
         }).ConfigureAwait(false);
@@ -168,27 +168,18 @@ internal static class CryptoEndpoints
     }
 
     /// <summary>
-    /// Reads a ciphertext's text form and checks that it is under the key in the path, which is
-    /// the key the token's scope was checked against.
+    /// Reads a ciphertext's text form. The service then refuses it unless it is under the key in
+    /// the path, which is the key the token's scope was checked against.
     /// </summary>
-    private static (byte[] Envelope, int Version) Envelope(string text, KeyName name)
+    private static byte[] Envelope(string text)
     {
-        byte[] envelope;
-        int version;
-        bool under;
         try
         {
-            envelope = EnvelopeText.Decode(text);
-            under = EnvelopeReader.IsUnder(envelope, name, out version);
+            return EnvelopeText.Decode(text);
         }
-        catch (Exception e) when (e is FormatException or ArgumentException or RekeyException)
+        catch (Exception e) when (e is FormatException or ArgumentException)
         {
             throw RekeyException.DecryptionFailed();
         }
-
-        // Reading the other key's name fails with the one decryption error when it is malformed.
-        return under
-            ? (envelope, version)
-            : throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The ciphertext is under key '{EnvelopeReader.ReadHeader(envelope).Key}', not '{name}'.");
     }
 }
