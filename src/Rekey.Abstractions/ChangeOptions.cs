@@ -29,4 +29,13 @@ public sealed record KeyConfigUpdate(TimeSpan? DestructionDelay = null, bool? De
 /// <summary>Options for a rotation.</summary>
 /// <param name="ExpectedActiveVersion">When set, the rotation happens only if this is still the Active version (else <c>Conflict</c>).</param>
 /// <param name="Activate">False stages the new version as Pending, to be activated later, so every instance knows it first.</param>
-public sealed record RotateOptions(int? ExpectedActiveVersion = null, bool Activate = true);
+/// <param name="Cause">What started the rotation, recorded in its rotation record: <c>manual</c> (the default) or a policy trigger.</param>
+/// <param name="Details">Added to the audit event's details, for example how late a scheduled rotation is.</param>
+public sealed record RotateOptions(int? ExpectedActiveVersion = null, bool Activate = true, string? Cause = null, string? Details = null);
+
+/// <summary>Options for destroying a version by hand.</summary>
+/// <param name="Force">
+/// Destroy even though the inventory shows values under the version, or has not been counted since
+/// the last rotation. Needs a reason in the change context; the audit event records both.
+/// </param>
+public sealed record DestroyOptions(bool Force = false);

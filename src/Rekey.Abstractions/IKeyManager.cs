@@ -47,6 +47,13 @@ public interface IKeyManager
     /// <summary>Erases a version's material once its destruction delay has passed.</summary>
     Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Erases a version's material for good, once its destruction delay has passed and (when a
+    /// destroy gate is configured) the inventory shows no value under it; <paramref name="options"/>
+    /// can force past the inventory with a reason.
+    /// </summary>
+    Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, DestroyOptions options, ChangeContext? change = null, CancellationToken cancellationToken = default);
+
     /// <summary>Sets the lowest version allowed to decrypt.</summary>
     Task<KeyInfo> SetMinDecryptionVersionAsync(KeyName name, int minVersion, ChangeContext? change = null, CancellationToken cancellationToken = default);
 }

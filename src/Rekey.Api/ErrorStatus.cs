@@ -20,6 +20,8 @@ public static class ErrorStatus
         RekeyErrorCode.TokenNotFound => 404,
         RekeyErrorCode.JobNotFound => 404,
         RekeyErrorCode.SourceNotFound => 404,
+        RekeyErrorCode.PolicyNotFound => 404,
+        RekeyErrorCode.RotationNotFound => 404,
         RekeyErrorCode.StoreNotFound => 404,
         RekeyErrorCode.RouteNotFound => 404,
         RekeyErrorCode.KeyExists => 409,

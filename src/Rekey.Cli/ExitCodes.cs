@@ -41,7 +41,7 @@ public static class ExitCodes
     /// <summary>The exit code of a domain refusal: the one place codes map to exit codes.</summary>
     public static int For(RekeyErrorCode code) => code switch
     {
-        RekeyErrorCode.KeyNotFound or RekeyErrorCode.VersionNotFound or RekeyErrorCode.TokenNotFound or RekeyErrorCode.JobNotFound or RekeyErrorCode.SourceNotFound or RekeyErrorCode.StoreNotFound => NotFound,
+        RekeyErrorCode.KeyNotFound or RekeyErrorCode.VersionNotFound or RekeyErrorCode.TokenNotFound or RekeyErrorCode.JobNotFound or RekeyErrorCode.SourceNotFound or RekeyErrorCode.StoreNotFound or RekeyErrorCode.PolicyNotFound or RekeyErrorCode.RotationNotFound => NotFound,
         RekeyErrorCode.KeyExists or RekeyErrorCode.Conflict => Conflict,
         RekeyErrorCode.DecryptionFailed => DecryptionFailed,
         RekeyErrorCode.RootKeyUnavailable or RekeyErrorCode.RootKeyRefused or RekeyErrorCode.StoreUnavailable => StoreFailure,

@@ -178,6 +178,13 @@ public sealed class RekeyClient : IKeyService, IDisposable
         TransitionAsync("destroy", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
 
     /// <inheritdoc />
+    public Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, DestroyOptions options, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return TransitionAsync("destroy", name, new VersionChangeRequest(version, null, change?.Reason, options.Force ? true : null), cancellationToken);
+    }
+
+    /// <inheritdoc />
     public async Task<KeyInfo> SetMinDecryptionVersionAsync(KeyName name, int minVersion, ChangeContext? change = null, CancellationToken cancellationToken = default)
     {
         var body = new KeyUpdateRequest(minVersion, null, null, change?.Reason);

@@ -97,10 +97,13 @@ public sealed class KeyManager : IKeyManager
             var state = options.Activate ? KeyVersionState.Active : KeyVersionState.Pending;
             var created = await NewVersionAsync(name, number, state, now, cancellationToken).ConfigureAwait(false);
             var updates = options.Activate ? new[] { Demote(active, now) } : [];
-            var audit = _state.Audit(change, "key.rotate", name, active.Info.Version, number, "success", options.Activate ? "activated" : "pending");
+            var cause = options.Cause ?? "manual";
+            var rotation = new StoredRotation("rot_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), name, active.Info.Version, number, cause, "prepare", "{}", now, now);
+            var details = $"{(options.Activate ? "activated" : "pending")}; rotation {rotation.Id}; cause {cause}" + (options.Details is null ? string.Empty : "; " + options.Details);
+            var audit = _state.Audit(change, "key.rotate", name, active.Info.Version, number, "success", details);
             try
             {
-                await _state.Store.ApplyAsync(new KeyChange(name, updates, created, null, audit), cancellationToken).ConfigureAwait(false);
+                await _state.Store.ApplyAsync(new KeyChange(name, updates, created, null, audit, rotation), cancellationToken).ConfigureAwait(false);
                 _state.Cache.Invalidate(name);
                 return created.Info;
             }
@@ -161,7 +164,42 @@ public sealed class KeyManager : IKeyManager
 
     /// <summary>Erases a version's material for good, once its destruction delay has passed.</summary>
     public Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
-        TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken);
+        DestroyAsync(name, version, new DestroyOptions(), change, cancellationToken);
+
+    /// <summary>
+    /// Erases a version's material for good, once its destruction delay has passed and the
+    /// configured destroy gate (the inventory) allows it; forcing past the gate needs a reason.
+    /// </summary>
+    public async Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, DestroyOptions options, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Force && string.IsNullOrWhiteSpace(change?.Reason))
+        {
+            await _state.RefuseAsync(change, "version.destroy", name, version, null, RekeyErrorCode.InvalidRequest,
+                "Forcing a destruction past the inventory needs a reason (an incident or change number); it is recorded in the audit log.", cancellationToken).ConfigureAwait(false);
+        }
+
+        string? forced = null;
+        if (_state.Options.DestroyGate is { } gate)
+        {
+            var (_, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
+            var target = versions.FirstOrDefault(v => v.Info.Version == version)
+                ?? throw new RekeyException(RekeyErrorCode.VersionNotFound, $"Key '{name}' has no version {version}.");
+            if (target.Info.State != KeyVersionState.Destroyed
+                && await gate.CheckAsync(target.Info, versions.Select(v => v.Info).ToList(), cancellationToken).ConfigureAwait(false) is { } refusal)
+            {
+                if (!options.Force)
+                {
+                    await _state.RefuseAsync(change, "version.destroy", name, version, null, RekeyErrorCode.PolicyViolation,
+                        refusal + " Re-wrap the data first, or force with a reason.", cancellationToken).ConfigureAwait(false);
+                }
+
+                forced = "forced past the inventory: " + refusal;
+            }
+        }
+
+        return await TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken, note: forced).ConfigureAwait(false);
+    }
 
     /// <summary>Sets the lowest version allowed to decrypt; it may not exceed the Active version.</summary>
     public async Task<KeyInfo> SetMinDecryptionVersionAsync(KeyName name, int minVersion, ChangeContext? change = null, CancellationToken cancellationToken = default)
@@ -229,7 +267,8 @@ public sealed class KeyManager : IKeyManager
         string action,
         ChangeContext? change,
         CancellationToken cancellationToken,
-        TimeSpan? gracePeriod = null)
+        TimeSpan? gracePeriod = null,
+        string? note = null)
     {
         var (key, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
         var target = versions.FirstOrDefault(v => v.Info.Version == version)
@@ -258,7 +297,7 @@ public sealed class KeyManager : IKeyManager
         };
         var material = to == KeyVersionState.Destroyed ? null : target.WrappedMaterial;
         updates.Add(new VersionUpdate(target with { Info = info, WrappedMaterial = material }, from));
-        var audit = _state.Audit(change, action, name, version, to == KeyVersionState.Active ? version : null, "success", $"{from} -> {to}");
+        var audit = _state.Audit(change, action, name, version, to == KeyVersionState.Active ? version : null, "success", $"{from} -> {to}" + (note is null ? string.Empty : "; " + note));
         await _state.Store.ApplyAsync(new KeyChange(name, updates, null, null, audit), cancellationToken).ConfigureAwait(false);
         _state.Cache.Invalidate(name);
         return info;

@@ -111,6 +111,10 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         Keys.DestroyAsync(name, version, change, cancellationToken);
 
     /// <inheritdoc />
+    public Task<KeyVersionInfo> DestroyAsync(KeyName name, int version, DestroyOptions options, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        Keys.DestroyAsync(name, version, options, change, cancellationToken);
+
+    /// <inheritdoc />
     public Task<KeyInfo> SetMinDecryptionVersionAsync(KeyName name, int minVersion, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
         Keys.SetMinDecryptionVersionAsync(name, minVersion, change, cancellationToken);
 

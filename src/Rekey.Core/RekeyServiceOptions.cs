@@ -44,4 +44,10 @@ public sealed class RekeyServiceOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxKeys, 1, nameof(MaxKeys));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxVersionsPerKey, 2, nameof(MaxVersionsPerKey));
     }
+
+    /// <summary>
+    /// Checked before a version is destroyed (by hand or by a policy); null checks nothing beyond
+    /// state and delay. The lifecycle library provides one that holds destruction to the inventory.
+    /// </summary>
+    public IVersionDestroyGate? DestroyGate { get; set; }
 }

@@ -206,6 +206,16 @@ public sealed class DataSources
     private static DataSourceInfo InfoOf(string name, SourceDefinition d, IReadOnlyList<KeyPattern> keys, DateTimeOffset at) =>
         new(name, d.Kind, d.Table, d.IdColumn, d.IdKind, d.Columns, d.FilterColumn, d.FilterValue, keys, at);
 
+    /// <summary>A stored registration's description (patterns, table, columns), read without the root key.</summary>
+    public static DataSourceInfo Describe(StoredDataSource stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        return Parse(stored);
+    }
+
+    /// <summary>The name a registered source's inventory counts are kept under.</summary>
+    public static string InventoryName(string sourceName) => "source:" + sourceName;
+
     private static DataSourceInfo Parse(StoredDataSource stored) =>
         JsonSerializer.Deserialize(stored.Document, DataSourceJson.Default.DataSourceInfo) ?? throw new InvalidDataException($"The data source '{stored.Name}' has no description.");
 

@@ -67,7 +67,7 @@ public sealed class RewrapJobs
 
         // A registered source's connection stays in the registry, wrapped: never in the job.
         var stored = definition.DataSource is null ? definition : definition with { Source = definition.Source with { Connection = string.Empty } };
-        var sourceName = definition.DataSource is { } registered ? "source:" + registered : source.Name;
+        var sourceName = definition.DataSource is { } registered ? DataSources.InventoryName(registered) : source.Name;
         var document = new RewrapDocument { Definition = stored, SourceName = sourceName, TargetVersion = key.ActiveVersion, Total = total, StartedAt = now };
         var id = "rw_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var job = new StoredRewrapJob(id, definition.Key, nameof(RewrapJobState.Pending), document.Serialize(), null, null, now);

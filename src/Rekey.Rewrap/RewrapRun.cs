@@ -88,8 +88,13 @@ internal sealed class RewrapRun
             }
 
             var now = _time.GetUtcNow();
-            var inventory = Document.Inventory.OrderBy(p => p.Key).Select(p => new InventoryCount(_source.Name, Definition.Key, p.Key, p.Value, now)).ToList();
-            await _store.ReplaceInventoryAsync(_source.Name, Definition.Key, inventory, cancellationToken).ConfigureAwait(false);
+            // Counted under the job's source name (a registered source's own name when it has one),
+            // with the target version always present, at zero for an empty table: a count of
+            // nothing is still a count, dated, which retention needs to see.
+            var counts = new Dictionary<int, long>(Document.Inventory);
+            counts.TryAdd(Document.TargetVersion, 0);
+            var inventory = counts.OrderBy(p => p.Key).Select(p => new InventoryCount(Document.SourceName, Definition.Key, p.Key, p.Value, now)).ToList();
+            await _store.ReplaceInventoryAsync(Document.SourceName, Definition.Key, inventory, cancellationToken).ConfigureAwait(false);
             Document.FinishedAt = now;
             var details = $"job {_job.Id}; {Document.Rewrapped} moved, {Document.AlreadyCurrent} already current, {Document.Failed} failed, {Document.Skipped} skipped in {Document.Pass} passes"
                 + (Document.Verification is null ? string.Empty : "; " + Document.Verification);

@@ -144,6 +144,43 @@ internal static class PostgresSchema
                 created_at bigint NOT NULL
             );
             """),
+        (7, """
+            CREATE TABLE rekey.lifecycle_policies (
+                pattern text PRIMARY KEY,
+                document text NOT NULL,
+                updated_at bigint NOT NULL
+            );
+
+            CREATE TABLE rekey.key_schedule (
+                key_name text PRIMARY KEY,
+                next_due bigint,
+                lease_owner text,
+                lease_until bigint,
+                generation bigint NOT NULL DEFAULT 0,
+                document text NOT NULL DEFAULT '{}'
+            );
+
+            -- The scheduler's one query: keys due by now, earliest first.
+            CREATE INDEX key_schedule_due ON rekey.key_schedule (next_due) WHERE next_due IS NOT NULL;
+
+            CREATE TABLE rekey.rotations (
+                id text PRIMARY KEY,
+                key_name text NOT NULL,
+                from_version integer NOT NULL,
+                to_version integer NOT NULL,
+                cause text NOT NULL,
+                phase text NOT NULL CHECK (phase IN ('prepare', 'execute', 'verify', 'complete', 'failed')),
+                document text NOT NULL,
+                created_at bigint NOT NULL,
+                updated_at bigint NOT NULL
+            );
+
+            CREATE INDEX rotations_by_key ON rekey.rotations (key_name, created_at);
+            CREATE INDEX rotations_open ON rekey.rotations (key_name) WHERE phase NOT IN ('complete', 'failed');
+
+            -- Keys from before the scheduler: looked at once.
+            INSERT INTO rekey.key_schedule (key_name, next_due) SELECT name, 0 FROM rekey.keys;
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

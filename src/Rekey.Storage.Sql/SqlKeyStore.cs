@@ -18,7 +18,7 @@ namespace Rekey.Storage.Sql;
 /// The SQLite and PostgreSQL stores are this class with their dialect, schema and change feed.
 /// A new table is added here once and in each dialect's DDL.
 /// </remarks>
-public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore
+public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore
 {
     /// <summary>Binds the engine to <paramref name="dialect"/>.</summary>
     protected SqlKeyStore(SqlDialect dialect)
@@ -61,6 +61,7 @@ public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckp
                 }
 
                 await InsertVersionAsync(connection, transaction, firstVersion, ct).ConfigureAwait(false);
+                await MarkDueAsync(connection, transaction, key.Name, audit.Time, ct).ConfigureAwait(false);
                 await AppendAuditAsync(connection, transaction, audit, ct).ConfigureAwait(false);
                 return 0;
             },
@@ -136,6 +137,13 @@ public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckp
                     await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false);
                 }
 
+                if (change.Rotation is { } rotation)
+                {
+                    await InsertRotationAsync(connection, transaction, rotation, ct).ConfigureAwait(false);
+                }
+
+                // The scheduler looks at a changed key again: a rotation moves its due times.
+                await MarkDueAsync(connection, transaction, change.Key, change.Audit.Time, ct).ConfigureAwait(false);
                 await AppendAuditAsync(connection, transaction, change.Audit, ct).ConfigureAwait(false);
                 return change.ErasesMaterial ? new Erasure(await Dialect.MarkErasureAsync(connection, transaction, ct).ConfigureAwait(false)) : null;
             },
@@ -170,7 +178,7 @@ public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckp
                     }
                 }
 
-                foreach (var sql in new[] { $"DELETE FROM {T("key_versions")} WHERE key_name = $1;", $"DELETE FROM {T("keys")} WHERE name = $1;" })
+                foreach (var sql in new[] { $"DELETE FROM {T("key_versions")} WHERE key_name = $1;", $"DELETE FROM {T("keys")} WHERE name = $1;", $"DELETE FROM {T("key_schedule")} WHERE key_name = $1;" })
                 {
                     await using var delete = Command(connection, transaction, sql);
                     Text(delete, name.Value);

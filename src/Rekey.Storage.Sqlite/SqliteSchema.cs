@@ -136,6 +136,43 @@ internal static class SqliteSchema
                 created_at INTEGER NOT NULL
             ) STRICT;
             """),
+        (7, """
+            CREATE TABLE lifecycle_policies (
+                pattern TEXT PRIMARY KEY,
+                document TEXT NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE TABLE key_schedule (
+                key_name TEXT PRIMARY KEY,
+                next_due INTEGER,
+                lease_owner TEXT,
+                lease_until INTEGER,
+                generation INTEGER NOT NULL DEFAULT 0,
+                document TEXT NOT NULL DEFAULT '{}'
+            ) STRICT;
+
+            -- The scheduler's one query: keys due by now, earliest first.
+            CREATE INDEX key_schedule_due ON key_schedule (next_due) WHERE next_due IS NOT NULL;
+
+            CREATE TABLE rotations (
+                id TEXT PRIMARY KEY,
+                key_name TEXT NOT NULL,
+                from_version INTEGER NOT NULL,
+                to_version INTEGER NOT NULL,
+                cause TEXT NOT NULL,
+                phase TEXT NOT NULL CHECK (phase IN ('prepare', 'execute', 'verify', 'complete', 'failed')),
+                document TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                updated_at INTEGER NOT NULL
+            ) STRICT;
+
+            CREATE INDEX rotations_by_key ON rotations (key_name, created_at);
+            CREATE INDEX rotations_open ON rotations (key_name) WHERE phase NOT IN ('complete', 'failed');
+
+            -- Keys from before the scheduler: looked at once.
+            INSERT INTO key_schedule (key_name, next_due) SELECT name, 0 FROM keys;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

@@ -87,4 +87,10 @@ public enum RekeyErrorCode
 
     /// <summary>The root key refused stored material: it was wrapped by another root key or for another slot, or it was altered. Not transient.</summary>
     RootKeyRefused = 27,
+
+    /// <summary>No lifecycle policy is set on the pattern.</summary>
+    PolicyNotFound = 28,
+
+    /// <summary>No rotation record has the id.</summary>
+    RotationNotFound = 29,
 }

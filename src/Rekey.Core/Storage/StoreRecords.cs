@@ -31,12 +31,14 @@ public sealed record VersionUpdate(StoredKeyVersion Updated, KeyVersionState Exp
 /// <param name="Insert">A new version, inserted after the updates; its number must be free.</param>
 /// <param name="KeyUpdate">A new configuration row for the key.</param>
 /// <param name="Audit">The audit event for the change.</param>
+/// <param name="Rotation">For a rotation, its record, inserted in the same transaction.</param>
 public sealed record KeyChange(
     KeyName Key,
     IReadOnlyList<VersionUpdate> Updates,
     StoredKeyVersion? Insert,
     StoredKey? KeyUpdate,
-    Audit.AuditRecord Audit)
+    Audit.AuditRecord Audit,
+    StoredRotation? Rotation = null)
 {
     /// <summary>True when the change erases a version's material (a destruction): the store then scrubs old copies.</summary>
     public bool ErasesMaterial => Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);

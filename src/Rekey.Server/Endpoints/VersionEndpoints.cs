@@ -22,7 +22,7 @@ internal static class VersionEndpoints
         MapTransition(app, "retire", EndpointNames.Retire, (s, n, v, b, c, ct) => s.RetireAsync(n, v, KeyEndpoints.Seconds(b.GraceSeconds, "grace_seconds") ?? DefaultGrace, c, ct));
         MapTransition(app, "schedule-destroy", EndpointNames.ScheduleDestroy, (s, n, v, _, c, ct) => s.ScheduleDestroyAsync(n, v, c, ct));
         MapTransition(app, "cancel-destroy", EndpointNames.CancelDestroy, (s, n, v, _, c, ct) => s.CancelDestroyAsync(n, v, c, ct));
-        MapTransition(app, "destroy", EndpointNames.Destroy, (s, n, v, _, c, ct) => s.DestroyAsync(n, v, c, ct));
+        MapTransition(app, "destroy", EndpointNames.Destroy, (s, n, v, b, c, ct) => s.DestroyAsync(n, v, new DestroyOptions(b.Force == true), c, ct));
     }
 
     private static void MapTransition(IEndpointRouteBuilder app, string verb, string endpointName, Transition transition) =>

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Rekey.Keys;
+using Rekey.Rewrap;
+using Rekey.Storage;
+
+namespace Rekey.Lifecycle;
+
+/// <summary>
+/// What the inventory says about a key's versions: per registered data source that may hold the
+/// key, how many values are still under given versions, and whether it was counted since the last
+/// rotation. Holds destruction (and the until-re-encrypted retention rule) to it.
+/// </summary>
+public sealed class InventoryGate : IVersionDestroyGate
+{
+    private readonly IDataSourceStore _sources;
+    private readonly IRewrapJobStore _inventory;
+
+    /// <summary>Reads registrations from <paramref name="sources"/> and counts from <paramref name="inventory"/> (usually the same store).</summary>
+    public InventoryGate(IDataSourceStore sources, IRewrapJobStore inventory)
+    {
+        _sources = sources;
+        _inventory = inventory;
+    }
+
+    /// <summary>
+    /// Refuses while any inventory count shows values under the version, or while a registered
+    /// source that may hold the key has not been counted since the key's last rotation.
+    /// </summary>
+    public async Task<string?> CheckAsync(KeyVersionInfo version, IReadOnlyList<KeyVersionInfo> versions, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(versions);
+        var counts = await _inventory.GetInventoryAsync(version.Key, cancellationToken).ConfigureAwait(false);
+        if (counts.FirstOrDefault(c => c.Version == version.Version && c.Count > 0) is { } held)
+        {
+            return string.Create(CultureInfo.InvariantCulture, $"The inventory of {held.Source} counted {held.Count} values under key '{version.Key}' version {version.Version} at {held.CountedAt:u}.");
+        }
+
+        var lastRotation = versions.Max(v => v.CreatedAt);
+        foreach (var source in await HoldingAsync(version.Key, cancellationToken).ConfigureAwait(false))
+        {
+            var counted = counts.Where(c => c.Source == DataSources.InventoryName(source)).Select(c => (DateTimeOffset?)c.CountedAt).Max();
+            if (counted is null || counted < lastRotation)
+            {
+                return $"The data source '{source}' may hold key '{version.Key}' and has not been counted since its last rotation (run a re-wrap job over it).";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The registered sources whose key patterns include <paramref name="key"/>.</summary>
+    public async Task<IReadOnlyList<string>> HoldingAsync(KeyName key, CancellationToken cancellationToken) =>
+        (await _sources.ListDataSourcesAsync(cancellationToken).ConfigureAwait(false))
+            .Select(DataSources.Describe)
+            .Where(s => s.Allows(key))
+            .Select(s => s.Name)
+            .ToList();
+
+    /// <summary>
+    /// Per registered source holding the key: values still under versions older than
+    /// <paramref name="version"/>, or null when the source has not been counted since <paramref name="since"/>.
+    /// </summary>
+    public async Task<Dictionary<string, long?>> RemainingAsync(KeyName key, int version, DateTimeOffset since, CancellationToken cancellationToken)
+    {
+        var counts = await _inventory.GetInventoryAsync(key, cancellationToken).ConfigureAwait(false);
+        var remaining = new Dictionary<string, long?>(StringComparer.Ordinal);
+        foreach (var source in await HoldingAsync(key, cancellationToken).ConfigureAwait(false))
+        {
+            var rows = counts.Where(c => c.Source == DataSources.InventoryName(source)).ToList();
+            remaining[source] = rows.Count == 0 || rows.Max(c => c.CountedAt) < since ? null : rows.Where(c => c.Version < version).Sum(c => c.Count);
+        }
+
+        return remaining;
+    }
+}
