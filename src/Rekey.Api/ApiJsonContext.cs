@@ -18,6 +18,12 @@ namespace Rekey.Api;
     ReadCommentHandling = JsonCommentHandling.Disallow,
     MaxDepth = 16)]
 [JsonSerializable(typeof(Problem))]
+[JsonSerializable(typeof(PolicySetRequest))]
+[JsonSerializable(typeof(PolicyResource))]
+[JsonSerializable(typeof(PoliciesResponse))]
+[JsonSerializable(typeof(EffectivePolicyResource))]
+[JsonSerializable(typeof(RotationResource))]
+[JsonSerializable(typeof(RotationsResponse))]
 [JsonSerializable(typeof(ErrorsResponse))]
 [JsonSerializable(typeof(KeyCreateRequest))]
 [JsonSerializable(typeof(KeyUpdateRequest))]

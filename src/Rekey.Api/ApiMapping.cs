@@ -86,4 +86,25 @@ public static class ApiMapping
         ArgumentNullException.ThrowIfNull(v);
         return new AuditVerifyResponse(v.IsValid, v.EventCount, v.Head?.ToString(), v.FailedAtSequence, v.Problem, v.CheckpointCount, v.KeysPinned, v.WitnessedCount, v.SigningKeysProven);
     }
+
+    /// <summary>A policy for the wire.</summary>
+    public static PolicyResource ToResource(Lifecycle.PolicyEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return new PolicyResource(entry.Pattern, entry.Policy, entry.UpdatedAt);
+    }
+
+    /// <summary>A key's effective policy for the wire.</summary>
+    public static EffectivePolicyResource ToResource(Lifecycle.EffectivePolicy effective)
+    {
+        ArgumentNullException.ThrowIfNull(effective);
+        return new EffectivePolicyResource(effective.Key.Value, effective.Policy, effective.Sources, effective.NextDue);
+    }
+
+    /// <summary>A rotation record for the wire.</summary>
+    public static RotationResource ToResource(Lifecycle.RotationRecord r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        return new RotationResource(r.Id, r.Key.Value, r.FromVersion, r.ToVersion, r.Cause, r.Phase.ToString().ToLowerInvariant(), r.CreatedAt, r.UpdatedAt, r.PhaseTimes, r.Jobs, r.Remaining, r.Note);
+    }
 }

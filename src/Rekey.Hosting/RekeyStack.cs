@@ -68,6 +68,9 @@ public sealed class RekeyStack : IAsyncDisposable
                     MaxKeys = options.MaxKeys,
                     MaxVersionsPerKey = options.MaxVersionsPerKey,
                     AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null,
+
+                    // A version is not destroyed while the inventory shows data under it.
+                    DestroyGate = new Lifecycle.InventoryGate((IDataSourceStore)store, (IRewrapJobStore)store),
                 },
                 time);
             return new RekeyStack(store, root, service);

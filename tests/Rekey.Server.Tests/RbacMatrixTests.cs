@@ -59,6 +59,13 @@ public sealed class RbacMatrixTests
         [EndpointNames.SourceList] = ([A, K, O, U], Scope.None),
         [EndpointNames.SourceRead] = ([A, K, O, U], Scope.None),
         [EndpointNames.SourceRemove] = ([A, K], Scope.Global),
+        [EndpointNames.PolicyList] = ([A, K, O, U], Scope.None),
+        [EndpointNames.PolicySet] = ([A, K], Scope.Key),
+        [EndpointNames.PolicyUnset] = ([A, K], Scope.Key),
+        [EndpointNames.PolicyEffective] = ([A, K, O, U], Scope.Key),
+        [EndpointNames.RotationList] = ([A, K, O, U], Scope.None),
+        [EndpointNames.RotationRead] = ([A, K, O, U], Scope.None),
+        [EndpointNames.RotationRetry] = ([A, K, O], Scope.None),
     };
 
     private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi, EndpointNames.Version];
@@ -206,6 +213,15 @@ public sealed class RbacMatrixTests
             jobId = job.RootElement.GetProperty("id").GetString()!;
         }
 
+        var rotationId = string.Empty;
+        if (endpoint is EndpointNames.RotationRead or EndpointNames.RotationRetry)
+        {
+            using (await server.SendAsync(HttpMethod.Post, "/v1/rotate/" + key, server.AdminToken, "{}")) { }
+            using var listed = await server.SendAsync(HttpMethod.Get, "/v1/rotations?key=" + key, server.AdminToken);
+            using var rotations = JsonDocument.Parse(await listed.Content.ReadAsStringAsync());
+            rotationId = rotations.RootElement.GetProperty("rotations")[0].GetProperty("id").GetString()!;
+        }
+
         if (endpoint == EndpointNames.TokenRevoke)
         {
             var (token, _) = await server.Host.IssueTokenAsync("victim", new HashSet<Role> { Role.Auditor }, [KeyPattern.All]);
@@ -253,6 +269,13 @@ public sealed class RbacMatrixTests
             EndpointNames.SourceList => (HttpMethod.Get, "/v1/sources", null),
             EndpointNames.SourceRead => (HttpMethod.Get, "/v1/sources/" + sourceName, null),
             EndpointNames.SourceRemove => (HttpMethod.Delete, "/v1/sources/" + sourceName, null),
+            EndpointNames.PolicyList => (HttpMethod.Get, "/v1/policies", null),
+            EndpointNames.PolicySet => (HttpMethod.Put, "/v1/policies", $$$"""{"pattern":"{{{key}}}","policy":{"rotate_every_seconds":7776000}}"""),
+            EndpointNames.PolicyUnset => (HttpMethod.Delete, "/v1/policies?pattern=" + key, null),
+            EndpointNames.PolicyEffective => (HttpMethod.Get, "/v1/policies/effective/" + key, null),
+            EndpointNames.RotationList => (HttpMethod.Get, "/v1/rotations", null),
+            EndpointNames.RotationRead => (HttpMethod.Get, "/v1/rotations/" + rotationId, null),
+            EndpointNames.RotationRetry => (HttpMethod.Post, "/v1/rotations/" + rotationId + "/retry", null),
             _ => throw new InvalidOperationException("No request for " + endpoint),
         };
     }

@@ -46,4 +46,11 @@ internal static class EndpointNames
     public const string JobCancel = "jobs.cancel";
     public const string JobFailures = "jobs.failures";
     public const string Inventory = "jobs.inventory";
+    public const string PolicyList = "policies.list";
+    public const string PolicySet = "policies.set";
+    public const string PolicyUnset = "policies.unset";
+    public const string PolicyEffective = "policies.effective";
+    public const string RotationList = "rotations.list";
+    public const string RotationRead = "rotations.read";
+    public const string RotationRetry = "rotations.retry";
 }

@@ -76,6 +76,15 @@ internal static class EndpointPolicy
         Rule(EndpointNames.SourceList, Readers, EndpointScope.Filtered),
         Rule(EndpointNames.SourceRead, Readers, EndpointScope.Filtered),
         Rule(EndpointNames.SourceRemove, Officers, EndpointScope.Global),
+
+        // Changing a policy is a key officer's act; the handler checks the token covers the pattern.
+        Rule(EndpointNames.PolicyList, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.PolicySet, Officers, EndpointScope.Filtered),
+        Rule(EndpointNames.PolicyUnset, Officers, EndpointScope.Filtered),
+        Rule(EndpointNames.PolicyEffective, Readers, EndpointScope.Key),
+        Rule(EndpointNames.RotationList, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.RotationRead, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.RotationRetry, Rotators, EndpointScope.Filtered),
     }.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
 
     private static EndpointRule Rule(string name, Role[] roles, EndpointScope scope) => new(name, roles.ToHashSet(), scope);

@@ -49,6 +49,9 @@ public static class DevServer
             CheckpointInterval = TimeSpan.FromSeconds(10),
             CheckpointEveryEvents = 100,
             LogLevel = logLevel,
+
+            // Short periods, so a user can watch a key rotate, drain and retire by itself.
+            Lifecycle = new Lifecycle.LifecycleOptions { MinimumPeriod = TimeSpan.FromSeconds(1), RecheckInterval = TimeSpan.FromSeconds(2), LeaseDuration = TimeSpan.FromSeconds(10) },
         };
         var host = await RekeyServerHost.StartAsync(options, logging, cancellationToken: cancellationToken).ConfigureAwait(false);
         try

@@ -187,6 +187,18 @@ public sealed class RekeyServerHost : IAsyncDisposable
             time));
         services.AddSingleton(sp => new Rekey.Rewrap.RewrapJobs(service, (IRewrapJobStore)store, null, time, sp.GetRequiredService<Rekey.Rewrap.DataSources>()));
         services.AddHostedService<RewrapJobWorker>();
+        services.AddSingleton(new Rekey.Lifecycle.InventoryGate((IDataSourceStore)store, (IRewrapJobStore)store));
+        services.AddSingleton(new Rekey.Lifecycle.LifecyclePolicies(service, (ILifecycleStore)store, options.Lifecycle, time));
+        services.AddSingleton(sp => new Rekey.Lifecycle.RotationRecords((ILifecycleStore)store, sp.GetRequiredService<Rekey.Rewrap.RewrapJobs>(), sp.GetRequiredService<Rekey.Lifecycle.InventoryGate>(), time));
+        services.AddSingleton(sp => new Rekey.Lifecycle.LifecycleScheduler(
+            service,
+            (ILifecycleStore)store,
+            sp.GetRequiredService<Rekey.Lifecycle.RotationRecords>(),
+            sp.GetRequiredService<Rekey.Lifecycle.InventoryGate>(),
+            $"server:{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid().ToString("N")[..8]}",
+            options.Lifecycle,
+            time));
+        services.AddHostedService<LifecycleWorker>();
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
@@ -215,6 +227,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         TokenEndpoints.Map(app);
         RewrapEndpoints.Map(app);
         SourceEndpoints.Map(app);
+        LifecycleEndpoints.Map(app);
         return app;
     }
 }

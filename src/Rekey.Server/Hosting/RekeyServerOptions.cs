@@ -76,6 +76,12 @@ public sealed class RekeyServerOptions
     /// <summary>How long a verified token is trusted before it is read again (a revocation on another instance takes effect within this).</summary>
     public TimeSpan TokenCacheTtl { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How often the lifecycle scheduler looks for due keys. Default 1 second.</summary>
+    public TimeSpan SchedulerInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The lifecycle scheduler's settings: the shortest policy period allowed (1 hour; the dev server allows 1 second), lease and recheck times.</summary>
+    public Lifecycle.LifecycleOptions Lifecycle { get; set; } = new();
+
     /// <summary>Most items in one batch request.</summary>
     public int MaxBatchItems { get; set; } = 1000;
 

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Logging;
+using Rekey.Errors;
+using Rekey.Keys;
+using Rekey.Lifecycle;
+
+namespace Rekey.Server.Hosting;
+
+/// <summary>
+/// Runs the lifecycle scheduler every <see cref="RekeyServerOptions.SchedulerInterval"/> on every
+/// instance; the store's per-key lease makes exactly one instance act on a key, and a dead
+/// instance's keys are taken over when its lease lapses.
+/// </summary>
+internal sealed partial class LifecycleWorker : PeriodicWorker
+{
+    private readonly LifecycleScheduler _scheduler;
+    private readonly ILogger<LifecycleWorker> _logger;
+    private readonly TimeSpan _interval;
+
+    public LifecycleWorker(LifecycleScheduler scheduler, RekeyServerOptions options, TimeProvider time, ILogger<LifecycleWorker> logger)
+        : base(time)
+    {
+        _scheduler = scheduler;
+        _logger = logger;
+        _interval = options.SchedulerInterval;
+        _scheduler.OnKeyError = (key, e) => LogKeyFailed(_logger, key, e.Message);
+    }
+
+    protected override TimeSpan Interval => _interval;
+
+    protected override async Task RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var looked = await _scheduler.TickAsync(cancellationToken).ConfigureAwait(false);
+        if (looked > 0)
+        {
+            LogTick(_logger, looked);
+        }
+    }
+
+    protected override void OnStoreFailure(RekeyStoreException exception) => LogFailed(_logger, exception);
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "The lifecycle scheduler looked at {Count} due key(s)")]
+    private static partial void LogTick(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not reach the store; retrying")]
+    private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not act on key {Key}: {Reason}; it tries again later")]
+    private static partial void LogKeyFailed(ILogger logger, KeyName key, string reason);
+}
