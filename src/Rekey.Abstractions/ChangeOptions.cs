@@ -36,6 +36,6 @@ public sealed record RotateOptions(int? ExpectedActiveVersion = null, bool Activ
 /// <summary>Options for destroying a version by hand.</summary>
 /// <param name="Force">
 /// Destroy even though the inventory shows values under the version, or has not been counted since
-/// the last rotation. Needs a reason in the change context; the audit event records both.
+/// the version stopped encrypting. Needs a reason in the change context; the audit event records both.
 /// </param>
 public sealed record DestroyOptions(bool Force = false);

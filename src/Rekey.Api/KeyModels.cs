@@ -73,6 +73,6 @@ public sealed record RotateRequest(int? ExpectedVersion = null, bool? Pending = 
 /// <summary>Body of the version transitions (<c>POST /v1/{activate|disable|enable|retire|schedule-destroy|cancel-destroy|destroy}/{name}</c>).</summary>
 /// <param name="Version">The version to change (required).</param>
 /// <param name="GraceSeconds">For retire only: the grace period (default 30 days).</param>
-/// <param name="Force">For destroy only: destroy although the inventory shows values under the version or is older than the last rotation; needs a reason.</param>
+/// <param name="Force">For destroy only: destroy although the inventory shows values under the version or has not been counted since the version stopped encrypting; needs a reason.</param>
 /// <param name="Reason">Recorded in the audit log.</param>
 public sealed record VersionChangeRequest(int? Version = null, long? GraceSeconds = null, string? Reason = null, bool? Force = null);

@@ -33,6 +33,8 @@ internal static class CliApp
 
         root.Subcommands.Add(AuditCommands.Build(globals));
         root.Subcommands.Add(SourceCommands.Build(globals));
+        root.Subcommands.Add(PolicyCommands.Build(globals));
+        root.Subcommands.Add(RotationCommands.Build(globals));
         root.Subcommands.Add(TokenCommands.Build(globals));
         root.Subcommands.Add(ServerCommand.Build(globals));
 

@@ -21,7 +21,7 @@ internal static class KeyCommands
         key.Subcommands.Add(Retire(globals));
         key.Subcommands.Add(Transition(globals, "schedule-destroy", "Schedule a Disabled version for destruction after the key's destruction delay.", (s, n, v, c, ct) => s.ScheduleDestroyAsync(n, v, c, ct)));
         key.Subcommands.Add(Transition(globals, "cancel-destroy", "Cancel a scheduled destruction (the version returns to Disabled).", (s, n, v, c, ct) => s.CancelDestroyAsync(n, v, c, ct)));
-        key.Subcommands.Add(Transition(globals, "destroy", "Erase a version's material for good, once its destruction delay has passed.", (s, n, v, c, ct) => s.DestroyAsync(n, v, c, ct)));
+        key.Subcommands.Add(Destroy(globals));
         key.Subcommands.Add(SetMinVersion(globals));
         key.Subcommands.Add(Update(globals));
         key.Subcommands.Add(Delete(globals));
@@ -127,6 +127,23 @@ internal static class KeyCommands
         {
             var keyName = CliApp.ParseKeyName(parse.GetValue(name)!);
             globals.OutputFor(parse).Version(await change(service, keyName, parse.GetValue(version), Change(parse, reason), ct).ConfigureAwait(false));
+            return ExitCodes.Ok;
+        }, ct)));
+        return command;
+    }
+
+    private static Command Destroy(GlobalOptions globals)
+    {
+        var name = NameArgument();
+        var version = VersionArgument();
+        var reason = ReasonOption();
+        var force = new Option<bool>("--force") { Description = "Destroy although the inventory shows values under the version or has not been counted since the version stopped encrypting; needs --reason." };
+        var command = new Command("destroy", "Erase a version's material for good, once its destruction delay has passed and the inventory shows nothing under it.") { name, version, reason, force };
+        command.SetAction((parse, ct) => CliApp.Guard(globals, () => globals.WithServiceAsync(parse, async service =>
+        {
+            var keyName = CliApp.ParseKeyName(parse.GetValue(name)!);
+            var destroyed = await service.DestroyAsync(keyName, parse.GetValue(version), new DestroyOptions(parse.GetValue(force)), Change(parse, reason), ct).ConfigureAwait(false);
+            globals.OutputFor(parse).Version(destroyed);
             return ExitCodes.Ok;
         }, ct)));
         return command;

@@ -307,6 +307,113 @@ internal sealed class Output
         _console.Write(table);
     }
 
+    public void Policies(IEnumerable<Rekey.Api.PolicyResource> policies)
+    {
+        var list = policies.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Pattern", "Rules", "Updated");
+        foreach (var p in list)
+        {
+            table.AddRow(Esc(p.Pattern), Esc(string.Join(", ", Rules(p.Policy).Select(r => $"{r.Name} {r.Value}"))), Time(p.UpdatedAt));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Effective(Rekey.Api.EffectivePolicyResource effective)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(effective);
+            return;
+        }
+
+        var table = new Table().AddColumns("Rule", "Value", "From pattern");
+        foreach (var (name, field, value) in Rules(effective.Policy))
+        {
+            table.AddRow(Esc(name), Esc(value), Esc(effective.Sources.GetValueOrDefault(field) ?? string.Empty));
+        }
+
+        _console.WriteLine($"Key {Printable(effective.Key)}: " + (effective.NextDue is { } due ? "the scheduler looks at it next at " + Time(due) : "no policy applies; the scheduler leaves it alone"));
+        _console.Write(table);
+    }
+
+    public void Rotations(IEnumerable<Rekey.Api.RotationResource> rotations)
+    {
+        var list = rotations.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Rotation", "Key", "Versions", "Cause", "Phase", "Created", "Note");
+        foreach (var r in list)
+        {
+            table.AddRow(Esc(r.Id), Esc(r.Key), $"{r.FromVersion} -> {r.ToVersion}", Esc(r.Cause), r.Phase, Time(r.CreatedAt), Esc(r.Note ?? string.Empty));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Rotation(Rekey.Api.RotationResource r)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(r);
+            return;
+        }
+
+        var table = new Table().AddColumns("Rotation", r.Id).HideHeaders();
+        table.AddRow("key", Esc(r.Key));
+        table.AddRow("versions", $"{r.FromVersion} -> {r.ToVersion}");
+        table.AddRow("cause", Esc(r.Cause));
+        table.AddRow("phase", r.Phase);
+        foreach (var (phase, at) in r.PhaseTimes.OrderBy(p => p.Value))
+        {
+            table.AddRow("  " + Esc(phase), Time(at));
+        }
+
+        foreach (var job in r.Jobs)
+        {
+            table.AddRow("job " + Esc(job.JobId), Esc($"{job.Source}: {job.State}, {job.Rewrapped} moved, {job.Failed} failed"));
+        }
+
+        foreach (var (source, left) in r.Remaining)
+        {
+            table.AddRow("left in " + Esc(source), left is { } n ? Num(n) + " under older versions" : "not counted since the rotation");
+        }
+
+        table.AddRow("note", Esc(r.Note ?? string.Empty));
+        _console.Write(table);
+    }
+
+    // A policy's rules as the CLI's options name them, with durations written back as 90d, 24h.
+    private static IEnumerable<(string Name, string Field, string Value)> Rules(Rekey.Lifecycle.LifecyclePolicy p)
+    {
+        static string D(TimeSpan t) => Rekey.DurationText.Format(t);
+        if (p.RotateEvery is { } every) yield return ("rotate-every", "rotate_every_seconds", D(every));
+        if (p.VersionLifetime is { } lifetime) yield return ("version-lifetime", "version_lifetime_seconds", D(lifetime));
+        if (p.RotateBeforeExpiry is { } before) yield return ("rotate-before-expiry", "rotate_before_expiry_seconds", D(before));
+        if (p.Cron is { } cron) yield return ("cron", "cron", cron);
+        if (p.TimeZone is { } zone) yield return ("time-zone", "time_zone", zone);
+        if (p.MaxEncryptions is { } max) yield return ("max-encryptions", "max_encryptions", Num(max));
+        if (p.PendingFor is { } pending) yield return ("pending", "pending_seconds", D(pending));
+        if (p.RetainFor is { } retain) yield return ("retain", "retain_seconds", D(retain));
+        if (p.KeepVersions is { } keep) yield return ("keep-versions", "keep_versions", Num(keep));
+        if (p.UntilReencrypted is { } until) yield return ("until-reencrypted", "until_reencrypted", until ? "yes" : "no");
+        if (p.DisabledFor is { } disabled) yield return ("disabled-for", "disabled_seconds", D(disabled));
+        if (p.Destroy is { } destroy) yield return ("destroy", "destroy", destroy ? "yes" : "no");
+        if (p.AutoRewrap is { } auto) yield return ("auto-rewrap", "auto_rewrap", auto ? "yes" : "no");
+        if (p.RewrapRowsPerSecond is { } throttle) yield return ("rewrap-throttle", "rewrap_rows_per_second", Num(throttle));
+        if (p.RewrapWindow is { } window) yield return ("rewrap-window", "rewrap_window", window);
+    }
+
     public void Message(string text, object json)
     {
         if (Format == OutputFormat.Json)

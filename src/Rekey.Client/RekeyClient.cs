@@ -354,6 +354,37 @@ public sealed class RekeyClient : IKeyService, IDisposable
     public Task RemoveSourceAsync(string name, CancellationToken cancellationToken = default) =>
         SendAsync<object, object>(HttpMethod.Delete, "v1/sources/" + Uri.EscapeDataString(name), null, null, null, cancellationToken);
 
+    /// <summary>Sets (or replaces) the lifecycle policy on a pattern.</summary>
+    public async Task<PolicyResource> SetPolicyAsync(PolicySetRequest request, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Put, "v1/policies", request, ApiJsonContext.Default.PolicySetRequest, ApiJsonContext.Default.PolicyResource, cancellationToken, safeToRepeat: true).ConfigureAwait(false))!;
+
+    /// <summary>The lifecycle policies whose patterns the token's patterns overlap.</summary>
+    public async Task<IReadOnlyList<PolicyResource>> ListPoliciesAsync(CancellationToken cancellationToken = default) =>
+        (await GetAsync("v1/policies", ApiJsonContext.Default.PoliciesResponse, cancellationToken).ConfigureAwait(false)).Policies;
+
+    /// <summary>Removes the lifecycle policy on a pattern.</summary>
+    public Task UnsetPolicyAsync(string pattern, string? reason = null, CancellationToken cancellationToken = default) =>
+        SendAsync<object, object>(HttpMethod.Delete, "v1/policies?pattern=" + Uri.EscapeDataString(pattern) + (reason is null ? string.Empty : "&reason=" + Uri.EscapeDataString(reason)), null, null, null, cancellationToken);
+
+    /// <summary>The policy a key follows, each field with the pattern it came from.</summary>
+    public Task<EffectivePolicyResource> GetEffectivePolicyAsync(KeyName key, CancellationToken cancellationToken = default) =>
+        GetAsync("v1/policies/effective/" + Path(key), ApiJsonContext.Default.EffectivePolicyResource, cancellationToken);
+
+    /// <summary>Rotation records, newest first: of one key, or of every key the token covers.</summary>
+    public async Task<IReadOnlyList<RotationResource>> ListRotationsAsync(KeyName? key = null, int limit = 100, CancellationToken cancellationToken = default) =>
+        (await GetAsync(
+            "v1/rotations?limit=" + limit.ToString(System.Globalization.CultureInfo.InvariantCulture) + (key is { } k ? "&key=" + Uri.EscapeDataString(k.Value) : string.Empty),
+            ApiJsonContext.Default.RotationsResponse,
+            cancellationToken).ConfigureAwait(false)).Rotations;
+
+    /// <summary>One rotation record.</summary>
+    public Task<RotationResource> GetRotationAsync(string id, CancellationToken cancellationToken = default) =>
+        GetAsync("v1/rotations/" + Uri.EscapeDataString(id), ApiJsonContext.Default.RotationResource, cancellationToken);
+
+    /// <summary>Sends a failed rotation back to the phase it failed in.</summary>
+    public async Task<RotationResource> RetryRotationAsync(string id, string? reason = null, CancellationToken cancellationToken = default) =>
+        (await SendAsync<object, RotationResource>(HttpMethod.Post, "v1/rotations/" + Uri.EscapeDataString(id) + "/retry" + (reason is null ? string.Empty : "?reason=" + Uri.EscapeDataString(reason)), null, null, ApiJsonContext.Default.RotationResource, cancellationToken).ConfigureAwait(false))!;
+
     /// <summary>How many values each version of a key protects, per source.</summary>
     public Task<InventoryResponse> GetInventoryAsync(KeyName key, CancellationToken cancellationToken = default) =>
         GetAsync("v1/inventory/" + Path(key), ApiJsonContext.Default.InventoryResponse, cancellationToken);

@@ -5,7 +5,7 @@ namespace Rekey;
 /// <summary>
 /// Decides whether a version's material may be erased now, beyond its state and destruction
 /// delay: the lifecycle library's gate refuses while the inventory shows values under the version
-/// or has not been counted since the last rotation. Set on <see cref="RekeyServiceOptions.DestroyGate"/>.
+/// or has not been counted since the version stopped encrypting. Set on <see cref="RekeyServiceOptions.DestroyGate"/>.
 /// </summary>
 public interface IVersionDestroyGate
 {

@@ -7,8 +7,8 @@ namespace Rekey.Lifecycle;
 
 /// <summary>
 /// What the inventory says about a key's versions: per registered data source that may hold the
-/// key, how many values are still under given versions, and whether it was counted since the last
-/// rotation. Holds destruction (and the until-re-encrypted retention rule) to it.
+/// key, how many values are still under given versions, and whether it was counted since a version
+/// stopped encrypting. Holds destruction (and the until-re-encrypted retention rule) to it.
 /// </summary>
 public sealed class InventoryGate : IVersionDestroyGate
 {
@@ -24,7 +24,7 @@ public sealed class InventoryGate : IVersionDestroyGate
 
     /// <summary>
     /// Refuses while any inventory count shows values under the version, or while a registered
-    /// source that may hold the key has not been counted since the key's last rotation.
+    /// source that may hold the key has not been counted since the version stopped being Active.
     /// </summary>
     public async Task<string?> CheckAsync(KeyVersionInfo version, IReadOnlyList<KeyVersionInfo> versions, CancellationToken cancellationToken)
     {
@@ -36,13 +36,15 @@ public sealed class InventoryGate : IVersionDestroyGate
             return string.Create(CultureInfo.InvariantCulture, $"The inventory of {held.Source} counted {held.Count} values under key '{version.Key}' version {version.Version} at {held.CountedAt:u}.");
         }
 
-        var lastRotation = versions.Max(v => v.CreatedAt);
+        // Values are only ever added under the Active version, so a count finished after this
+        // version stopped encrypting is current for it, however often the key rotated since.
+        var since = version.DeactivatedAt ?? version.CreatedAt;
         foreach (var source in await HoldingAsync(version.Key, cancellationToken).ConfigureAwait(false))
         {
             var counted = counts.Where(c => c.Source == DataSources.InventoryName(source)).Select(c => (DateTimeOffset?)c.CountedAt).Max();
-            if (counted is null || counted < lastRotation)
+            if (counted is null || counted < since)
             {
-                return $"The data source '{source}' may hold key '{version.Key}' and has not been counted since its last rotation (run a re-wrap job over it).";
+                return string.Create(CultureInfo.InvariantCulture, $"The data source '{source}' may hold key '{version.Key}' and has not been counted since version {version.Version} stopped encrypting at {since:u} (run a re-wrap job over it).");
             }
         }
 

@@ -20,6 +20,8 @@ namespace Rekey.Lifecycle;
 /// </remarks>
 public sealed class LifecycleScheduler
 {
+    private const int MaxStepsPerLease = 8;
+
     private readonly RekeyService _service;
     private readonly ILifecycleStore _store;
     private readonly RotationRecords _rotations;
@@ -68,10 +70,19 @@ public sealed class LifecycleScheduler
 
             looked++;
             var notes = JsonSerializer.Deserialize(leased.Document, LifecycleJson.Default.ScheduleNotes) ?? new ScheduleNotes();
-            DateTimeOffset? next;
+            DateTimeOffset? next = null;
             try
             {
-                next = await EvaluateAsync(key, policies, notes, cancellationToken).ConfigureAwait(false);
+                // One step at a time, but several in one lease: a rotation's record, its jobs and
+                // the retention that follows move on without waiting for the next tick.
+                for (var step = 0; step < MaxStepsPerLease; step++)
+                {
+                    next = await EvaluateAsync(key, policies, notes, cancellationToken).ConfigureAwait(false);
+                    if (next is null || next > _time.GetUtcNow())
+                    {
+                        break;
+                    }
+                }
             }
             catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyNotFound)
             {

@@ -105,7 +105,7 @@ public abstract class RetentionTests
         // Not counted since the rotation.
         var stale = await Assert.ThrowsAsync<RekeyException>(() => h.Service.DestroyAsync(Key, 1, LifecycleHarness.Officer));
         Assert.Equal(RekeyErrorCode.PolicyViolation, stale.Code);
-        Assert.Contains("not been counted since its last rotation", stale.Message, StringComparison.Ordinal);
+        Assert.Contains("not been counted since version 1 stopped encrypting", stale.Message, StringComparison.Ordinal);
 
         // Counted, with values under version 1 (version 1 is DestroyScheduled, so the job cannot move them).
         await h.Jobs.StartAsync(new RewrapJobDefinition(Key, new SourceDefinition(SourceKind.Sqlite, string.Empty, string.Empty, "id", IdKind.Integer, []), DataSource: "app"), LifecycleHarness.Officer);
