@@ -97,9 +97,12 @@ public sealed class KeyManager : IKeyManager
             var state = options.Activate ? KeyVersionState.Active : KeyVersionState.Pending;
             var created = await NewVersionAsync(name, number, state, now, cancellationToken).ConfigureAwait(false);
             var updates = options.Activate ? new[] { Demote(active, now) } : [];
+            // With nothing that may hold data under the key, the rotation's record is complete at
+            // once (nothing to re-wrap or count), in the rotation's own transaction.
             var cause = options.Cause ?? "manual";
-            var rotation = new StoredRotation("rot_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), name, active.Info.Version, number, cause, "prepare", "{}", now, now);
-            var details = $"{(options.Activate ? "activated" : "pending")}; rotation {rotation.Id}; cause {cause}" + (options.Details is null ? string.Empty : "; " + options.Details);
+            var complete = options.Activate && _state.Options.Inventory is { } inventory && !await inventory.MayHoldDataAsync(name, cancellationToken).ConfigureAwait(false);
+            var rotation = new StoredRotation("rot_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), name, active.Info.Version, number, cause, complete ? "complete" : "prepare", "{}", now, now);
+            var details = $"{(options.Activate ? "activated" : "pending")}; rotation {rotation.Id}{(complete ? " (complete: no registered data source holds the key)" : string.Empty)}; cause {cause}" + (options.Details is null ? string.Empty : "; " + options.Details);
             var audit = _state.Audit(change, "key.rotate", name, active.Info.Version, number, "success", details);
             try
             {
@@ -180,13 +183,13 @@ public sealed class KeyManager : IKeyManager
         }
 
         string? forced = null;
-        if (_state.Options.DestroyGate is { } gate)
+        if (_state.Options.Inventory is { } inventory)
         {
             var (_, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
             var target = versions.FirstOrDefault(v => v.Info.Version == version)
                 ?? throw new RekeyException(RekeyErrorCode.VersionNotFound, $"Key '{name}' has no version {version}.");
             if (target.Info.State != KeyVersionState.Destroyed
-                && await gate.CheckAsync(target.Info, versions.Select(v => v.Info).ToList(), cancellationToken).ConfigureAwait(false) is { } refusal)
+                && await inventory.CheckDestroyAsync(target.Info, versions.Select(v => v.Info).ToList(), cancellationToken).ConfigureAwait(false) is { } refusal)
             {
                 if (!options.Force)
                 {

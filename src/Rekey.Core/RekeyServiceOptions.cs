@@ -46,8 +46,9 @@ public sealed class RekeyServiceOptions
     }
 
     /// <summary>
-    /// Checked before a version is destroyed (by hand or by a policy); null checks nothing beyond
-    /// state and delay. The lifecycle library provides one that holds destruction to the inventory.
+    /// Asked before a version is destroyed (by hand or by a policy) and when a key rotates; null
+    /// checks nothing beyond state and delay. The lifecycle library's <c>InventoryGate</c> holds
+    /// destruction to the inventory of the registered data sources.
     /// </summary>
-    public IVersionDestroyGate? DestroyGate { get; set; }
+    public IDataInventory? Inventory { get; set; }
 }

@@ -70,7 +70,7 @@ public sealed class RekeyStack : IAsyncDisposable
                     AuditWitness = options.AuditWitness is { } witness ? new FileAuditWitness(witness) : null,
 
                     // A version is not destroyed while the inventory shows data under it.
-                    DestroyGate = new Lifecycle.InventoryGate((IDataSourceStore)store, (IRewrapJobStore)store),
+                    Inventory = new Lifecycle.InventoryGate((IDataSourceStore)store, (IRewrapJobStore)store),
                 },
                 time);
             return new RekeyStack(store, root, service);

@@ -10,7 +10,7 @@ namespace Rekey.Lifecycle;
 /// key, how many values are still under given versions, and whether it was counted since a version
 /// stopped encrypting. Holds destruction (and the until-re-encrypted retention rule) to it.
 /// </summary>
-public sealed class InventoryGate : IVersionDestroyGate
+public sealed class InventoryGate : IDataInventory
 {
     private readonly IDataSourceStore _sources;
     private readonly IRewrapJobStore _inventory;
@@ -26,7 +26,7 @@ public sealed class InventoryGate : IVersionDestroyGate
     /// Refuses while any inventory count shows values under the version, or while a registered
     /// source that may hold the key has not been counted since the version stopped being Active.
     /// </summary>
-    public async Task<string?> CheckAsync(KeyVersionInfo version, IReadOnlyList<KeyVersionInfo> versions, CancellationToken cancellationToken)
+    public async Task<string?> CheckDestroyAsync(KeyVersionInfo version, IReadOnlyList<KeyVersionInfo> versions, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(version);
         ArgumentNullException.ThrowIfNull(versions);
@@ -50,6 +50,10 @@ public sealed class InventoryGate : IVersionDestroyGate
 
         return null;
     }
+
+    /// <summary>True when some registered source's key patterns include <paramref name="key"/>.</summary>
+    public async Task<bool> MayHoldDataAsync(KeyName key, CancellationToken cancellationToken) =>
+        (await HoldingAsync(key, cancellationToken).ConfigureAwait(false)).Count > 0;
 
     /// <summary>The registered sources whose key patterns include <paramref name="key"/>.</summary>
     public async Task<IReadOnlyList<string>> HoldingAsync(KeyName key, CancellationToken cancellationToken) =>

@@ -17,4 +17,7 @@ public sealed class LifecycleOptions
 
     /// <summary>The most keys one scheduler tick acts on.</summary>
     public int BatchSize { get; set; } = 500;
+
+    /// <summary>How many keys one instance acts on at once in a tick (each under its own lease).</summary>
+    public int Concurrency { get; set; } = 8;
 }

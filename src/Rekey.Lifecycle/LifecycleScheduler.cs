@@ -60,45 +60,64 @@ public sealed class LifecycleScheduler
 
         var policies = (await _store.ListPoliciesAsync(cancellationToken).ConfigureAwait(false)).Select(LifecyclePolicies.Parse).ToList();
         var looked = 0;
-        foreach (var key in due)
-        {
-            var leased = await _store.TryLeaseKeyAsync(key, Owner, now, now + _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
-            if (leased is null)
+        await Parallel.ForEachAsync(
+            due,
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, _options.Concurrency), CancellationToken = cancellationToken },
+            async (key, ct) =>
             {
-                continue; // another instance has it
-            }
-
-            looked++;
-            var notes = JsonSerializer.Deserialize(leased.Document, LifecycleJson.Default.ScheduleNotes) ?? new ScheduleNotes();
-            DateTimeOffset? next = null;
-            try
-            {
-                // One step at a time, but several in one lease: a rotation's record, its jobs and
-                // the retention that follows move on without waiting for the next tick.
-                for (var step = 0; step < MaxStepsPerLease; step++)
+                if (await ActOnAsync(key, policies, now, ct).ConfigureAwait(false))
                 {
-                    next = await EvaluateAsync(key, policies, notes, cancellationToken).ConfigureAwait(false);
-                    if (next is null || next > _time.GetUtcNow())
-                    {
-                        break;
-                    }
+                    Interlocked.Increment(ref looked);
                 }
-            }
-            catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyNotFound)
-            {
-                continue; // deleted meanwhile; its schedule went with it
-            }
-            catch (Exception e) when (e is RekeyException or RekeyStoreException)
-            {
-                OnKeyError?.Invoke(key, e);
-                notes.LastAction = "error: " + e.Message;
-                next = _time.GetUtcNow() + _options.RecheckInterval;
-            }
+            }).ConfigureAwait(false);
+        return looked;
+    }
 
-            await _store.ReleaseKeyAsync(key, Owner, leased.Generation, next, JsonSerializer.Serialize(notes, LifecycleJson.Default.ScheduleNotes), cancellationToken).ConfigureAwait(false);
+    /// <summary>Takes the key's lease, acts on it, and releases it with its next due time; false when another instance holds it.</summary>
+    private async Task<bool> ActOnAsync(KeyName key, IReadOnlyList<PolicyEntry> policies, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var leased = await _store.TryLeaseKeyAsync(key, Owner, now, now + _options.LeaseDuration, cancellationToken).ConfigureAwait(false);
+        if (leased is null)
+        {
+            return false; // another instance has it
         }
 
-        return looked;
+        var notes = JsonSerializer.Deserialize(leased.Document, LifecycleJson.Default.ScheduleNotes) ?? new ScheduleNotes();
+        DateTimeOffset? next = null;
+        var generation = leased.Generation;
+        try
+        {
+            // One step at a time, but several in one lease: a rotation's record, its jobs and
+            // the retention that follows move on without waiting for the next tick. Each step
+            // after the first reads the key's generation before it reads anything else, so the
+            // release keeps its due time only if nothing changed after that step looked.
+            for (var step = 0; step < MaxStepsPerLease; step++)
+            {
+                if (step > 0)
+                {
+                    generation = (await _store.GetScheduleAsync(key, cancellationToken).ConfigureAwait(false))?.Generation ?? generation;
+                }
+
+                next = await EvaluateAsync(key, policies, notes, cancellationToken).ConfigureAwait(false);
+                if (next is null || next > _time.GetUtcNow())
+                {
+                    break;
+                }
+            }
+        }
+        catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyNotFound)
+        {
+            return true; // deleted meanwhile; its schedule went with it
+        }
+        catch (Exception e) when (e is RekeyException or RekeyStoreException)
+        {
+            OnKeyError?.Invoke(key, e);
+            notes.LastAction = "error: " + e.Message;
+            next = _time.GetUtcNow() + _options.RecheckInterval;
+        }
+
+        await _store.ReleaseKeyAsync(key, Owner, generation, next, JsonSerializer.Serialize(notes, LifecycleJson.Default.ScheduleNotes), cancellationToken).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>Does at most one thing to the key; returns when it is next due (now, after acting; null when nothing will ever be due).</summary>
@@ -279,7 +298,7 @@ public sealed class LifecycleScheduler
             return "until re-encrypted: no registered data source holds this key, so the inventory cannot show the version unused (register the tables that hold it)";
         }
 
-        return await _gate.CheckAsync(version, versions, cancellationToken).ConfigureAwait(false) is { } refusal ? "until re-encrypted: " + refusal : null;
+        return await _gate.CheckDestroyAsync(version, versions, cancellationToken).ConfigureAwait(false) is { } refusal ? "until re-encrypted: " + refusal : null;
     }
 
     private static ChangeContext Change(IReadOnlyDictionary<string, string> sources, string field, string? reason) =>

@@ -88,6 +88,15 @@ public sealed class RotationRecords
                     return (false, false); // activated by the staged-activation rule, or by hand
                 }
 
+                if ((await _gate.HoldingAsync(stored.Key, cancellationToken).ConfigureAwait(false)).Count == 0)
+                {
+                    // Nothing can hold data under the key: nothing to re-wrap or count, so the
+                    // rotation is complete at once, in one audited step.
+                    document.PhaseTimes["execute"] = document.PhaseTimes["verify"] = now;
+                    document.Note = "no registered data source holds this key: nothing to re-wrap or count";
+                    return (await MoveAsync(stored, document, "complete", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+                }
+
                 return (await MoveAsync(stored, document, "execute", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
 
             case "execute":
@@ -243,6 +252,14 @@ public sealed class RotationRecords
     {
         var document = Parse(stored);
         var times = new Dictionary<string, DateTimeOffset>(document.PhaseTimes) { ["prepare"] = stored.CreatedAt };
+        var note = document.Note;
+        if (stored.Phase == "complete" && !times.ContainsKey("complete"))
+        {
+            // Completed in the rotation's own transaction: nothing could hold data under the key.
+            times["complete"] = stored.CreatedAt;
+            note ??= "no registered data source held this key at the rotation: nothing to re-wrap or count";
+        }
+
         return new RotationRecord(
             stored.Id,
             stored.Key,
@@ -255,6 +272,6 @@ public sealed class RotationRecords
             times,
             document.Jobs,
             document.Remaining,
-            document.Note);
+            note);
     }
 }

@@ -101,22 +101,17 @@ public abstract partial class SqlKeyStore
         RunAsync(
             async (connection, ct) =>
             {
-                await using var transaction = await Dialect.BeginWriteAsync(connection, ct).ConfigureAwait(false);
-                await using (var lease = Command(connection, transaction, $"UPDATE {T("key_schedule")} SET lease_owner = $2, lease_until = $3 WHERE key_name = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4);"))
-                {
-                    Text(lease, key.Value);
-                    Text(lease, owner);
-                    Millis(lease, until);
-                    Millis(lease, now);
-                    if (await lease.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 0)
-                    {
-                        return null;
-                    }
-                }
-
-                var schedule = await ReadScheduleAsync(connection, transaction, key, ct).ConfigureAwait(false);
-                await transaction.CommitAsync(ct).ConfigureAwait(false);
-                return schedule;
+                // One conditional statement, outside the audit chain's write lock: a lease is not an audited change.
+                await using var lease = Command(
+                    connection,
+                    null,
+                    $"UPDATE {T("key_schedule")} SET lease_owner = $2, lease_until = $3 WHERE key_name = $1 AND (lease_owner IS NULL OR lease_owner = $2 OR lease_until < $4) RETURNING {ScheduleColumns};");
+                Text(lease, key.Value);
+                Text(lease, owner);
+                Millis(lease, until);
+                Millis(lease, now);
+                await using var reader = await lease.ExecuteReaderAsync(ct).ConfigureAwait(false);
+                return await reader.ReadAsync(ct).ConfigureAwait(false) ? ReadSchedule(reader) : null;
             },
             cancellationToken);
 
@@ -141,7 +136,7 @@ public abstract partial class SqlKeyStore
 
     /// <inheritdoc />
     public Task<StoredSchedule?> GetScheduleAsync(KeyName key, CancellationToken cancellationToken = default) =>
-        RunAsync((connection, ct) => ReadScheduleAsync(connection, null, key, ct), cancellationToken);
+        RunAsync((connection, ct) => ReadScheduleAsync(connection, key, ct), cancellationToken);
 
     /// <inheritdoc />
     public Task<bool> UpdateRotationAsync(StoredRotation rotation, string expectedPhase, AuditRecord? audit, CancellationToken cancellationToken = default)
@@ -243,21 +238,22 @@ public abstract partial class SqlKeyStore
         await insert.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<StoredSchedule?> ReadScheduleAsync(DbConnection connection, DbTransaction? transaction, KeyName key, CancellationToken cancellationToken)
+    private async Task<StoredSchedule?> ReadScheduleAsync(DbConnection connection, KeyName key, CancellationToken cancellationToken)
     {
-        await using var read = Command(connection, transaction, $"SELECT {ScheduleColumns} FROM {T("key_schedule")} WHERE key_name = $1;");
+        await using var read = Command(connection, null, $"SELECT {ScheduleColumns} FROM {T("key_schedule")} WHERE key_name = $1;");
         Text(read, key.Value);
         await using var reader = await read.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-            ? new StoredSchedule(
-                KeyName.Parse(reader.GetString(0)),
-                reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                reader.IsDBNull(2) ? null : reader.GetString(2),
-                reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                reader.GetInt64(4),
-                reader.GetString(5))
-            : null;
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadSchedule(reader) : null;
     }
+
+    private static StoredSchedule ReadSchedule(DbDataReader reader) =>
+        new(
+            KeyName.Parse(reader.GetString(0)),
+            reader.IsDBNull(1) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+            reader.IsDBNull(2) ? null : reader.GetString(2),
+            reader.IsDBNull(3) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+            reader.GetInt64(4),
+            reader.GetString(5));
 
     private static StoredRotation ReadRotation(DbDataReader r) =>
         new(

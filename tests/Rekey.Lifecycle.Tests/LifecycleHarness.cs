@@ -66,7 +66,7 @@ public sealed class LifecycleHarness : IAsyncDisposable
             ? await PostgresKeyStore.OpenAsync(database!.ConnectionString, harness.Time, listen: false)
             : await SqliteKeyStore.OpenAsync(Path.Combine(directory, "rekey.db"), harness.Time, TimeSpan.Zero);
         var gate = new InventoryGate((IDataSourceStore)harness.Store, (IRewrapJobStore)harness.Store);
-        harness.Service = new RekeyService(harness.Store, harness._root, new RekeyServiceOptions { DestroyGate = gate }, harness.Time);
+        harness.Service = new RekeyService(harness.Store, harness._root, new RekeyServiceOptions { Inventory = gate }, harness.Time);
         harness.Sources = new DataSources((IDataSourceStore)harness.Store, harness._root, time: harness.Time);
         harness.Jobs = new RewrapJobs(harness.Service, (IRewrapJobStore)harness.Store, time: harness.Time, sources: harness.Sources);
         harness.Policies = new LifecyclePolicies(harness.Service, harness.Lifecycle, harness.Options, harness.Time);
