@@ -38,12 +38,12 @@ internal sealed partial class LifecycleWorker : PeriodicWorker
 
     protected override void OnStoreFailure(RekeyStoreException exception) => LogFailed(_logger, exception);
 
-    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "The lifecycle scheduler looked at {Count} due key(s)")]
+    [LoggerMessage(EventId = 2401, Level = LogLevel.Debug, Message = "The lifecycle scheduler looked at {Count} due key(s)")]
     private static partial void LogTick(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 2202, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not reach the store; retrying")]
+    [LoggerMessage(EventId = 2402, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not reach the store; retrying")]
     private static partial void LogFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(EventId = 2203, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not act on key {Key}: {Reason}; it tries again later")]
+    [LoggerMessage(EventId = 2403, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not act on key {Key}: {Reason}; it tries again later")]
     private static partial void LogKeyFailed(ILogger logger, KeyName key, string reason);
 }
