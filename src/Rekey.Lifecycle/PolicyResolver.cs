@@ -67,9 +67,14 @@ internal static class PolicyResolver
         return (policy, sources);
     }
 
-    /// <summary>Who acts for a field: <c>policy:&lt;pattern&gt;</c>, the actor of the audit events it causes.</summary>
+    /// <summary>
+    /// Who acts for a field: <c>policy:&lt;pattern&gt;</c>, the actor of the audit events it causes
+    /// (the most specific matching policy when the field is not set; <c>scheduler</c> when none matches).
+    /// </summary>
     public static string Actor(IReadOnlyDictionary<string, string> sources, string field) =>
-        "policy:" + (sources.TryGetValue(field, out var pattern) ? pattern : "?");
+        sources.TryGetValue(field, out var pattern) ? "policy:" + pattern
+        : sources.Count > 0 ? "policy:" + sources.Values.MaxBy(Specificity)
+        : "scheduler";
 
     // An exact name beats any subtree, a longer subtree beats a shorter one, and '*' comes last.
     private static int Specificity(string pattern) =>

@@ -94,10 +94,10 @@ public sealed class RotationRecords
                     // rotation is complete at once, in one audited step.
                     document.PhaseTimes["execute"] = document.PhaseTimes["verify"] = now;
                     document.Note = "no registered data source holds this key: nothing to re-wrap or count";
-                    return (await MoveAsync(stored, document, "complete", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+                    return (await MoveAsync(stored, document, "complete", null, actor, now, cancellationToken).ConfigureAwait(false), false);
                 }
 
-                return (await MoveAsync(stored, document, "execute", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+                return (await MoveAsync(stored, document, "execute", null, actor, now, cancellationToken).ConfigureAwait(false), false);
 
             case "execute":
                 return await ExecuteAsync(stored, document, policy, actor, now, cancellationToken).ConfigureAwait(false);
@@ -108,13 +108,13 @@ public sealed class RotationRecords
                 if (holding.Count == 0)
                 {
                     document.Note = "no registered data source holds this key, so there is nothing to count";
-                    return (await MoveAsync(stored, document, "complete", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+                    return (await MoveAsync(stored, document, "complete", null, actor, now, cancellationToken).ConfigureAwait(false), false);
                 }
 
                 if (document.Remaining.Values.All(n => n == 0))
                 {
                     document.Note = "every registered source counts no value under older versions";
-                    return (await MoveAsync(stored, document, "complete", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+                    return (await MoveAsync(stored, document, "complete", null, actor, now, cancellationToken).ConfigureAwait(false), false);
                 }
 
                 var waiting = string.Join(", ", document.Remaining.Where(p => p.Value != 0).Select(p => p.Value is null ? $"{p.Key}: not counted since the rotation" : string.Create(CultureInfo.InvariantCulture, $"{p.Key}: {p.Value} values under older versions")));
@@ -137,7 +137,7 @@ public sealed class RotationRecords
         if (policy.AutoRewrap != true || holding.Count == 0)
         {
             document.Note = holding.Count == 0 ? "no registered data source holds this key" : "automatic re-wrap is off for this key (auto_rewrap); run re-wrap jobs to drain older versions";
-            return (await MoveAsync(stored, document, "verify", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+            return (await MoveAsync(stored, document, "verify", null, actor, now, cancellationToken).ConfigureAwait(false), false);
         }
 
         var zone = PolicyRules.Zone(policy.TimeZone) ?? TimeZoneInfo.Utc;
@@ -163,7 +163,7 @@ public sealed class RotationRecords
             }
             catch (RekeyException e) when (e.Code is RekeyErrorCode.InvalidRequest or RekeyErrorCode.Forbidden or RekeyErrorCode.SourceNotFound)
             {
-                return (await FailAsync(stored, document, "execute", $"A re-wrap job over '{source}' could not start: {e.Message} Fix the source, then run: rekey rotation retry {stored.Id}", now, cancellationToken).ConfigureAwait(false), false);
+                return (await FailAsync(stored, document, "execute", actor, $"A re-wrap job over '{source}' could not start: {e.Message} Fix the source, then run: rekey rotation retry {stored.Id}", now, cancellationToken).ConfigureAwait(false), false);
             }
 
             changed = true;
@@ -187,7 +187,7 @@ public sealed class RotationRecords
             document.Jobs[i] = seen;
             if (status.State is RewrapJobState.Failed or RewrapJobState.Cancelled)
             {
-                return (await FailAsync(stored, document, "execute", $"The re-wrap job {job.JobId} over '{job.Source}' ended {status.State}{(status.Error is null ? string.Empty : ": " + status.Error)}. Fix the cause, then run: rekey rotation retry {stored.Id}", now, cancellationToken).ConfigureAwait(false), false);
+                return (await FailAsync(stored, document, "execute", actor, $"The re-wrap job {job.JobId} over '{job.Source}' ended {status.State}{(status.Error is null ? string.Empty : ": " + status.Error)}. Fix the cause, then run: rekey rotation retry {stored.Id}", now, cancellationToken).ConfigureAwait(false), false);
             }
         }
 
@@ -197,11 +197,11 @@ public sealed class RotationRecords
             if (failed > 0)
             {
                 var jobs = string.Join(", ", document.Jobs.Where(j => j.Failed > 0).Select(j => j.JobId));
-                return (await FailAsync(stored, document, "execute", string.Create(CultureInfo.InvariantCulture, $"{failed} values could not be moved (see: rekey rewrap failures {jobs}). Fix or remove them, then run: rekey rotation retry {stored.Id}"), now, cancellationToken).ConfigureAwait(false), false);
+                return (await FailAsync(stored, document, "execute", actor, string.Create(CultureInfo.InvariantCulture, $"{failed} values could not be moved (see: rekey rewrap failures {jobs}). Fix or remove them, then run: rekey rotation retry {stored.Id}"), now, cancellationToken).ConfigureAwait(false), false);
             }
 
             document.Note = null;
-            return (await MoveAsync(stored, document, "verify", null, "rotation-record", now, cancellationToken).ConfigureAwait(false), false);
+            return (await MoveAsync(stored, document, "verify", null, actor, now, cancellationToken).ConfigureAwait(false), false);
         }
 
         document.Note = inWindow ? "re-wrap jobs running" : $"outside the re-wrap window {policy.RewrapWindow}; jobs paused";
@@ -213,10 +213,10 @@ public sealed class RotationRecords
         return (false, true);
     }
 
-    private Task<bool> FailAsync(StoredRotation stored, RotationDocument document, string phase, string reason, DateTimeOffset now, CancellationToken cancellationToken)
+    private Task<bool> FailAsync(StoredRotation stored, RotationDocument document, string phase, string actor, string reason, DateTimeOffset now, CancellationToken cancellationToken)
     {
         document.FailedIn = phase;
-        return MoveAsync(stored, document, "failed", reason, "rotation-record", now, cancellationToken);
+        return MoveAsync(stored, document, "failed", reason, actor, now, cancellationToken);
     }
 
     private async Task<bool> MoveAsync(StoredRotation stored, RotationDocument document, string phase, string? failure, string actor, DateTimeOffset now, CancellationToken cancellationToken)

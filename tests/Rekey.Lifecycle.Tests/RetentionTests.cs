@@ -58,6 +58,7 @@ public abstract class RetentionTests
         }
 
         Assert.Equal("policy:tenants/*", Assert.Single(await h.EventsAsync("version.destroy")).Record.Actor);
+        Assert.Equal("policy:tenants/*", Assert.Single(await h.EventsAsync("rotation.complete")).Record.Actor);
         Assert.True(await h.Service.VerifyAuditAsync(new Audit.AuditVerifyOptions()) is { IsValid: true });
     }
 
@@ -165,6 +166,7 @@ public abstract class RetentionTests
         var failed = Assert.Single(await h.Rotations.ListAsync(Key));
         Assert.Equal(RotationPhase.Failed, failed.Phase);
         Assert.Contains("rekey rotation retry " + failed.Id, failed.Note, StringComparison.Ordinal);
+        Assert.Equal("policy:tenants/*", Assert.Single(await h.EventsAsync("rotation.failed")).Record.Actor);
         Assert.Equal(KeyVersionState.DecryptOnly, (await h.Service.ListVersionsAsync(Key))[0].State);
 
         // Retrying while still failing fails again; nothing is lost either way.
