@@ -412,6 +412,8 @@ internal sealed class Output
         if (p.AutoRewrap is { } auto) yield return ("auto-rewrap", "auto_rewrap", auto ? "yes" : "no");
         if (p.RewrapRowsPerSecond is { } throttle) yield return ("rewrap-throttle", "rewrap_rows_per_second", Num(throttle));
         if (p.RewrapWindow is { } window) yield return ("rewrap-window", "rewrap_window", window);
+        if (p.RewrapContextTemplate is { } template) yield return ("rewrap-context-template", "rewrap_context_template", template);
+        if (p.RewrapContextForm is { } form) yield return ("rewrap-context-form", "rewrap_context_form", form);
     }
 
     public void Message(string text, object json)

@@ -36,10 +36,12 @@ internal static class PolicyCommands
         var autoRewrap = new Option<bool>("--auto-rewrap") { Description = "After a rotation, start re-wrap jobs over every registered source that holds the key." };
         var throttle = new Option<int?>("--rewrap-throttle") { Description = "Rows per second for those jobs (default: unthrottled)." };
         var window = new Option<string?>("--rewrap-window") { Description = "When those jobs may run, HH:mm-HH:mm (for example 01:00-05:00); they pause outside it." };
+        var contextTemplate = new Option<string?>("--rewrap-context-template") { Description = "Each record's encryption context with {id} for its id: those jobs then decrypt a sample of what they moved." };
+        var contextForm = new Option<string?>("--rewrap-context-form") { Description = "text (default) or pairs: the template's form, as the application encrypted with." };
         var reason = new Option<string?>("--reason") { Description = "Recorded in the audit log." };
         var command = new Command("set", "Set (or replace) the policy on a pattern (key officer). Applied by the server's scheduler.")
         {
-            pattern, rotateEvery, lifetime, before, cron, zone, maxEncryptions, pending, retain, keep, until, disabledFor, destroy, autoRewrap, throttle, window, reason,
+            pattern, rotateEvery, lifetime, before, cron, zone, maxEncryptions, pending, retain, keep, until, disabledFor, destroy, autoRewrap, throttle, window, contextTemplate, contextForm, reason,
         };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
@@ -60,6 +62,8 @@ internal static class PolicyCommands
                 AutoRewrap = parse.GetValue(autoRewrap) ? true : null,
                 RewrapRowsPerSecond = parse.GetValue(throttle),
                 RewrapWindow = parse.GetValue(window),
+                RewrapContextTemplate = parse.GetValue(contextTemplate),
+                RewrapContextForm = parse.GetValue(contextForm),
             };
             if (value == new LifecyclePolicy())
             {

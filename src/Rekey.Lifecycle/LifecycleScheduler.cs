@@ -178,7 +178,8 @@ public sealed class LifecycleScheduler
         }
 
         // 3. Rotation records move on through their phases.
-        foreach (var record in (await _store.ListRotationsAsync(key, openOnly: true, 20, cancellationToken).ConfigureAwait(false)).Reverse())
+        var recent = await _store.ListRotationsAsync(key, openOnly: false, 20, cancellationToken).ConfigureAwait(false);
+        foreach (var record in recent.Where(r => RotationRecords.IsOpen(r.Phase)).Reverse())
         {
             var (changed, waiting) = await _rotations.AdvanceAsync(record, policy, sources, versions, cancellationToken).ConfigureAwait(false);
             if (changed)
@@ -192,8 +193,14 @@ public sealed class LifecycleScheduler
             }
         }
 
-        // 4. Old versions move one step through retention when every rule allows.
-        if (await RetentionStepAsync(key, policy, sources, versions, notes, due, now, cancellationToken).ConfigureAwait(false) is { } step)
+        // 4. Old versions move one step through retention when every rule allows, and not at all
+        // while a rotation has failed: an operator looks first.
+        if (recent.FirstOrDefault(r => r.Phase == "failed") is { } failed)
+        {
+            notes.Waiting.Clear();
+            notes.LastAction = $"retention waits: rotation {failed.Id} failed (rekey rotation show {failed.Id})";
+        }
+        else if (await RetentionStepAsync(key, policy, sources, versions, notes, due, now, cancellationToken).ConfigureAwait(false) is { } step)
         {
             return Acted(step);
         }

@@ -63,6 +63,8 @@ internal static class PolicyResolver
             AutoRewrap = Pick("auto_rewrap", p => p.AutoRewrap),
             RewrapRowsPerSecond = Pick("rewrap_rows_per_second", p => p.RewrapRowsPerSecond),
             RewrapWindow = PickText("rewrap_window", p => p.RewrapWindow),
+            RewrapContextTemplate = PickText("rewrap_context_template", p => p.RewrapContextTemplate),
+            RewrapContextForm = PickText("rewrap_context_form", p => p.RewrapContextForm),
         };
         return (policy, sources);
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Cronos;
 using Rekey.Errors;
+using Rekey.Rewrap;
 
 namespace Rekey.Lifecycle;
 
@@ -71,6 +72,22 @@ internal static class PolicyRules
             problems.Add($"rewrap_window '{window}' is not HH:mm-HH:mm (for example 01:00-05:00).");
         }
 
+        if (policy.RewrapContextForm is { } form && ContextFormOf(form) is null)
+        {
+            problems.Add($"rewrap_context_form '{form}' is neither text nor pairs.");
+        }
+        else if (policy.RewrapContextTemplate is { } template)
+        {
+            try
+            {
+                RewrapJobs.CheckContextTemplate(template, ContextFormOf(policy.RewrapContextForm) ?? ContextForm.Text);
+            }
+            catch (RekeyException e)
+            {
+                problems.Add("rewrap_context_template: " + e.Message);
+            }
+        }
+
         if (policy.Destroy == true && policy.RetainFor is null && policy.UntilReencrypted != true)
         {
             problems.Add("destroy needs a retention rule in the same policy: retain (a minimum time) or until_reencrypted, so no version is destroyed the moment it stops being Active.");
@@ -81,6 +98,14 @@ internal static class PolicyRules
             throw new RekeyException(RekeyErrorCode.InvalidRequest, "The policy is not valid: " + string.Join(" ", problems.Distinct()));
         }
     }
+
+    /// <summary>The context form a policy names (text when unset), or null for an unknown one.</summary>
+    public static ContextForm? ContextFormOf(string? form) => form switch
+    {
+        null or "text" => ContextForm.Text,
+        "pairs" => ContextForm.Pairs,
+        _ => null,
+    };
 
     /// <summary>The cron expression: five fields, or six with seconds first.</summary>
     public static CronExpression? Cron(string text, List<string>? problems = null)

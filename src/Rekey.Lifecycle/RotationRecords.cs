@@ -151,11 +151,15 @@ public sealed class RotationRecords
                 break;
             }
 
+            // With the records' context, the job decrypts a sample of what it moved.
             var definition = new RewrapJobDefinition(
                 stored.Key,
                 new SourceDefinition(SourceKind.Postgres, string.Empty, string.Empty, "id", IdKind.Integer, []),
                 ThrottleRowsPerSecond: policy.RewrapRowsPerSecond ?? 0,
-                DataSource: source);
+                Verification: policy.RewrapContextTemplate is null ? VerificationMode.None : VerificationMode.Sample,
+                ContextTemplate: policy.RewrapContextTemplate,
+                DataSource: source,
+                ContextForm: PolicyRules.ContextFormOf(policy.RewrapContextForm) ?? ContextForm.Text);
             try
             {
                 var job = await _jobs.StartAsync(definition, change, cancellationToken).ConfigureAwait(false);
@@ -197,7 +201,7 @@ public sealed class RotationRecords
             if (failed > 0)
             {
                 var jobs = string.Join(", ", document.Jobs.Where(j => j.Failed > 0).Select(j => j.JobId));
-                return (await FailAsync(stored, document, "execute", actor, string.Create(CultureInfo.InvariantCulture, $"{failed} values could not be moved (see: rekey rewrap failures {jobs}). Fix or remove them, then run: rekey rotation retry {stored.Id}"), now, cancellationToken).ConfigureAwait(false), false);
+                return (await FailAsync(stored, document, "execute", actor, string.Create(CultureInfo.InvariantCulture, $"{failed} values could not be moved or failed the sample decryption (see: rekey rewrap failures {jobs}). Fix them, then run: rekey rotation retry {stored.Id}"), now, cancellationToken).ConfigureAwait(false), false);
             }
 
             document.Note = null;

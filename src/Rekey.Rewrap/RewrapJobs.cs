@@ -222,6 +222,9 @@ public sealed class RewrapJobs
             .ToList();
     }
 
+    /// <summary>Checks a context template as a job would; <c>InvalidRequest</c> saying why it cannot make a context.</summary>
+    public static void CheckContextTemplate(string template, ContextForm form) => ContextTemplate.Parse(template, form);
+
     internal static ContextTemplate ContextOf(RewrapJobDefinition definition) =>
         ContextTemplate.Parse(definition.ContextTemplate!, definition.ContextForm);
 

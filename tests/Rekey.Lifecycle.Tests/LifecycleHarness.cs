@@ -99,14 +99,21 @@ public sealed class LifecycleHarness : IAsyncDisposable
     {
         await using var app = new SqliteConnection($"Data Source={AppPath}");
         await app.OpenAsync();
-        for (var i = 0; i < count; i++)
+        await using var last = app.CreateCommand();
+        last.CommandText = "SELECT coalesce(max(id), 0) FROM items;";
+        var first = (long)(await last.ExecuteScalarAsync())! + 1;
+        for (var id = first; id < first + count; id++)
         {
             await using var insert = app.CreateCommand();
-            insert.CommandText = "INSERT INTO items (ct) VALUES ($ct);";
-            insert.Parameters.AddWithValue("$ct", EnvelopeText.Encode(await Service.EncryptAsync(key, "item"u8.ToArray(), EncryptionContext.From("items"))));
+            insert.CommandText = "INSERT INTO items (id, ct) VALUES ($id, $ct);";
+            insert.Parameters.AddWithValue("$id", id);
+            insert.Parameters.AddWithValue("$ct", EnvelopeText.Encode(await Service.EncryptAsync(key, "item"u8.ToArray(), ContextOf(id))));
             await insert.ExecuteNonQueryAsync();
         }
     }
+
+    /// <summary>The context item <paramref name="id"/> is encrypted with; as a template, <c>item={id}</c>.</summary>
+    public static EncryptionContext ContextOf(long id) => EncryptionContext.From("item=" + id);
 
     /// <summary>The version every item is under.</summary>
     public async Task<List<int>> ItemVersionsAsync()

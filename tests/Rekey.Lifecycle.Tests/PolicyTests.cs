@@ -24,6 +24,8 @@ public sealed class PolicyTests
         { "tenants/*", new LifecyclePolicy { VersionLifetime = TimeSpan.FromDays(1), RotateBeforeExpiry = TimeSpan.FromDays(2) }, "shorter than version_lifetime" },
         { "tenants/*", new LifecyclePolicy { Destroy = true }, "destroy needs a retention rule" },
         { "tenants/*", new LifecyclePolicy { Destroy = true, KeepVersions = 2 }, "destroy needs a retention rule" },
+        { "tenants/*", new LifecyclePolicy { RewrapContextForm = "json" }, "neither text nor pairs" },
+        { "tenants/*", new LifecyclePolicy { RewrapContextTemplate = "id", RewrapContextForm = "pairs" }, "not a name=value pair" },
         { "billing/*", new LifecyclePolicy { RotateEvery = TimeSpan.FromDays(90) }, "matches no key" },
         { "tenants/b/records", new LifecyclePolicy { RotateEvery = TimeSpan.FromDays(90) }, "matches no key" },
     };

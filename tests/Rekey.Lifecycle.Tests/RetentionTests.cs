@@ -19,6 +19,7 @@ public abstract class RetentionTests
         AutoRewrap = true,
         Destroy = true,
         DisabledFor = TimeSpan.FromDays(7),
+        RewrapContextTemplate = "item={id}",
     };
 
     [Fact]
@@ -38,7 +39,8 @@ public abstract class RetentionTests
         Assert.Equal(RotationPhase.Complete, record.Phase);
         Assert.Equal("periodic", record.Cause);
         var job = Assert.Single(record.Jobs);
-        Assert.Equal(("app", 30L), (job.Source, job.Rewrapped));
+        Assert.Equal(("app", 30L, 0L), (job.Source, job.Rewrapped, job.Failed));
+        Assert.Contains("sample", (await h.Jobs.GetStatusAsync(job.JobId)).Verification, StringComparison.Ordinal);
         Assert.Equal(0, record.Remaining["app"]);
         Assert.True(record.PhaseTimes.Keys.ToHashSet().IsSupersetOf(["prepare", "execute", "verify", "complete"]));
 
@@ -180,6 +182,25 @@ public abstract class RetentionTests
 
         var again = await Assert.ThrowsAsync<RekeyException>(() => h.Rotations.RetryAsync(failed.Id, LifecycleHarness.Officer));
         Assert.Equal(RekeyErrorCode.TransitionNotAllowed, again.Code);
+    }
+
+    [Fact]
+    public async Task ASampleThatDoesNotDecrypt_FailsTheRotation_AndTheOldVersionStays()
+    {
+        await using var h = await LifecycleHarness.CreateAsync(Postgres);
+        await h.Service.CreateKeyAsync(Key);
+        await h.RegisterAppAsync("tenants/*");
+        await h.FillAsync(Key, 5);
+
+        // The policy names the wrong context: every value moves (re-wrap needs no context), but
+        // the sample decryption fails, so the rotation does not complete.
+        await h.Policies.SetAsync(KeyPattern.Parse("tenants/*"), Drain with { RewrapContextTemplate = "record={id}" }, LifecycleHarness.Officer);
+        await h.AdvanceAsync(TimeSpan.FromDays(90));
+
+        var record = Assert.Single(await h.Rotations.ListAsync(Key));
+        Assert.Equal(RotationPhase.Failed, record.Phase);
+        Assert.Contains("failed the sample decryption", record.Note, StringComparison.Ordinal);
+        Assert.Equal(KeyVersionState.DecryptOnly, (await h.Service.ListVersionsAsync(Key))[0].State);
     }
 
     [Fact]

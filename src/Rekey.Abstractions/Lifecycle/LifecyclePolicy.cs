@@ -70,6 +70,15 @@ public sealed record LifecyclePolicy
 
     /// <summary>When those jobs may run, <c>HH:mm-HH:mm</c> in <see cref="TimeZone"/>; outside it they are paused.</summary>
     public string? RewrapWindow { get; init; }
+
+    /// <summary>
+    /// Each record's encryption context, with <c>{id}</c> for its id (as re-wrap jobs take it): with
+    /// it, those jobs decrypt a sample of the values they moved, and the rotation fails if any does not.
+    /// </summary>
+    public string? RewrapContextTemplate { get; init; }
+
+    /// <summary><c>text</c> (default) or <c>pairs</c>: the form of <see cref="RewrapContextTemplate"/>, as the application encrypted with.</summary>
+    public string? RewrapContextForm { get; init; }
 }
 
 /// <summary>A policy as set on a pattern.</summary>
