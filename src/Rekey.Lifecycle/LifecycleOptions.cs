@@ -19,5 +19,5 @@ public sealed class LifecycleOptions
     public int BatchSize { get; set; } = 500;
 
     /// <summary>How many keys one instance acts on at once in a tick (each under its own lease).</summary>
-    public int Concurrency { get; set; } = 8;
+    public int Concurrency { get; set; } = 16;
 }
