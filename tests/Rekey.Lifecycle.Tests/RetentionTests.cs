@@ -22,13 +22,20 @@ public abstract class RetentionTests
         RewrapContextTemplate = "item={id}",
     };
 
+    /// <summary>A harness with the key, the items table registered for tenants/*, and <paramref name="items"/> items under version 1.</summary>
+    private async Task<LifecycleHarness> WithItemsAsync(int items)
+    {
+        var h = await LifecycleHarness.CreateAsync(Postgres);
+        await h.Service.CreateKeyAsync(Key);
+        await h.RegisterAppAsync("tenants/*");
+        await h.FillAsync(Key, items);
+        return h;
+    }
+
     [Fact]
     public async Task AfterARotation_DataIsRewrappedByItself_AndTheOldVersionRetiredAndDestroyed_EveryStepAudited()
     {
-        await using var h = await LifecycleHarness.CreateAsync(Postgres);
-        await h.Service.CreateKeyAsync(Key);
-        await h.RegisterAppAsync("tenants/*");
-        await h.FillAsync(Key, 30);
+        await using var h = await WithItemsAsync(30);
         await h.Policies.SetAsync(KeyPattern.Parse("tenants/*"), Drain, LifecycleHarness.Officer);
 
         await h.AdvanceAsync(TimeSpan.FromDays(90));
@@ -67,10 +74,7 @@ public abstract class RetentionTests
     [Fact]
     public async Task UntilReencrypted_AVersionStillHoldingDataIsNeverRetired()
     {
-        await using var h = await LifecycleHarness.CreateAsync(Postgres);
-        await h.Service.CreateKeyAsync(Key);
-        await h.RegisterAppAsync("tenants/*");
-        await h.FillAsync(Key, 10);
+        await using var h = await WithItemsAsync(10);
         await h.Policies.SetAsync(KeyPattern.Parse("tenants/*"), Drain with { AutoRewrap = false }, LifecycleHarness.Officer);
 
         await h.AdvanceAsync(TimeSpan.FromDays(90));
@@ -96,10 +100,7 @@ public abstract class RetentionTests
     [Fact]
     public async Task Destroy_ByHand_IsRefusedWhileTheInventoryShowsValues_UnlessForcedWithAReason()
     {
-        await using var h = await LifecycleHarness.CreateAsync(Postgres);
-        await h.Service.CreateKeyAsync(Key);
-        await h.RegisterAppAsync("tenants/*");
-        await h.FillAsync(Key, 3);
+        await using var h = await WithItemsAsync(3);
         await h.Service.RotateAsync(Key, change: LifecycleHarness.Officer);
         await h.Service.DisableAsync(Key, 1, LifecycleHarness.Officer);
         await h.Service.ScheduleDestroyAsync(Key, 1, LifecycleHarness.Officer);
@@ -156,10 +157,7 @@ public abstract class RetentionTests
     [Fact]
     public async Task AFailedRotation_SaysWhatToDo_AndARetryCompletesIt()
     {
-        await using var h = await LifecycleHarness.CreateAsync(Postgres);
-        await h.Service.CreateKeyAsync(Key);
-        await h.RegisterAppAsync("tenants/*");
-        await h.FillAsync(Key, 5);
+        await using var h = await WithItemsAsync(5);
         await h.Policies.SetAsync(KeyPattern.Parse("tenants/*"), Drain, LifecycleHarness.Officer);
 
         // The table disappears: the job cannot start.
@@ -187,10 +185,7 @@ public abstract class RetentionTests
     [Fact]
     public async Task ASampleThatDoesNotDecrypt_FailsTheRotation_AndTheOldVersionStays()
     {
-        await using var h = await LifecycleHarness.CreateAsync(Postgres);
-        await h.Service.CreateKeyAsync(Key);
-        await h.RegisterAppAsync("tenants/*");
-        await h.FillAsync(Key, 5);
+        await using var h = await WithItemsAsync(5);
 
         // The policy names the wrong context: every value moves (re-wrap needs no context), but
         // the sample decryption fails, so the rotation does not complete.
@@ -206,10 +201,7 @@ public abstract class RetentionTests
     [Fact]
     public async Task AutomaticJobsRunOnlyInTheirWindow()
     {
-        await using var h = await LifecycleHarness.CreateAsync(Postgres);
-        await h.Service.CreateKeyAsync(Key);
-        await h.RegisterAppAsync("tenants/*");
-        await h.FillAsync(Key, 5);
+        await using var h = await WithItemsAsync(5);
         await h.Policies.SetAsync(KeyPattern.Parse("tenants/*"), Drain with { RewrapWindow = "01:00-05:00" }, LifecycleHarness.Officer);
 
         // Day 90 at 00:00 UTC: rotated, but no job until 01:00.
