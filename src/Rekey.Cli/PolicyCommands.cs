@@ -26,7 +26,7 @@ internal static class PolicyCommands
         var before = new Option<string?>("--rotate-before-expiry") { Description = "Rotate this long before the Active version expires (needs --version-lifetime)." };
         var cron = new Option<string?>("--cron") { Description = "Cron trigger: five fields, or six with seconds first ('0 3 * * *')." };
         var zone = new Option<string?>("--time-zone") { Description = "IANA time zone of --cron and --rewrap-window (default UTC)." };
-        var maxEncryptions = new Option<long?>("--max-encryptions") { Description = "Usage trigger: rotate when the Active version has encrypted this many times." };
+        var maxEncryptions = new Option<string?>("--max-encryptions") { Description = "Usage trigger: rotate when the Active version has encrypted this many times; 'default' for 2^30 (a quarter of the NIST SP 800-38D random-nonce limit)." };
         var pending = new Option<string?>("--pending") { Description = "Staged activation: new versions start Pending and become Active after this delay." };
         var retain = new Option<string?>("--retain") { Description = "Minimum retention: keep a version decryptable this long after it stops being Active." };
         var keep = new Option<int?>("--keep-versions") { Description = "Keep the newest N versions (the Active one included) decryptable." };
@@ -52,7 +52,7 @@ internal static class PolicyCommands
                 RotateBeforeExpiry = Duration(parse.GetValue(before)),
                 Cron = parse.GetValue(cron),
                 TimeZone = parse.GetValue(zone),
-                MaxEncryptions = parse.GetValue(maxEncryptions),
+                MaxEncryptions = Count(parse.GetValue(maxEncryptions)),
                 PendingFor = Duration(parse.GetValue(pending)),
                 RetainFor = Duration(parse.GetValue(retain)),
                 KeepVersions = parse.GetValue(keep),
@@ -121,6 +121,12 @@ internal static class PolicyCommands
 
     private static string Pattern(string text) =>
         Access.KeyPattern.TryParse(text, out _) ? text : throw new UsageException($"'{text}' is not a key pattern: use an exact key name, 'prefix/*' or '*'.");
+
+    private static long? Count(string? text) =>
+        text is null ? null
+        : text == "default" ? LifecyclePolicy.DefaultMaxEncryptions
+        : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n
+        : throw new UsageException($"'{text}' is not a count (a whole number, or 'default').");
 
     private static TimeSpan? Duration(string? text) =>
         text is null ? null

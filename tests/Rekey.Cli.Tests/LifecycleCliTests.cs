@@ -19,7 +19,8 @@ public sealed class LifecycleCliTests : IDisposable
         _rekey.Run("init").Ok();
         _rekey.Run("key", "create", Key).Ok();
         _rekey.Run("policy", "set", "tenants/*", "--rotate-every", "90d", "--retain", "30d", "--reason", "CHG-1").Ok();
-        _rekey.Run("policy", "set", Key, "--max-encryptions", "1000000").Ok();
+        _rekey.Run("policy", "set", Key, "--max-encryptions", "default").Ok();
+        Assert.Equal(2, _rekey.Run("policy", "set", Key, "--max-encryptions", "lots").ExitCode);
 
         var shown = _rekey.Run("policy", "show", Key).Ok().Stdout;
         Assert.Contains("rotate-every", shown, StringComparison.Ordinal);
@@ -27,6 +28,7 @@ public sealed class LifecycleCliTests : IDisposable
         Assert.Contains("tenants/*", shown, StringComparison.Ordinal);
         var effective = JsonDocument.Parse(_rekey.Run("policy", "show", Key, "--format", "json").Ok().Stdout).RootElement;
         Assert.Equal(Key, effective.GetProperty("sources").GetProperty("max_encryptions").GetString());
+        Assert.Equal(1L << 30, effective.GetProperty("policy").GetProperty("max_encryptions").GetInt64());
         Assert.Equal(90 * 86400, effective.GetProperty("policy").GetProperty("rotate_every_seconds").GetInt64());
 
         Assert.Equal(2, _rekey.Run("policy", "set", "tenants/*", "--rotate-evry", "90d").ExitCode);

@@ -14,6 +14,14 @@ namespace Rekey.Lifecycle;
 /// </remarks>
 public sealed record LifecyclePolicy
 {
+    /// <summary>
+    /// The usage limit <c>rekey policy set --max-encryptions default</c> sets: 2^30, a quarter of
+    /// the 2^32 invocations NIST SP 800-38D allows one AES-GCM key with random nonces. (A version
+    /// key wraps data keys with AES-KWP and uses no nonce; the figure is a conservative bound on
+    /// how much one version protects, borrowed from the best-known limit.)
+    /// </summary>
+    public const long DefaultMaxEncryptions = 1L << 30;
+
     /// <summary>Periodic trigger: rotate when the Active version has been active this long (its cryptoperiod).</summary>
     [JsonPropertyName("rotate_every_seconds")]
     [JsonConverter(typeof(DurationSecondsJsonConverter))]
