@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: builds the solution and runs each test project against real parts (SQLite
-# files, a throwaway PostgreSQL 15 cluster, the built CLI as a process), then short runs of the
+# files, a throwaway PostgreSQL 15 cluster, a SoftHSM2 token, the built CLI as a process), then short runs of the
 # fuzzing and soak campaigns. Prints 'N passed, N failed' after the tests; exits non-zero on any
 # failure.
 #   REKEY_TEST_PG="Host=...;Database=..."  use an existing PostgreSQL instead of starting one.
@@ -12,6 +12,13 @@ cd "$root"
 # shellcheck source=scripts/pg-test-cluster.sh
 source "$root/scripts/pg-test-cluster.sh"
 pg_test_ensure
+
+# SoftHSM2, the PKCS#11 token the HSM root provider is tested against.
+if [[ ! -e /usr/lib/softhsm/libsofthsm2.so ]] || ! command -v softhsm2-util >/dev/null; then
+  echo "test.sh: SoftHSM2 not found; installing softhsm2" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2) >&2 \
+    || { echo "test.sh: could not install softhsm2" >&2; exit 1; }
+fi
 
 dotnet build Rekey.slnx -c Release --nologo -v quiet
 log="$(mktemp)"

@@ -14,6 +14,7 @@ internal static class ServerCommand
         var config = new Option<string?>("--config") { Description = "A JSON configuration file (keys: " + string.Join(", ", ServerConfiguration.Keys) + ")." };
         var store = new Option<string?>("--store") { Description = "SQLite file path or PostgreSQL connection string (REKEY_STORE). Default: the store in --dir." };
         var rootKeyFile = new Option<string?>("--root-key-file") { Description = "The root key file (REKEY_ROOT_KEY_FILE)." };
+        var rootSpec = new Option<string?>("--root") { Description = "The root as one setting (REKEY_ROOT): file:PATH, or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (a key in an HSM; the PIN from the environment or pin-file=PATH, never here)." };
         var rootParams = new Option<string?>("--root-params-file") { Description = "The passphrase root key's parameters (REKEY_ROOT_PARAMS_FILE)." };
         var rootPassphraseEnv = new Option<string?>("--root-passphrase-env") { Description = "Environment variable holding the root passphrase (REKEY_ROOT_PASSPHRASE_ENV)." };
         var maxBody = new Option<long?>("--max-request-body-bytes") { Description = "Largest request body accepted (default 1 MiB; REKEY_MAX_REQUEST_BODY_BYTES)." };
@@ -22,7 +23,7 @@ internal static class ServerCommand
         var tlsKey = new Option<string?>("--tls-key") { Description = "The certificate's PEM private key (REKEY_TLS_KEY)." };
         var devTls = new Option<bool>("--dev-tls") { Description = "With --dev: serve HTTPS with a throwaway self-signed certificate, and print the REKEY_CACERT to trust it with." };
         var checkConfig = new Option<bool>("--check-config") { Description = "Load and validate the configuration (file, environment, flags) and the root key, report, and exit without serving." };
-        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig, tlsCert, tlsKey, devTls };
+        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootSpec, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig, tlsCert, tlsKey, devTls };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var stdout = globals.Stdout;
@@ -69,6 +70,7 @@ internal static class ServerCommand
                 ["listen"] = parse.GetValue(listen),
                 ["store"] = parse.GetValue(store),
                 ["root_key_file"] = parse.GetValue(rootKeyFile),
+                ["root"] = parse.GetValue(rootSpec),
                 ["root_params_file"] = parse.GetValue(rootParams),
                 ["root_passphrase_env"] = parse.GetValue(rootPassphraseEnv),
                 ["max_request_body_bytes"] = parse.GetValue(maxBody)?.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -76,7 +78,7 @@ internal static class ServerCommand
                 ["tls_key"] = parse.GetValue(tlsKey),
             };
             var options = ServerConfiguration.Load(parse.GetValue(config), flags);
-            if (options.Store is null && options.RootKeyFile is null && options.RootPassphraseEnv is null)
+            if (options.Store is null && options.RootKeyFile is null && options.RootPassphraseEnv is null && options.Root is null)
             {
                 // Nothing configured: serve the store 'rekey init' made in --dir.
                 StoreHome.Open(parse.GetValue(globals.Dir)!).ConfigureServer(options);
@@ -93,7 +95,7 @@ internal static class ServerCommand
                 // The root key is read as the server would (mode, format, passphrase), then zeroed.
                 await Rekey.Hosting.RekeyStack.OpenRoot(options.ToStackOptions()).DisposeAsync().ConfigureAwait(false);
                 var store = options.IsPostgres ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(options.Store!) : "SQLite " + options.Store;
-                await stdout.WriteLineAsync($"Configuration OK: {store}; root key {(options.RootKeyFile ?? options.RootParamsFile)}; listen {options.Listen}; log {options.LogLevel.ToString().ToLowerInvariant()} {options.LogFormat}.").ConfigureAwait(false);
+                await stdout.WriteLineAsync($"Configuration OK: {store}; root key {(options.RootKeyFile ?? options.Root ?? options.RootParamsFile)}; listen {options.Listen}; log {options.LogLevel.ToString().ToLowerInvariant()} {options.LogFormat}.").ConfigureAwait(false);
                 return ExitCodes.Ok;
             }
 

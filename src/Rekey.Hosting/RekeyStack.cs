@@ -87,13 +87,20 @@ public sealed class RekeyStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens the root key <paramref name="options"/> name: a key file, or a passphrase from the environment.</summary>
+    /// <summary>Opens the root key <paramref name="options"/> name: a key file, a key in a PKCS#11 token, or a passphrase from the environment.</summary>
     public static IRootKeyProvider OpenRoot(RekeyStackOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.RootKeyFile is { } keyFile)
         {
             return LocalRootKeyProvider.OpenKeyFile(keyFile);
+        }
+
+        if (options.Root is { } root)
+        {
+            return root.StartsWith("file:", StringComparison.Ordinal)
+                ? LocalRootKeyProvider.OpenKeyFile(root["file:".Length..])
+                : Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(root));
         }
 
         var passphrase = options.RootPassphraseEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;

@@ -19,6 +19,13 @@ public class RekeyStackOptions
     /// <summary>The environment variable holding the root passphrase (never the passphrase itself).</summary>
     public string? RootPassphraseEnv { get; set; }
 
+    /// <summary>
+    /// The root as one setting: <c>file:PATH</c> (a key file) or
+    /// <c>pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR</c> (a key in an HSM; <c>pin-file=PATH</c>
+    /// instead of <c>pin-env</c>). An alternative to <see cref="RootKeyFile"/> and <see cref="RootParamsFile"/>.
+    /// </summary>
+    public string? Root { get; set; }
+
     /// <summary>The actor named in audit events when a change gives none. Default <c>app</c>.</summary>
     public string Actor { get; set; } = "app";
 
@@ -60,9 +67,13 @@ public class RekeyStackOptions
             }
         }
 
-        if (RootKeyFile is null == (RootParamsFile is null))
+        if ((RootKeyFile is null ? 0 : 1) + (RootParamsFile is null ? 0 : 1) + (Root is null ? 0 : 1) != 1)
         {
-            problems.Add("Set exactly one root key: a key file, or a parameters file with the environment variable holding its passphrase.");
+            problems.Add("Set exactly one root key: a key file, a parameters file with the environment variable holding its passphrase, or a root (file:PATH or pkcs11:...).");
+        }
+        else if (Root is not null && !Root.StartsWith("file:", StringComparison.Ordinal) && !Root.StartsWith("pkcs11:", StringComparison.Ordinal))
+        {
+            problems.Add($"The root '{Root.Split(':')[0]}' is not a kind this build knows: use file:PATH or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR.");
         }
         else if (RootParamsFile is not null && string.IsNullOrEmpty(RootPassphraseEnv))
         {

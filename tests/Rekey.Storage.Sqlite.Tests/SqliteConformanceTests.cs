@@ -3,8 +3,8 @@ using Rekey.Testing.Conformance;
 
 namespace Rekey.Storage.Sqlite.Tests;
 
-/// <summary>The shared store conformance suite and cross-process tests, on a SQLite file.</summary>
-public sealed class SqliteConformanceTests : CrossProcessTests
+/// <summary>The shared store conformance suite and cross-process tests, on a SQLite file (under a key-file root here; the PKCS#11 tests run it under an HSM root).</summary>
+public class SqliteConformanceTests : CrossProcessTests
 {
     private string _path = string.Empty;
 

@@ -22,7 +22,10 @@ var (command, storeArg, rootPath, key) = (args[0], args[1], args[2], KeyName.Par
 await using IKeyStore store = PostgresConnectionString.IsPostgres(storeArg)
     ? await PostgresKeyStore.OpenAsync(storeArg, listen: false)
     : await SqliteKeyStore.OpenAsync(storeArg, changePollInterval: TimeSpan.Zero);
-using var root = LocalRootKeyProvider.OpenKeyFile(rootPath);
+// The root as the suite names it: a key file, or a key in a PKCS#11 token (the PIN from the environment).
+await using IRootKeyProvider root = rootPath.StartsWith("pkcs11:", StringComparison.Ordinal)
+    ? Rekey.Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Rekey.Providers.Pkcs11.Pkcs11RootOptions.Parse(rootPath))
+    : LocalRootKeyProvider.OpenKeyFile(rootPath);
 await using var service = new RekeyService(store, root);
 
 switch (command)

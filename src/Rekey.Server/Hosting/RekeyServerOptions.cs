@@ -22,6 +22,9 @@ public sealed class RekeyServerOptions
     /// <summary>The root key file (created by <c>rekey init</c>); alternative to <see cref="RootPassphraseEnv"/>.</summary>
     public string? RootKeyFile { get; set; }
 
+    /// <summary>The root as one setting (<c>root</c>, REKEY_ROOT): <c>file:PATH</c> or <c>pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR</c>.</summary>
+    public string? Root { get; set; }
+
     /// <summary>The root key's parameters file, for a passphrase-derived root key.</summary>
     public string? RootParamsFile { get; set; }
 
@@ -93,6 +96,7 @@ public sealed class RekeyServerOptions
     {
         Store = Store,
         RootKeyFile = RootKeyFile,
+        Root = Root,
         RootParamsFile = RootParamsFile,
         RootPassphraseEnv = RootPassphraseEnv,
         Actor = "server",
@@ -136,10 +140,14 @@ public sealed class RekeyServerOptions
             }
         }
 
-        var roots = (RootKeyFile is null ? 0 : 1) + (RootPassphraseEnv is null ? 0 : 1);
+        var roots = (RootKeyFile is null ? 0 : 1) + (RootPassphraseEnv is null ? 0 : 1) + (Root is null ? 0 : 1);
         if (roots != 1)
         {
-            problems.Add("Exactly one root key source is needed: 'root_key_file' (REKEY_ROOT_KEY_FILE) or 'root_passphrase_env' with 'root_params_file'.");
+            problems.Add("Exactly one root key source is needed: 'root_key_file' (REKEY_ROOT_KEY_FILE), 'root_passphrase_env' with 'root_params_file', or 'root' (REKEY_ROOT: file:PATH or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR).");
+        }
+        else if (Root is not null && !Root.StartsWith("file:", StringComparison.Ordinal) && !Root.StartsWith("pkcs11:", StringComparison.Ordinal))
+        {
+            problems.Add($"The root '{Root.Split(':')[0]}' is not a kind this build knows: use file:PATH or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR.");
         }
         else if (RootKeyFile is not null && !File.Exists(RootKeyFile))
         {

@@ -14,7 +14,7 @@ public static class ServerConfiguration
     /// <summary>Every key understood, for messages and docs.</summary>
     public static IReadOnlyList<string> Keys { get; } =
     [
-        "store", "root_key_file", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
+        "store", "root_key_file", "root", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
         "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "tls_cert", "tls_key", "token_cache_seconds", "max_batch_items",
     ];
 
@@ -69,6 +69,7 @@ public static class ServerConfiguration
         {
             Store = configuration["store"],
             RootKeyFile = configuration["root_key_file"],
+            Root = configuration["root"],
             RootParamsFile = configuration["root_params_file"],
             RootPassphraseEnv = configuration["root_passphrase_env"],
             Listen = configuration["listen"] ?? RekeyServerOptions.DefaultListen,

@@ -99,7 +99,7 @@ public abstract class CrossProcessTests : KeyStoreConformanceTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { Worker, command, StoreArgument, RootKeyPath }.Concat(rest))
+        foreach (var arg in new[] { Worker, command, StoreArgument, RootArgument }.Concat(rest))
         {
             start.ArgumentList.Add(arg);
         }

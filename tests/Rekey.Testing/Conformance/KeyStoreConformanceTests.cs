@@ -25,7 +25,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
 
     protected FakeTimeProvider Time { get; } = new();
 
-    protected LocalRootKeyProvider Root { get; private set; } = null!;
+    protected IRootKeyProvider Root { get; private set; } = null!;
 
     protected IKeyStore Store { get; private set; } = null!;
 
@@ -33,10 +33,16 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
 
     protected string RootKeyPath => Path.Combine(_dir, "root.key");
 
+    /// <summary>How a worker process opens the same root: the key file's path, or a root setting such as <c>pkcs11:...</c>.</summary>
+    protected virtual string RootArgument => RootKeyPath;
+
+    /// <summary>The root the suite runs over: a new key file by default; a subclass can root it in an HSM.</summary>
+    protected virtual IRootKeyProvider CreateRoot() => LocalRootKeyProvider.CreateKeyFile(RootKeyPath);
+
     public async Task InitializeAsync()
     {
         _dir = Directory.CreateTempSubdirectory("rekey-conformance-").FullName;
-        Root = LocalRootKeyProvider.CreateKeyFile(RootKeyPath);
+        Root = CreateRoot();
         await CreateBackingAsync(_dir);
         Store = await OpenStoreAsync(Time);
         Service = new RekeyService(Store, Root, new RekeyServiceOptions { DefaultDestructionDelay = TimeSpan.Zero }, Time);
@@ -52,7 +58,7 @@ public abstract class KeyStoreConformanceTests : IAsyncLifetime
 
         await Store.DisposeAsync();
         await DisposeBackingAsync();
-        Root.Dispose();
+        await Root.DisposeAsync();
         Directory.Delete(_dir, recursive: true);
     }
 
