@@ -15,11 +15,15 @@ internal static class InitCommand
         {
             Description = "Keep keys in PostgreSQL instead of a SQLite file: 'Host=db;Database=rekey;Username=rekey' or 'postgres://rekey@db/rekey'. The role needs rights to create (or own) the 'rekey' schema.",
         };
-        var command = new Command("init", "Create a store: database, root key and configuration.") { passphraseEnv, store };
+        var rootSpec = new Option<string?>("--root")
+        {
+            Description = "Root the store in a PKCS#11 token instead: pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (make the key first with rekey root create-key; the PIN from the environment, or pin-file=PATH).",
+        };
+        var command = new Command("init", "Create a store: database, root key and configuration.") { passphraseEnv, store, rootSpec };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var dir = parse.GetValue(globals.Dir)!;
-            var home = StoreHome.Initialize(dir, parse.GetValue(passphraseEnv), parse.GetValue(store), out var root);
+            var home = StoreHome.Initialize(dir, parse.GetValue(passphraseEnv), parse.GetValue(store), parse.GetValue(rootSpec), out var root);
             try
             {
                 // Opening the store creates the database and its schema.
@@ -33,9 +37,12 @@ internal static class InitCommand
             }
 
 
-            var rootDescription = home.Config.Root == "key-file"
-                ? $"root key file {Path.Combine(home.Directory, StoreHome.KeyFile)} (mode 0600; back it up: without it no key can be used)"
-                : $"root key derived from the passphrase in ${home.Config.PassphraseEnv}";
+            var rootDescription = home.Config.Root switch
+            {
+                "key-file" => $"root key file {Path.Combine(home.Directory, StoreHome.KeyFile)} (mode 0600; back it up: without it no key can be used)",
+                "pkcs11" => $"root key in the PKCS#11 token ({Providers.Pkcs11.Pkcs11RootOptions.Parse(home.Config.RootSpec!).Token}); it never leaves the token",
+                _ => $"root key derived from the passphrase in ${home.Config.PassphraseEnv}",
+            };
             var database = home.Config.Store is { } connectionString
                 ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(connectionString)
                 : Path.Combine(home.Directory, StoreHome.DatabaseFile);

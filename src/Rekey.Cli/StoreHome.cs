@@ -31,8 +31,18 @@ internal sealed class StoreHome
 
     public HomeConfig Config { get; }
 
-    public static StoreHome Initialize(string directory, string? passphraseEnv, string? store, out LocalRootKeyProvider root)
+    public static StoreHome Initialize(string directory, string? passphraseEnv, string? store, string? rootSpec, out IRootKeyProvider root)
     {
+        if (rootSpec is not null && passphraseEnv is not null)
+        {
+            throw new UsageException("Give --root or --passphrase-env, not both: the root key is in the token, or derived from the passphrase.");
+        }
+
+        if (rootSpec is not null && !rootSpec.StartsWith("pkcs11:", StringComparison.Ordinal))
+        {
+            throw new UsageException("rekey init --root takes a PKCS#11 root (pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR); without --root it makes a key file.");
+        }
+
         if (store is not null)
         {
             // Refuse a bad connection string before anything is written.
@@ -77,7 +87,13 @@ internal sealed class StoreHome
         }
 
         HomeConfig config;
-        if (passphraseEnv is null)
+        if (rootSpec is not null)
+        {
+            // The key must be in the token already (rekey root create-key); nothing secret is written here.
+            root = Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(rootSpec));
+            config = new HomeConfig("pkcs11", null, store, null, rootSpec);
+        }
+        else if (passphraseEnv is null)
         {
             root = LocalRootKeyProvider.CreateKeyFile(Path.Combine(full, KeyFile));
             config = new HomeConfig("key-file", null, store);
@@ -123,7 +139,7 @@ internal sealed class StoreHome
             throw new RekeyStoreException($"'{configPath}' is not valid: {e.Message}", isTransient: false, e);
         }
 
-        return config is { Root: "key-file" or "passphrase" }
+        return config is { Root: "key-file" or "passphrase" } or { Root: "pkcs11", RootSpec: not null }
             ? new StoreHome(full, config)
             : throw new RekeyStoreException($"'{configPath}' names no known root key kind.", isTransient: false);
     }
@@ -144,6 +160,10 @@ internal sealed class StoreHome
         if (Config.Root == "key-file")
         {
             options.RootKeyFile = Path.Combine(Directory, KeyFile);
+        }
+        else if (Config.Root == "pkcs11")
+        {
+            options.Root = Config.RootSpec;
         }
         else
         {
@@ -172,6 +192,10 @@ internal sealed class StoreHome
         if (Config.Root == "key-file")
         {
             options.RootKeyFile = Path.Combine(Directory, KeyFile);
+        }
+        else if (Config.Root == "pkcs11")
+        {
+            options.Root = Config.RootSpec;
         }
         else
         {
@@ -206,13 +230,13 @@ internal sealed class StoreHome
     public static string ActorName() => "local:" + Environment.UserName;
 }
 
-/// <summary>A service over an open store; disposing it flushes counters and zeroes the root key.</summary>
 /// <summary>The contents of rekey.json.</summary>
-/// <param name="Root"><c>key-file</c> or <c>passphrase</c>.</param>
+/// <param name="Root"><c>key-file</c>, <c>passphrase</c> or <c>pkcs11</c>.</param>
 /// <param name="PassphraseEnv">For <c>passphrase</c>: the environment variable holding it.</param>
 /// <param name="Store">A PostgreSQL connection string; null for the SQLite file in the folder.</param>
 /// <param name="AuditWitness">A file outside the store where signed checkpoints are also appended, or <c>-</c> for standard output.</param>
-internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null, string? AuditWitness = null);
+/// <param name="RootSpec">For <c>pkcs11</c>: the root setting (library, token, key label, where the PIN is; never the PIN).</param>
+internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null, string? AuditWitness = null, string? RootSpec = null);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HomeConfig))]

@@ -1,9 +1,10 @@
 using Net.Pkcs11Interop.Common;
 using Net.Pkcs11Interop.HighLevelAPI;
+using Rekey.Envelope;
 using Rekey.Errors;
 using Rekey.Keys;
-using Rekey.Envelope;
 using Rekey.Storage.Sqlite;
+using Rekey.Testing;
 
 namespace Rekey.Providers.Pkcs11.Tests;
 

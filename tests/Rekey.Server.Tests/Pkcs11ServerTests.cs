@@ -4,8 +4,9 @@ using Rekey.Envelope;
 using Rekey.Errors;
 using Rekey.Keys;
 using Rekey.Server.Hosting;
+using Rekey.Testing;
 
-namespace Rekey.Providers.Pkcs11.Tests;
+namespace Rekey.Server.Tests;
 
 /// <summary>The server rooted in the SoftHSM2 token, configured as an operator would: one root setting.</summary>
 [Collection(nameof(SoftHsm))]

@@ -1,13 +1,16 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 
-namespace Rekey.Providers.Pkcs11.Tests;
+using Rekey.Providers.Pkcs11;
+
+namespace Rekey.Testing;
 
 /// <summary>
 /// A SoftHSM2 token in a temporary folder for this test run: its own configuration file (named by
 /// SOFTHSM2_CONF in this process's native environment, where the module reads it), a token made
 /// with <c>softhsm2-util --init-token</c>, and a root key created in it. SoftHSM2 missing fails
-/// the tests (scripts/test.sh installs it); they never skip.
+/// the tests (scripts/test.sh installs it); they never skip. A test project shares one per run
+/// through a collection fixture (SOFTHSM2_CONF is one per process).
 /// </summary>
 public sealed partial class SoftHsm : IDisposable
 {
@@ -71,6 +74,3 @@ public sealed partial class SoftHsm : IDisposable
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int SetEnv(string name, string value, int overwrite);
 }
-
-[CollectionDefinition(nameof(SoftHsm))]
-public sealed class SoftHsmCollection : ICollectionFixture<SoftHsm>;
