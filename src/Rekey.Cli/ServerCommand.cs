@@ -14,7 +14,7 @@ internal static class ServerCommand
         var config = new Option<string?>("--config") { Description = "A JSON configuration file (keys: " + string.Join(", ", ServerConfiguration.Keys) + ")." };
         var store = new Option<string?>("--store") { Description = "SQLite file path or PostgreSQL connection string (REKEY_STORE). Default: the store in --dir." };
         var rootKeyFile = new Option<string?>("--root-key-file") { Description = "The root key file (REKEY_ROOT_KEY_FILE)." };
-        var rootSpec = new Option<string?>("--root") { Description = "The root as one setting (REKEY_ROOT): file:PATH, or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (a key in an HSM; the PIN from the environment or pin-file=PATH, never here)." };
+        var rootSpec = new Option<string?>("--root") { Description = "The root as one setting (REKEY_ROOT): file:PATH; pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (a key in an HSM; the PIN from the environment or pin-file=PATH, never here); or awskms:key=ID|ARN|alias/NAME[;region=R] (credentials from the AWS chain)." };
         var rootParams = new Option<string?>("--root-params-file") { Description = "The passphrase root key's parameters (REKEY_ROOT_PARAMS_FILE)." };
         var rootPassphraseEnv = new Option<string?>("--root-passphrase-env") { Description = "Environment variable holding the root passphrase (REKEY_ROOT_PASSPHRASE_ENV)." };
         var maxBody = new Option<long?>("--max-request-body-bytes") { Description = "Largest request body accepted (default 1 MiB; REKEY_MAX_REQUEST_BODY_BYTES)." };
@@ -93,7 +93,7 @@ internal static class ServerCommand
                 }
 
                 // The root key is read as the server would (mode, format, passphrase), then zeroed.
-                await Rekey.Hosting.RekeyStack.OpenRoot(options.ToStackOptions()).DisposeAsync().ConfigureAwait(false);
+                await (await Rekey.Hosting.RekeyStack.OpenRootAsync(options.ToStackOptions(), ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
                 var store = options.IsPostgres ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(options.Store!) : "SQLite " + options.Store;
                 await stdout.WriteLineAsync($"Configuration OK: {store}; root key {(options.RootKeyFile ?? options.Root ?? options.RootParamsFile)}; listen {options.Listen}; log {options.LogLevel.ToString().ToLowerInvariant()} {options.LogFormat}.").ConfigureAwait(false);
                 return ExitCodes.Ok;

@@ -52,7 +52,7 @@ public sealed class RekeyStack : IAsyncDisposable
         }
 
         time ??= TimeProvider.System;
-        root ??= OpenRoot(options);
+        root ??= await OpenRootAsync(options, cancellationToken).ConfigureAwait(false);
         IKeyStore? store = null;
         try
         {
@@ -87,8 +87,11 @@ public sealed class RekeyStack : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens the root key <paramref name="options"/> name: a key file, a key in a PKCS#11 token, or a passphrase from the environment.</summary>
-    public static IRootKeyProvider OpenRoot(RekeyStackOptions options)
+    /// <summary>
+    /// Opens the root key <paramref name="options"/> name: a key file, a key in a PKCS#11 token, a
+    /// key in AWS KMS, or a passphrase from the environment.
+    /// </summary>
+    public static async Task<IRootKeyProvider> OpenRootAsync(RekeyStackOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.RootKeyFile is { } keyFile)
@@ -98,9 +101,12 @@ public sealed class RekeyStack : IAsyncDisposable
 
         if (options.Root is { } root)
         {
-            return root.StartsWith("file:", StringComparison.Ordinal)
-                ? LocalRootKeyProvider.OpenKeyFile(root["file:".Length..])
-                : Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(root));
+            return root switch
+            {
+                _ when root.StartsWith("file:", StringComparison.Ordinal) => LocalRootKeyProvider.OpenKeyFile(root["file:".Length..]),
+                _ when root.StartsWith("awskms:", StringComparison.Ordinal) => await Providers.AwsKms.AwsKmsRootKeyProvider.OpenAsync(Providers.AwsKms.AwsKmsRootOptions.Parse(root), cancellationToken).ConfigureAwait(false),
+                _ => Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(root)),
+            };
         }
 
         var passphrase = options.RootPassphraseEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;

@@ -20,9 +20,10 @@ public class RekeyStackOptions
     public string? RootPassphraseEnv { get; set; }
 
     /// <summary>
-    /// The root as one setting: <c>file:PATH</c> (a key file) or
+    /// The root as one setting: <c>file:PATH</c> (a key file),
     /// <c>pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR</c> (a key in an HSM; <c>pin-file=PATH</c>
-    /// instead of <c>pin-env</c>). An alternative to <see cref="RootKeyFile"/> and <see cref="RootParamsFile"/>.
+    /// instead of <c>pin-env</c>), or <c>awskms:key=ID|ARN|alias/NAME[;region=R][;endpoint=URL]</c> (a key in
+    /// AWS KMS; credentials from the AWS chain). An alternative to <see cref="RootKeyFile"/> and <see cref="RootParamsFile"/>.
     /// </summary>
     public string? Root { get; set; }
 
@@ -71,9 +72,9 @@ public class RekeyStackOptions
         {
             problems.Add("Set exactly one root key: a key file, a parameters file with the environment variable holding its passphrase, or a root (file:PATH or pkcs11:...).");
         }
-        else if (Root is not null && !Root.StartsWith("file:", StringComparison.Ordinal) && !Root.StartsWith("pkcs11:", StringComparison.Ordinal))
+        else if (Root is not null && !Root.StartsWith("file:", StringComparison.Ordinal) && !Root.StartsWith("pkcs11:", StringComparison.Ordinal) && !Root.StartsWith("awskms:", StringComparison.Ordinal))
         {
-            problems.Add($"The root '{Root.Split(':')[0]}' is not a kind this build knows: use file:PATH or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR.");
+            problems.Add($"The root '{Root.Split(':')[0]}' is not a kind this build knows: use file:PATH, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR or awskms:key=ID|ARN|alias/NAME[;region=R].");
         }
         else if (RootParamsFile is not null && string.IsNullOrEmpty(RootPassphraseEnv))
         {

@@ -25,7 +25,9 @@ await using IKeyStore store = PostgresConnectionString.IsPostgres(storeArg)
 // The root as the suite names it: a key file, or a key in a PKCS#11 token (the PIN from the environment).
 await using IRootKeyProvider root = rootPath.StartsWith("pkcs11:", StringComparison.Ordinal)
     ? Rekey.Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Rekey.Providers.Pkcs11.Pkcs11RootOptions.Parse(rootPath))
-    : LocalRootKeyProvider.OpenKeyFile(rootPath);
+    : rootPath.StartsWith("awskms:", StringComparison.Ordinal)
+        ? await Rekey.Providers.AwsKms.AwsKmsRootKeyProvider.OpenAsync(Rekey.Providers.AwsKms.AwsKmsRootOptions.Parse(rootPath))
+        : LocalRootKeyProvider.OpenKeyFile(rootPath);
 await using var service = new RekeyService(store, root);
 
 switch (command)

@@ -1,0 +1,51 @@
+using Rekey.Errors;
+
+namespace Rekey.Providers.AwsKms;
+
+/// <summary>
+/// Which AWS KMS key is the root: its id, ARN or alias, and optionally the region. Credentials and
+/// the endpoint come from the standard AWS configuration chain (environment, profile, instance
+/// role; <c>AWS_ENDPOINT_URL</c> points it at any KMS-compatible endpoint).
+/// </summary>
+public sealed class AwsKmsRootOptions
+{
+    /// <summary>The KMS key: a key id, a key ARN, or an alias (<c>alias/rekey-root</c>).</summary>
+    public required string KeyId { get; init; }
+
+    /// <summary>The region; null takes it from the configuration chain.</summary>
+    public string? Region { get; init; }
+
+    /// <summary>An endpoint overriding the chain's (tests, KMS-compatible services); null for the chain's.</summary>
+    public string? ServiceUrl { get; init; }
+
+    /// <summary>How long one KMS call may take before it is reported unavailable.</summary>
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Parses <c>awskms:key=ID|ARN|alias/NAME[;region=REGION][;endpoint=URL]</c>; <c>InvalidRequest</c> naming the problem.</summary>
+    public static AwsKmsRootOptions Parse(string spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        const string Scheme = "awskms:";
+        if (!spec.StartsWith(Scheme, StringComparison.Ordinal))
+        {
+            throw Invalid("An AWS KMS root is written awskms:key=ID|ARN|alias/NAME[;region=REGION][;endpoint=URL].");
+        }
+
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var part in spec[Scheme.Length..].Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = part.IndexOf('=', StringComparison.Ordinal);
+            var name = equals > 0 ? part[..equals] : part;
+            if (equals <= 0 || name is not ("key" or "region" or "endpoint") || !fields.TryAdd(name, part[(equals + 1)..]))
+            {
+                throw Invalid($"'{name}' is not an AWS KMS root setting (key, region or endpoint), or it is given twice.");
+            }
+        }
+
+        return fields.TryGetValue("key", out var key) && key.Length > 0
+            ? new AwsKmsRootOptions { KeyId = key, Region = fields.GetValueOrDefault("region"), ServiceUrl = fields.GetValueOrDefault("endpoint") }
+            : throw Invalid("The AWS KMS root needs key=ID, ARN or alias/NAME.");
+    }
+
+    private static RekeyException Invalid(string message) => new(RekeyErrorCode.InvalidRequest, message);
+}
