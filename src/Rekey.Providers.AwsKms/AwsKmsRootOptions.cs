@@ -18,10 +18,10 @@ public sealed class AwsKmsRootOptions
     /// <summary>An endpoint overriding the chain's (tests, KMS-compatible services); null for the chain's.</summary>
     public string? ServiceUrl { get; init; }
 
-    /// <summary>How long one KMS call may take before it is reported unavailable.</summary>
+    /// <summary>How long one KMS attempt may take (the SDK tries up to four times, with backoff) before the call is reported unavailable. Default 10 s.</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>Parses <c>awskms:key=ID|ARN|alias/NAME[;region=REGION][;endpoint=URL]</c>; <c>InvalidRequest</c> naming the problem.</summary>
+    /// <summary>Parses <c>awskms:key=ID|ARN|alias/NAME[;region=REGION][;endpoint=URL][;timeout=SECONDS]</c>; <c>InvalidRequest</c> naming the problem.</summary>
     public static AwsKmsRootOptions Parse(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -36,14 +36,22 @@ public sealed class AwsKmsRootOptions
         {
             var equals = part.IndexOf('=', StringComparison.Ordinal);
             var name = equals > 0 ? part[..equals] : part;
-            if (equals <= 0 || name is not ("key" or "region" or "endpoint") || !fields.TryAdd(name, part[(equals + 1)..]))
+            if (equals <= 0 || name is not ("key" or "region" or "endpoint" or "timeout") || !fields.TryAdd(name, part[(equals + 1)..]))
             {
-                throw Invalid($"'{name}' is not an AWS KMS root setting (key, region or endpoint), or it is given twice.");
+                throw Invalid($"'{name}' is not an AWS KMS root setting (key, region, endpoint or timeout), or it is given twice.");
             }
         }
 
+        var timeout = TimeSpan.FromSeconds(10);
+        if (fields.TryGetValue("timeout", out var seconds))
+        {
+            timeout = int.TryParse(seconds, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 300
+                ? TimeSpan.FromSeconds(n)
+                : throw Invalid("timeout is a whole number of seconds from 1 to 300.");
+        }
+
         return fields.TryGetValue("key", out var key) && key.Length > 0
-            ? new AwsKmsRootOptions { KeyId = key, Region = fields.GetValueOrDefault("region"), ServiceUrl = fields.GetValueOrDefault("endpoint") }
+            ? new AwsKmsRootOptions { KeyId = key, Region = fields.GetValueOrDefault("region"), ServiceUrl = fields.GetValueOrDefault("endpoint"), Timeout = timeout }
             : throw Invalid("The AWS KMS root needs key=ID, ARN or alias/NAME.");
     }
 

@@ -1,5 +1,6 @@
 using Rekey.Root;
 using Rekey.Storage.Sqlite.Tests;
+using Rekey.Testing;
 
 namespace Rekey.Providers.AwsKms.Tests;
 

@@ -1,8 +1,9 @@
-using System.Diagnostics;
 using Amazon.KeyManagementService.Model;
 using Rekey.Errors;
 using Rekey.Keys;
 using Rekey.Storage.Sqlite;
+
+using Rekey.Testing;
 
 namespace Rekey.Providers.AwsKms.Tests;
 
@@ -65,7 +66,7 @@ public sealed class AwsKmsRootKeyProviderTests(MotoServer moto)
             var envelope = await service.EncryptAsync(key, "x"u8.ToArray(), Envelope.EncryptionContext.From("c"));
 
             // moto stops answering (SIGSTOP): a rotation needs KMS and fails as unavailable, changing nothing.
-            Signal(moto.Process, "STOP");
+            moto.Signal("STOP");
             try
             {
                 var e = await Assert.ThrowsAsync<RekeyException>(() => service.RotateAsync(key));
@@ -77,7 +78,7 @@ public sealed class AwsKmsRootKeyProviderTests(MotoServer moto)
             }
             finally
             {
-                Signal(moto.Process, "CONT");
+                moto.Signal("CONT");
             }
 
             await service.RotateAsync(key);
@@ -98,11 +99,5 @@ public sealed class AwsKmsRootKeyProviderTests(MotoServer moto)
     {
         var e = Assert.Throws<RekeyException>(() => AwsKmsRootOptions.Parse(spec));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
-    }
-
-    private static void Signal(Process process, string signal)
-    {
-        using var kill = Process.Start("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
-        kill.WaitForExit();
     }
 }

@@ -4,7 +4,9 @@ using System.Net.Sockets;
 using Amazon.KeyManagementService;
 using Amazon.KeyManagementService.Model;
 
-namespace Rekey.Providers.AwsKms.Tests;
+using Rekey.Providers.AwsKms;
+
+namespace Rekey.Testing;
 
 /// <summary>
 /// <c>moto_server</c> (a local implementation of the AWS APIs) on a free loopback port, with test
@@ -53,7 +55,14 @@ public sealed class MotoServer : IDisposable
 
     public Process Process { get; }
 
-    public string Spec => $"awskms:key={Alias};region=us-east-1;endpoint={Url}";
+    public string Spec => $"awskms:key={Alias};region=us-east-1;endpoint={Url};timeout=2";
+
+    /// <summary>Stops (SIGSTOP) or continues (SIGCONT) the server: a KMS that stops answering, and comes back with its keys.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, Process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!;
+        kill.WaitForExit();
+    }
 
     public AwsKmsRootOptions Options(string? key = null) => new() { KeyId = key ?? Alias, Region = "us-east-1", ServiceUrl = Url, Timeout = TimeSpan.FromSeconds(2) };
 
@@ -97,6 +106,3 @@ public sealed class MotoServer : IDisposable
         throw new TimeoutException("moto_server did not answer within 60 s.");
     }
 }
-
-[CollectionDefinition(nameof(MotoServer))]
-public sealed class MotoCollection : ICollectionFixture<MotoServer>;
