@@ -5,7 +5,7 @@ namespace Rekey.Providers.AwsKms;
 /// <summary>
 /// Which AWS KMS key is the root: its id, ARN or alias, and optionally the region. Credentials and
 /// the endpoint come from the standard AWS configuration chain (environment, profile, instance
-/// role; <c>AWS_ENDPOINT_URL</c> points it at any KMS-compatible endpoint).
+/// role); <see cref="ServiceUrl"/> points it at any KMS-compatible endpoint.
 /// </summary>
 public sealed class AwsKmsRootOptions
 {
