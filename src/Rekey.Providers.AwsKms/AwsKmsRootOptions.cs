@@ -1,4 +1,5 @@
 using Rekey.Errors;
+using Rekey.Root;
 
 namespace Rekey.Providers.AwsKms;
 
@@ -25,23 +26,7 @@ public sealed class AwsKmsRootOptions
     public static AwsKmsRootOptions Parse(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        const string Scheme = "awskms:";
-        if (!spec.StartsWith(Scheme, StringComparison.Ordinal))
-        {
-            throw Invalid("An AWS KMS root is written awskms:key=ID|ARN|alias/NAME[;region=REGION][;endpoint=URL].");
-        }
-
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var part in spec[Scheme.Length..].Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var equals = part.IndexOf('=', StringComparison.Ordinal);
-            var name = equals > 0 ? part[..equals] : part;
-            if (equals <= 0 || name is not ("key" or "region" or "endpoint" or "timeout") || !fields.TryAdd(name, part[(equals + 1)..]))
-            {
-                throw Invalid($"'{name}' is not an AWS KMS root setting (key, region, endpoint or timeout), or it is given twice.");
-            }
-        }
-
+        var fields = RootSetting.Fields(spec, "awskms:", "An AWS KMS root is written awskms:key=ID|ARN|alias/NAME[;region=REGION][;endpoint=URL][;timeout=SECONDS].", "key", "region", "endpoint", "timeout");
         var timeout = TimeSpan.FromSeconds(10);
         if (fields.TryGetValue("timeout", out var seconds))
         {

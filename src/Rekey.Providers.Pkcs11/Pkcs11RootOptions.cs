@@ -1,4 +1,5 @@
 using Rekey.Errors;
+using Rekey.Root;
 
 namespace Rekey.Providers.Pkcs11;
 
@@ -27,23 +28,7 @@ public sealed class Pkcs11RootOptions
     public static Pkcs11RootOptions Parse(string spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        const string Scheme = "pkcs11:";
-        if (!spec.StartsWith(Scheme, StringComparison.Ordinal))
-        {
-            throw Invalid("A PKCS#11 root is written pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR.");
-        }
-
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var part in spec[Scheme.Length..].Split(';', StringSplitOptions.RemoveEmptyEntries))
-        {
-            var equals = part.IndexOf('=', StringComparison.Ordinal);
-            var name = equals > 0 ? part[..equals] : part;
-            if (equals <= 0 || name is not ("library" or "token" or "key" or "pin-env" or "pin-file") || !fields.TryAdd(name, part[(equals + 1)..]))
-            {
-                throw Invalid($"'{name}' is not a PKCS#11 root setting (library, token, key, pin-env or pin-file), or it is given twice.");
-            }
-        }
-
+        var fields = RootSetting.Fields(spec, "pkcs11:", "A PKCS#11 root is written pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR.", "library", "token", "key", "pin-env", "pin-file");
         var missing = new[] { "library", "token", "key" }.Where(f => !fields.ContainsKey(f)).ToList();
         if (fields.ContainsKey("pin-env") == fields.ContainsKey("pin-file"))
         {
@@ -58,7 +43,7 @@ public sealed class Pkcs11RootOptions
         return new Pkcs11RootOptions { Library = fields["library"], Token = fields["token"], KeyLabel = fields["key"], Pin = ReadPin(fields) };
     }
 
-    private static string ReadPin(Dictionary<string, string> fields)
+    private static string ReadPin(IReadOnlyDictionary<string, string> fields)
     {
         if (fields.TryGetValue("pin-env", out var variable))
         {

@@ -93,7 +93,7 @@ public sealed class AwsKmsRootKeyProviderTests(MotoServer moto)
 
     [Theory]
     [InlineData("awskms:region=us-east-1", "needs key=")]
-    [InlineData("awskms:key=alias/x;secret=1", "'secret' is not an AWS KMS root setting")]
+    [InlineData("awskms:key=alias/x;secret=1", "'secret' is not a setting of this root")]
     [InlineData("kms:key=alias/x", "awskms:key=")]
     public void Specs_AreCheckedWithTheReason(string spec, string expected)
     {

@@ -110,7 +110,7 @@ public sealed class Pkcs11RootKeyProviderTests(SoftHsm hsm)
     [Theory]
     [InlineData("pkcs11:library=/x.so;token=t;key=k", "pin-env or pin-file")]
     [InlineData("pkcs11:token=t;key=k;pin-env=P", "library")]
-    [InlineData("pkcs11:library=/x.so;token=t;key=k;pin=1234", "'pin' is not a PKCS#11 root setting")]
+    [InlineData("pkcs11:library=/x.so;token=t;key=k;pin=1234", "'pin' is not a setting of this root")]
     [InlineData("pkcs11:library=/x.so;token=t;key=k;pin-env=REKEY_TEST_UNSET_PIN", "REKEY_TEST_UNSET_PIN, which is not set")]
     [InlineData("hsm:library=/x.so", "pkcs11:library=PATH")]
     public void Specs_AreCheckedWithTheReason(string spec, string expected)
