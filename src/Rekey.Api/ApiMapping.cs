@@ -98,7 +98,7 @@ public static class ApiMapping
     public static EffectivePolicyResource ToResource(Lifecycle.EffectivePolicy effective)
     {
         ArgumentNullException.ThrowIfNull(effective);
-        return new EffectivePolicyResource(effective.Key.Value, effective.Policy, effective.Sources, effective.NextDue);
+        return new EffectivePolicyResource(effective.Key.Value, effective.Policy, effective.Sources, effective.NextDue, effective.Waiting, effective.LastAction);
     }
 
     /// <summary>A rotation record for the wire.</summary>

@@ -23,7 +23,9 @@ public sealed record PoliciesResponse(IReadOnlyList<PolicyResource> Policies);
 /// <param name="Policy">The merged fields.</param>
 /// <param name="Sources">Per field set, the pattern it came from.</param>
 /// <param name="NextDue">When the scheduler looks at the key next (null: never, no policy applies).</param>
-public sealed record EffectivePolicyResource(string Key, LifecyclePolicy Policy, IReadOnlyDictionary<string, string> Sources, DateTimeOffset? NextDue);
+/// <param name="Waiting">Per version, what retention is waiting for.</param>
+/// <param name="LastAction">The last thing the scheduler did to the key, or why it could not.</param>
+public sealed record EffectivePolicyResource(string Key, LifecyclePolicy Policy, IReadOnlyDictionary<string, string> Sources, DateTimeOffset? NextDue, IReadOnlyDictionary<int, string>? Waiting = null, string? LastAction = null);
 
 /// <summary>A rotation record.</summary>
 /// <param name="Id">Its id.</param>

@@ -341,6 +341,15 @@ internal sealed class Output
 
         _console.WriteLine($"Key {Printable(effective.Key)}: " + (effective.NextDue is { } due ? "the scheduler looks at it next at " + Time(due) : "no policy applies; the scheduler leaves it alone"));
         _console.Write(table);
+        foreach (var (version, why) in (effective.Waiting ?? new Dictionary<int, string>()).OrderBy(w => w.Key))
+        {
+            _console.WriteLine($"  version {version}: {Printable(why)}");
+        }
+
+        if (effective.LastAction is { } last)
+        {
+            _console.WriteLine("  last: " + Printable(last));
+        }
     }
 
     public void Rotations(IEnumerable<Rekey.Api.RotationResource> rotations)

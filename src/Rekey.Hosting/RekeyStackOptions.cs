@@ -48,6 +48,20 @@ public class RekeyStackOptions
     /// <summary>Whether <see cref="Store"/> names a PostgreSQL database rather than a SQLite file.</summary>
     public bool IsPostgres => Store is not null && Rekey.Storage.Postgres.PostgresConnectionString.IsPostgres(Store);
 
+    /// <summary>Why <paramref name="root"/> names no kind of root this build opens, or null when it does (or is unset).</summary>
+    public static string? RootKindProblem(string? root)
+    {
+        if (root is null || root.StartsWith("file:", StringComparison.Ordinal) || root.StartsWith("pkcs11:", StringComparison.Ordinal) || root.StartsWith("awskms:", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        // Only a scheme is named back: a value without one could be a secret pasted in by mistake.
+        var colon = root.IndexOf(':', StringComparison.Ordinal);
+        var kind = colon > 0 ? $"The root kind '{root[..colon]}'" : "The root setting";
+        return $"{kind} is not a kind this build knows: use file:PATH, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR or awskms:key=ID|ARN|alias/NAME[;region=R].";
+    }
+
     /// <summary>Every problem with the store and root settings, in words an operator can act on; empty when usable. Whether the root key opens is found out by opening it.</summary>
     public virtual IReadOnlyList<string> Validate()
     {
@@ -72,9 +86,9 @@ public class RekeyStackOptions
         {
             problems.Add("Set exactly one root key: a key file, a parameters file with the environment variable holding its passphrase, or a root (file:PATH or pkcs11:...).");
         }
-        else if (Root is not null && !Root.StartsWith("file:", StringComparison.Ordinal) && !Root.StartsWith("pkcs11:", StringComparison.Ordinal) && !Root.StartsWith("awskms:", StringComparison.Ordinal))
+        else if (RootKindProblem(Root) is { } problem)
         {
-            problems.Add($"The root '{Root.Split(':')[0]}' is not a kind this build knows: use file:PATH, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR or awskms:key=ID|ARN|alias/NAME[;region=R].");
+            problems.Add(problem);
         }
         else if (RootParamsFile is not null && string.IsNullOrEmpty(RootPassphraseEnv))
         {

@@ -71,13 +71,14 @@ public sealed class LifecyclePolicies
         (await ListAsync(cancellationToken).ConfigureAwait(false)).FirstOrDefault(p => p.Pattern == pattern.Value)
             ?? throw new RekeyException(RekeyErrorCode.PolicyNotFound, $"No policy is set on '{pattern.Value}'.");
 
-    /// <summary>The policy <paramref name="key"/> follows, each field with the pattern it came from, and when the scheduler looks at it next.</summary>
+    /// <summary>The policy <paramref name="key"/> follows, each field with the pattern it came from, when the scheduler looks at it next, and what its retention waits for.</summary>
     public async Task<EffectivePolicy> GetEffectiveAsync(KeyName key, CancellationToken cancellationToken = default)
     {
         await _keys.GetKeyAsync(key, cancellationToken).ConfigureAwait(false);
         var (policy, sources) = PolicyResolver.Resolve(key, await ListAsync(cancellationToken).ConfigureAwait(false));
         var schedule = await _store.GetScheduleAsync(key, cancellationToken).ConfigureAwait(false);
-        return new EffectivePolicy(key, policy, sources, schedule?.NextDue);
+        var notes = schedule is null ? new ScheduleNotes() : JsonSerializer.Deserialize(schedule.Document, LifecycleJson.Default.ScheduleNotes) ?? new ScheduleNotes();
+        return new EffectivePolicy(key, policy, sources, schedule?.NextDue, notes.Waiting, notes.LastAction);
     }
 
     internal static PolicyEntry Parse(StoredPolicy stored) =>

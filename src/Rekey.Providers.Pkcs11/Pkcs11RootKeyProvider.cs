@@ -137,11 +137,11 @@ public sealed class Pkcs11RootKeyProvider : IRootKeyProvider
         var plain = material.ToArray();
         try
         {
-            var sealed_ = Use(session => session.Encrypt(Gcm(iv, binding.Span), _key, plain), "wrap");
-            var wrapped = new byte[1 + IvLength + sealed_.Length];
+            var sealedBytes = Use(session => session.Encrypt(Gcm(iv, binding.Span), _key, plain), "wrap");
+            var wrapped = new byte[1 + IvLength + sealedBytes.Length];
             wrapped[0] = Format;
             iv.CopyTo(wrapped, 1);
-            sealed_.CopyTo(wrapped, 1 + IvLength);
+            sealedBytes.CopyTo(wrapped, 1 + IvLength);
             return ValueTask.FromResult(wrapped);
         }
         finally
@@ -161,8 +161,8 @@ public sealed class Pkcs11RootKeyProvider : IRootKeyProvider
         }
 
         var iv = span.Slice(1, IvLength).ToArray();
-        var sealed_ = span[(1 + IvLength)..].ToArray();
-        return ValueTask.FromResult(Use(session => session.Decrypt(Gcm(iv, binding.Span), _key, sealed_), "unwrap"));
+        var sealedBytes = span[(1 + IvLength)..].ToArray();
+        return ValueTask.FromResult(Use(session => session.Decrypt(Gcm(iv, binding.Span), _key, sealedBytes), "unwrap"));
     }
 
     /// <inheritdoc />

@@ -36,11 +36,12 @@ public sealed partial class DocSnippetTests
     }
 
     [Fact]
-    public void Blocks_CoverTheReadmeAndTheOperationsGuide()
+    public void Blocks_CoverTheReadmeAndTheGuides()
     {
         var blocks = Blocks().Select(row => ((string)row[0], (int)row[1])).ToList();
         Assert.Contains(("README.md", 0), blocks);
         Assert.Contains(("docs/operations.md", 0), blocks);
+        Assert.Contains(("docs/lifecycle.md", 0), blocks);
     }
 
     [Theory]

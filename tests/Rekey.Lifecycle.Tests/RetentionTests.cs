@@ -83,9 +83,12 @@ public abstract class RetentionTests
         Assert.Equal(RotationPhase.Verify, record.Phase);
         Assert.Contains("not counted since the rotation", record.Note, StringComparison.Ordinal);
 
-        // A year later, nothing counted: version 1 still decrypts.
+        // A year later, nothing counted: version 1 still decrypts, and the effective policy says why.
         await h.AdvanceAsync(TimeSpan.FromDays(80));
         Assert.Equal(KeyVersionState.DecryptOnly, (await h.Service.ListVersionsAsync(Key))[0].State);
+        var effective = await h.Policies.GetEffectiveAsync(Key);
+        Assert.Contains("has not been counted since version 1 stopped encrypting", effective.Waiting[1], StringComparison.Ordinal);
+        Assert.Contains("rotation rot_", effective.LastAction, StringComparison.Ordinal);
 
         // A job (started by hand) moves everything to the newest version and counts it: released.
         await h.Service.RotateAsync(Key, change: LifecycleHarness.Officer);

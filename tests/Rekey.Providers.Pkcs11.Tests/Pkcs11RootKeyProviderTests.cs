@@ -113,10 +113,12 @@ public sealed class Pkcs11RootKeyProviderTests(SoftHsm hsm)
     [InlineData("pkcs11:library=/x.so;token=t;key=k;pin=1234", "'pin' is not a setting of this root")]
     [InlineData("pkcs11:library=/x.so;token=t;key=k;pin-env=REKEY_TEST_UNSET_PIN", "REKEY_TEST_UNSET_PIN, which is not set")]
     [InlineData("hsm:library=/x.so", "pkcs11:library=PATH")]
+    [InlineData("pkcs11:library=/x.so;token=t;key=k;pin-env=P;s3cr3t-pin", "Every part of a root setting is name=value")]
     public void Specs_AreCheckedWithTheReason(string spec, string expected)
     {
         var e = Assert.Throws<RekeyException>(() => Pkcs11RootOptions.Parse(spec));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("s3cr3t", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -100,4 +100,6 @@ public sealed record PolicyEntry(string Pattern, LifecyclePolicy Policy, DateTim
 /// <param name="Policy">The merged fields.</param>
 /// <param name="Sources">For each field set (by its API name, for example <c>rotate_every_seconds</c>), the pattern it came from.</param>
 /// <param name="NextDue">When the scheduler will next look at the key, if it will.</param>
-public sealed record EffectivePolicy(Keys.KeyName Key, LifecyclePolicy Policy, IReadOnlyDictionary<string, string> Sources, DateTimeOffset? NextDue);
+/// <param name="Waiting">Per version, what retention is waiting for (a time, the inventory, a failed rotation), as the scheduler last saw it.</param>
+/// <param name="LastAction">The last thing the scheduler did to the key (or why it could not), and when.</param>
+public sealed record EffectivePolicy(Keys.KeyName Key, LifecyclePolicy Policy, IReadOnlyDictionary<string, string> Sources, DateTimeOffset? NextDue, IReadOnlyDictionary<int, string> Waiting, string? LastAction);

@@ -25,8 +25,14 @@ public static class RootSetting
         foreach (var part in setting[scheme.Length..].Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
             var equals = part.IndexOf('=', StringComparison.Ordinal);
-            var name = equals > 0 ? part[..equals] : part;
-            if (equals <= 0 || !names.Contains(name, StringComparer.Ordinal) || !fields.TryAdd(name, part[(equals + 1)..]))
+            if (equals <= 0)
+            {
+                // Not echoed: a part without a name could be a PIN or a secret pasted in by mistake.
+                throw new RekeyException(RekeyErrorCode.InvalidRequest, $"Every part of a root setting is name=value. {usage}");
+            }
+
+            var name = part[..equals];
+            if (!names.Contains(name, StringComparer.Ordinal) || !fields.TryAdd(name, part[(equals + 1)..]))
             {
                 throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'{name}' is not a setting of this root ({string.Join(", ", names)}), or it is given twice. {usage}");
             }

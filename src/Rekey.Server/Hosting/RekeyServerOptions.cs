@@ -145,9 +145,9 @@ public sealed class RekeyServerOptions
         {
             problems.Add("Exactly one root key source is needed: 'root_key_file' (REKEY_ROOT_KEY_FILE), 'root_passphrase_env' with 'root_params_file', or 'root' (REKEY_ROOT: file:PATH or pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR).");
         }
-        else if (Root is not null && !Root.StartsWith("file:", StringComparison.Ordinal) && !Root.StartsWith("pkcs11:", StringComparison.Ordinal) && !Root.StartsWith("awskms:", StringComparison.Ordinal))
+        else if (Rekey.Hosting.RekeyStackOptions.RootKindProblem(Root) is { } problem)
         {
-            problems.Add($"The root '{Root.Split(':')[0]}' is not a kind this build knows: use file:PATH, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR or awskms:key=ID|ARN|alias/NAME[;region=R].");
+            problems.Add(problem);
         }
         else if (RootKeyFile is not null && !File.Exists(RootKeyFile))
         {
