@@ -425,6 +425,24 @@ internal sealed class Output
         if (p.RewrapContextForm is { } form) yield return ("rewrap-context-form", "rewrap_context_form", form);
     }
 
+    public void Roots(IEnumerable<RootStatusRow> roots)
+    {
+        var list = roots.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Root", "Configured as", "Key versions", "Signing keys", "Data sources");
+        foreach (var r in list)
+        {
+            table.AddRow(Esc(r.RootKeyId), Esc(r.Role), Num(r.KeyVersions), Num(r.SigningKeys), Num(r.DataSources));
+        }
+
+        _console.Write(table);
+    }
+
     public void Message(string text, object json)
     {
         if (Format == OutputFormat.Json)

@@ -15,6 +15,7 @@ internal static class ServerCommand
         var store = new Option<string?>("--store") { Description = "SQLite file path or PostgreSQL connection string (REKEY_STORE). Default: the store in --dir." };
         var rootKeyFile = new Option<string?>("--root-key-file") { Description = "The root key file (REKEY_ROOT_KEY_FILE)." };
         var rootSpec = new Option<string?>("--root") { Description = "The root as one setting (REKEY_ROOT): file:PATH; pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (a key in an HSM; the PIN from the environment or pin-file=PATH, never here); or awskms:key=ID|ARN|alias/NAME[;region=R] (credentials from the AWS chain)." };
+        var previousRoots = new Option<string[]>("--previous-root") { Description = "A root that wrapped material before --root, in the same form; repeat for several (REKEY_PREVIOUS_ROOTS__0, __1...). It reads what it wrapped until 'rekey root migrate' has moved it.", AllowMultipleArgumentsPerToken = false };
         var rootParams = new Option<string?>("--root-params-file") { Description = "The passphrase root key's parameters (REKEY_ROOT_PARAMS_FILE)." };
         var rootPassphraseEnv = new Option<string?>("--root-passphrase-env") { Description = "Environment variable holding the root passphrase (REKEY_ROOT_PASSPHRASE_ENV)." };
         var maxBody = new Option<long?>("--max-request-body-bytes") { Description = "Largest request body accepted (default 1 MiB; REKEY_MAX_REQUEST_BODY_BYTES)." };
@@ -23,7 +24,7 @@ internal static class ServerCommand
         var tlsKey = new Option<string?>("--tls-key") { Description = "The certificate's PEM private key (REKEY_TLS_KEY)." };
         var devTls = new Option<bool>("--dev-tls") { Description = "With --dev: serve HTTPS with a throwaway self-signed certificate, and print the REKEY_CACERT to trust it with." };
         var checkConfig = new Option<bool>("--check-config") { Description = "Load and validate the configuration (file, environment, flags) and the root key, report, and exit without serving." };
-        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootSpec, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig, tlsCert, tlsKey, devTls };
+        var command = new Command("server", "Run the Rekey HTTP API server.") { dev, listen, config, store, rootKeyFile, rootSpec, previousRoots, rootParams, rootPassphraseEnv, maxBody, devDir, checkConfig, tlsCert, tlsKey, devTls };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var stdout = globals.Stdout;
@@ -77,6 +78,11 @@ internal static class ServerCommand
                 ["tls_cert"] = parse.GetValue(tlsCert),
                 ["tls_key"] = parse.GetValue(tlsKey),
             };
+            foreach (var (previous, index) in (parse.GetValue(previousRoots) ?? []).Select((p, i) => (p, i)))
+            {
+                flags["previous_roots:" + index.ToString(System.Globalization.CultureInfo.InvariantCulture)] = previous;
+            }
+
             var options = ServerConfiguration.Load(parse.GetValue(config), flags);
             if (options.Store is null && options.RootKeyFile is null && options.RootPassphraseEnv is null && options.Root is null)
             {
@@ -93,7 +99,7 @@ internal static class ServerCommand
                 }
 
                 // The root key is read as the server would (mode, format, passphrase), then zeroed.
-                await (await Rekey.Hosting.RekeyStack.OpenRootAsync(options.ToStackOptions(), ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
+                await (await Rekey.Hosting.RekeyStack.OpenRingAsync(options.ToStackOptions(), ct).ConfigureAwait(false)).DisposeAsync().ConfigureAwait(false);
                 var store = options.IsPostgres ? "PostgreSQL " + Rekey.Storage.Postgres.PostgresConnectionString.Redact(options.Store!) : "SQLite " + options.Store;
                 await stdout.WriteLineAsync($"Configuration OK: {store}; root key {(options.RootKeyFile ?? options.Root ?? options.RootParamsFile)}; listen {options.Listen}; log {options.LogLevel.ToString().ToLowerInvariant()} {options.LogFormat}.").ConfigureAwait(false);
                 return ExitCodes.Ok;

@@ -139,7 +139,7 @@ internal sealed class StoreHome
             throw new RekeyStoreException($"'{configPath}' is not valid: {e.Message}", isTransient: false, e);
         }
 
-        return config is { Root: "key-file" or "passphrase" } or { Root: "pkcs11", RootSpec: not null }
+        return config is { Root: "key-file" or "passphrase" } or { Root: "pkcs11" or "setting", RootSpec: not null }
             ? new StoreHome(full, config)
             : throw new RekeyStoreException($"'{configPath}' names no known root key kind.", isTransient: false);
     }
@@ -161,7 +161,7 @@ internal sealed class StoreHome
         {
             options.RootKeyFile = Path.Combine(Directory, KeyFile);
         }
-        else if (Config.Root == "pkcs11")
+        else if (Config.Root is "pkcs11" or "setting")
         {
             options.Root = Config.RootSpec;
         }
@@ -170,6 +170,8 @@ internal sealed class StoreHome
             options.RootParamsFile = Path.Combine(Directory, ParamsFile);
             options.RootPassphraseEnv = Config.PassphraseEnv;
         }
+
+        options.PreviousRoots = [.. Config.PreviousRoots ?? []];
 
         return options;
     }
@@ -193,7 +195,7 @@ internal sealed class StoreHome
         {
             options.RootKeyFile = Path.Combine(Directory, KeyFile);
         }
-        else if (Config.Root == "pkcs11")
+        else if (Config.Root is "pkcs11" or "setting")
         {
             options.Root = Config.RootSpec;
         }
@@ -202,6 +204,41 @@ internal sealed class StoreHome
             options.RootParamsFile = Path.Combine(Directory, ParamsFile);
             options.RootPassphraseEnv = Config.PassphraseEnv;
         }
+
+        options.PreviousRoots = [.. Config.PreviousRoots ?? []];
+    }
+
+    /// <summary>This folder's root as one setting (<c>file:</c>, <c>passphrase:</c>, <c>pkcs11:</c>...), as a migration names it.</summary>
+    public string RootSetting() => Config.Root switch
+    {
+        "key-file" => "file:" + Path.Combine(Directory, KeyFile),
+        "passphrase" => RekeyStack.PassphraseSetting(Path.Combine(Directory, ParamsFile), Config.PassphraseEnv!),
+        _ => Config.RootSpec!,
+    };
+
+    /// <summary>
+    /// Points rekey.json at <paramref name="root"/> with <paramref name="previous"/> still read,
+    /// replacing the file in one rename so a command killed here leaves the old or the new one.
+    /// </summary>
+    public StoreHome WithRoots(string root, IReadOnlyList<string> previous)
+    {
+        var config = Config with { Root = "setting", RootSpec = root, PassphraseEnv = null, PreviousRoots = previous.Count == 0 ? null : previous };
+        var path = Path.Combine(Directory, ConfigFile);
+        var temporary = path + ".new";
+        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        using (var file = new FileStream(temporary, options))
+        {
+            file.Write(JsonSerializer.SerializeToUtf8Bytes(config, HomeConfigJson.Default.HomeConfig));
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+        return new StoreHome(Directory, config);
     }
 
     /// <summary>Removes what <see cref="Initialize"/> wrote, after the store could not be created.</summary>
@@ -231,12 +268,13 @@ internal sealed class StoreHome
 }
 
 /// <summary>The contents of rekey.json.</summary>
-/// <param name="Root"><c>key-file</c>, <c>passphrase</c> or <c>pkcs11</c>.</param>
+/// <param name="Root"><c>key-file</c>, <c>passphrase</c>, <c>pkcs11</c>, or <c>setting</c> (any root as one setting, as a root migration writes it).</param>
 /// <param name="PassphraseEnv">For <c>passphrase</c>: the environment variable holding it.</param>
 /// <param name="Store">A PostgreSQL connection string; null for the SQLite file in the folder.</param>
 /// <param name="AuditWitness">A file outside the store where signed checkpoints are also appended, or <c>-</c> for standard output.</param>
-/// <param name="RootSpec">For <c>pkcs11</c>: the root setting (library, token, key label, where the PIN is; never the PIN).</param>
-internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null, string? AuditWitness = null, string? RootSpec = null);
+/// <param name="RootSpec">For <c>pkcs11</c> and <c>setting</c>: the root setting (for a token: library, token, key label, where the PIN is; never the PIN).</param>
+/// <param name="PreviousRoots">Roots that wrapped material before this one, as settings, until a migration has moved it all.</param>
+internal sealed record HomeConfig(string Root, string? PassphraseEnv, string? Store = null, string? AuditWitness = null, string? RootSpec = null, IReadOnlyList<string>? PreviousRoots = null);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(HomeConfig))]

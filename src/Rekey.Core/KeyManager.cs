@@ -362,7 +362,7 @@ public sealed class KeyManager : IKeyManager
         try
         {
             RandomNumberGenerator.Fill(material);
-            var wrapped = await _state.Root.WrapAsync(material, MaterialBinding.For(name, version), cancellationToken).ConfigureAwait(false);
+            var wrapped = await _state.Root.WrapAsync(material, RootBindings.ForKeyVersion(name, version), cancellationToken).ConfigureAwait(false);
             var info = new KeyVersionInfo(name, version, state, now, state == KeyVersionState.Active ? now : null, null, null, null, null, 0, 0);
             return new StoredKeyVersion(info, wrapped, _state.Root.KeyId);
         }

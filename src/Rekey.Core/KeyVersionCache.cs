@@ -189,7 +189,7 @@ internal sealed class KeyVersionCache : IAsyncDisposable
         }
 
         // The root that wrapped this version, by the id stored beside it (several during a root move).
-        var material = await _roots.Resolve(row.RootKeyId).UnwrapAsync(row.WrappedMaterial, MaterialBinding.For(row.Info.Key, row.Info.Version), cancellationToken).ConfigureAwait(false);
+        var material = await _roots.Resolve(row.RootKeyId).UnwrapAsync(row.WrappedMaterial, RootBindings.ForKeyVersion(row.Info.Key, row.Info.Version), cancellationToken).ConfigureAwait(false);
         try
         {
             var kek = new AesKeyWrapPadded(material);

@@ -19,18 +19,21 @@ namespace Rekey.Hosting;
 /// </remarks>
 public sealed class RekeyStack : IAsyncDisposable
 {
-    private RekeyStack(IKeyStore store, IRootKeyProvider root, RekeyService service)
+    private RekeyStack(IKeyStore store, RootKeyRing roots, RekeyService service)
     {
         Store = store;
-        Root = root;
+        Roots = roots;
         Service = service;
     }
 
     /// <summary>The store (it also implements the token, checkpoint, job and source stores).</summary>
     public IKeyStore Store { get; }
 
-    /// <summary>The root key provider the store's key material is wrapped by.</summary>
-    public IRootKeyProvider Root { get; }
+    /// <summary>The root key provider new material is wrapped by.</summary>
+    public IRootKeyProvider Root => Roots.Primary;
+
+    /// <summary>Every configured root: the primary, and the previous roots a migration moves material from.</summary>
+    public RootKeyRing Roots { get; }
 
     /// <summary>The service over <see cref="Store"/> and <see cref="Root"/>.</summary>
     public RekeyService Service { get; }
@@ -51,8 +54,19 @@ public sealed class RekeyStack : IAsyncDisposable
             throw new RekeyException(RekeyErrorCode.InvalidRequest, string.Join(" ", problems));
         }
 
+        return await OpenAsync(options, root is null ? await OpenRingAsync(options, cancellationToken).ConfigureAwait(false) : new RootKeyRing(root), time, loggerFactory, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Opens the store over <paramref name="roots"/> (which the stack then owns) and builds the
+    /// service: new material is wrapped by the ring's primary, and material under any root in it is read.
+    /// </summary>
+    /// <exception cref="RekeyStoreException">The store cannot be opened.</exception>
+    public static async Task<RekeyStack> OpenAsync(RekeyStackOptions options, RootKeyRing roots, TimeProvider? time = null, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(roots);
         time ??= TimeProvider.System;
-        root ??= await OpenRootAsync(options, cancellationToken).ConfigureAwait(false);
         IKeyStore? store = null;
         try
         {
@@ -61,7 +75,7 @@ public sealed class RekeyStack : IAsyncDisposable
                 : await SqliteKeyStore.OpenAsync(options.Store!, time, options.FollowChanges ? null : TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
             var service = new RekeyService(
                 store,
-                root,
+                roots,
                 new RekeyServiceOptions
                 {
                     DefaultActor = options.Actor,
@@ -73,7 +87,7 @@ public sealed class RekeyStack : IAsyncDisposable
                     Inventory = new Lifecycle.InventoryGate((IDataSourceStore)store, (IRewrapJobStore)store),
                 },
                 time);
-            return new RekeyStack(store, root, service);
+            return new RekeyStack(store, roots, service);
         }
         catch
         {
@@ -82,7 +96,7 @@ public sealed class RekeyStack : IAsyncDisposable
                 await store.DisposeAsync().ConfigureAwait(false);
             }
 
-            await root.DisposeAsync().ConfigureAwait(false);
+            await roots.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
@@ -101,12 +115,7 @@ public sealed class RekeyStack : IAsyncDisposable
 
         if (options.Root is { } root)
         {
-            return root switch
-            {
-                _ when root.StartsWith("file:", StringComparison.Ordinal) => LocalRootKeyProvider.OpenKeyFile(root["file:".Length..]),
-                _ when root.StartsWith("awskms:", StringComparison.Ordinal) => await Providers.AwsKms.AwsKmsRootKeyProvider.OpenAsync(Providers.AwsKms.AwsKmsRootOptions.Parse(root), cancellationToken).ConfigureAwait(false),
-                _ => Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(root)),
-            };
+            return await OpenRootAsync(root, cancellationToken).ConfigureAwait(false);
         }
 
         var passphrase = options.RootPassphraseEnv is { } variable ? Environment.GetEnvironmentVariable(variable) : null;
@@ -115,11 +124,86 @@ public sealed class RekeyStack : IAsyncDisposable
             : LocalRootKeyProvider.OpenFromPassphrase(options.RootParamsFile, passphrase);
     }
 
+    /// <summary>
+    /// Opens the root one setting names: <c>file:PATH</c>, <c>pkcs11:...</c> or <c>awskms:...</c>.
+    /// </summary>
+    /// <exception cref="RekeyException"><see cref="RekeyErrorCode.InvalidRequest"/> for a setting of no known kind or with a missing part; <see cref="RekeyErrorCode.RootKeyUnavailable"/> when the root cannot be opened.</exception>
+    public static async Task<IRootKeyProvider> OpenRootAsync(string root, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        if (RekeyStackOptions.RootKindProblem(root) is { } problem)
+        {
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, problem);
+        }
+
+        return root switch
+        {
+            _ when root.StartsWith("file:", StringComparison.Ordinal) => LocalRootKeyProvider.OpenKeyFile(root["file:".Length..]),
+            _ when root.StartsWith("passphrase:", StringComparison.Ordinal) => OpenPassphrase(root),
+            _ when root.StartsWith("awskms:", StringComparison.Ordinal) => await Providers.AwsKms.AwsKmsRootKeyProvider.OpenAsync(Providers.AwsKms.AwsKmsRootOptions.Parse(root), cancellationToken).ConfigureAwait(false),
+            _ => Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(root)),
+        };
+    }
+
+    /// <summary>Spells a passphrase root as one setting, as <see cref="OpenRootAsync(string, CancellationToken)"/> reads it.</summary>
+    public static string PassphraseSetting(string parametersFile, string variable) => $"passphrase:params={parametersFile};env={variable}";
+
+    private static LocalRootKeyProvider OpenPassphrase(string root)
+    {
+        const string Usage = "A passphrase root is passphrase:params=PATH;env=VAR (the parameters file rekey init made, and the environment variable holding the passphrase).";
+        var fields = RootSetting.Fields(root, "passphrase:", Usage, "params", "env");
+        if (!fields.TryGetValue("params", out var parameters) || !fields.TryGetValue("env", out var variable))
+        {
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, Usage);
+        }
+
+        var passphrase = Environment.GetEnvironmentVariable(variable);
+        return string.IsNullOrEmpty(passphrase)
+            ? throw new RekeyException(RekeyErrorCode.RootKeyUnavailable, $"The root key passphrase is read from the environment variable {variable}, which is not set.")
+            : LocalRootKeyProvider.OpenFromPassphrase(parameters, passphrase);
+    }
+
+    /// <summary>
+    /// Opens the primary root <paramref name="options"/> name and each of its previous roots, as one
+    /// ring; a root that does not open closes those opened before it.
+    /// </summary>
+    public static async Task<RootKeyRing> OpenRingAsync(RekeyStackOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var opened = new List<IRootKeyProvider>();
+        try
+        {
+            opened.Add(await OpenRootAsync(options, cancellationToken).ConfigureAwait(false));
+            foreach (var previous in options.PreviousRoots)
+            {
+                opened.Add(await OpenRootAsync(previous, cancellationToken).ConfigureAwait(false));
+            }
+
+            // The same root named twice (as primary and previous) is read once.
+            var distinct = opened.Skip(1).Where(p => p.KeyId != opened[0].KeyId).DistinctBy(p => p.KeyId, StringComparer.Ordinal).ToArray();
+            foreach (var duplicate in opened.Skip(1).Except(distinct))
+            {
+                await duplicate.DisposeAsync().ConfigureAwait(false);
+            }
+
+            return new RootKeyRing(opened[0], distinct);
+        }
+        catch
+        {
+            foreach (var provider in opened)
+            {
+                await provider.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw;
+        }
+    }
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await Service.DisposeAsync().ConfigureAwait(false);
         await Store.DisposeAsync().ConfigureAwait(false);
-        await Root.DisposeAsync().ConfigureAwait(false);
+        await Roots.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -2,7 +2,7 @@ namespace Rekey.Hosting;
 
 /// <summary>
 /// What an in-process Rekey needs: where its store and root key are, who it acts as, and its
-/// limits. <see cref="RekeyStack.OpenAsync"/> builds the store, root key provider and service
+/// limits. <c>RekeyStack.OpenAsync</c> builds the store, root key provider and service
 /// from these, the same way for <c>rekey server</c>, the CLI and <c>AddRekey</c>.
 /// </summary>
 public class RekeyStackOptions
@@ -26,6 +26,13 @@ public class RekeyStackOptions
     /// AWS KMS; credentials from the AWS chain). An alternative to <see cref="RootKeyFile"/> and <see cref="RootParamsFile"/>.
     /// </summary>
     public string? Root { get; set; }
+
+    /// <summary>
+    /// Roots that wrapped material before the current one, in the same form as <see cref="Root"/>:
+    /// they read what they wrapped, and <c>rekey root migrate</c> moves it under the current root.
+    /// Drop one once <c>rekey root status</c> shows it wraps nothing.
+    /// </summary>
+    public IList<string> PreviousRoots { get; set; } = [];
 
     /// <summary>The actor named in audit events when a change gives none. Default <c>app</c>.</summary>
     public string Actor { get; set; } = "app";
@@ -51,7 +58,7 @@ public class RekeyStackOptions
     /// <summary>Why <paramref name="root"/> names no kind of root this build opens, or null when it does (or is unset).</summary>
     public static string? RootKindProblem(string? root)
     {
-        if (root is null || root.StartsWith("file:", StringComparison.Ordinal) || root.StartsWith("pkcs11:", StringComparison.Ordinal) || root.StartsWith("awskms:", StringComparison.Ordinal))
+        if (root is null || root.StartsWith("file:", StringComparison.Ordinal) || root.StartsWith("passphrase:", StringComparison.Ordinal) || root.StartsWith("pkcs11:", StringComparison.Ordinal) || root.StartsWith("awskms:", StringComparison.Ordinal))
         {
             return null;
         }
@@ -59,7 +66,7 @@ public class RekeyStackOptions
         // Only a scheme is named back: a value without one could be a secret pasted in by mistake.
         var colon = root.IndexOf(':', StringComparison.Ordinal);
         var kind = colon > 0 ? $"The root kind '{root[..colon]}'" : "The root setting";
-        return $"{kind} is not a kind this build knows: use file:PATH, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR or awskms:key=ID|ARN|alias/NAME[;region=R].";
+        return $"{kind} is not a kind this build knows: use file:PATH, passphrase:params=PATH;env=VAR, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR or awskms:key=ID|ARN|alias/NAME[;region=R].";
     }
 
     /// <summary>Every problem with the store and root settings, in words an operator can act on; empty when usable. Whether the root key opens is found out by opening it.</summary>
@@ -93,6 +100,14 @@ public class RekeyStackOptions
         else if (RootParamsFile is not null && string.IsNullOrEmpty(RootPassphraseEnv))
         {
             problems.Add("A passphrase root key needs the name of the environment variable that holds the passphrase.");
+        }
+
+        foreach (var previous in PreviousRoots)
+        {
+            if (RootKindProblem(previous) is { } kind)
+            {
+                problems.Add("A previous root: " + kind);
+            }
         }
 
         if (MaxKeys < 1)

@@ -42,13 +42,23 @@ public sealed class AwsKmsRootKeyProvider : IRootKeyProvider
     public string KeyId { get; }
 
     /// <summary>
-    /// Connects and checks the key: it must exist, be enabled and be a symmetric encryption key.
-    /// <c>RootKeyUnavailable</c> naming what is wrong.
+    /// Creates a new symmetric KMS key (for <c>rekey root rotate</c>) in the account and region
+    /// <paramref name="options"/> reach, and returns its ARN; the key in <paramref name="options"/> is not used.
     /// </summary>
-    public static async Task<AwsKmsRootKeyProvider> OpenAsync(AwsKmsRootOptions options, CancellationToken cancellationToken = default)
+    public static async Task<string> CreateKeyAsync(AwsKmsRootOptions options, string description, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        using var kms = Client(options);
+        var created = await Call(
+            () => kms.CreateKeyAsync(new CreateKeyRequest { Description = description, KeySpec = KeySpec.SYMMETRIC_DEFAULT, KeyUsage = KeyUsageType.ENCRYPT_DECRYPT }, cancellationToken),
+            "create a key").ConfigureAwait(false);
+        return created.KeyMetadata.Arn;
+    }
+
+    private static AmazonKeyManagementServiceClient Client(AwsKmsRootOptions options)
+    {
         var config = new AmazonKeyManagementServiceConfig { RetryMode = RequestRetryMode.Standard, MaxErrorRetry = 3, Timeout = options.Timeout };
+
         // An endpoint and a region endpoint exclude each other in the SDK's configuration: with an
         // endpoint, the region only signs the requests.
         if (options.ServiceUrl is { } url)
@@ -61,7 +71,17 @@ public sealed class AwsKmsRootKeyProvider : IRootKeyProvider
             config.RegionEndpoint = RegionEndpoint.GetBySystemName(region);
         }
 
-        var kms = new AmazonKeyManagementServiceClient(config);
+        return new AmazonKeyManagementServiceClient(config);
+    }
+
+    /// <summary>
+    /// Connects and checks the key: it must exist, be enabled and be a symmetric encryption key.
+    /// <c>RootKeyUnavailable</c> naming what is wrong.
+    /// </summary>
+    public static async Task<AwsKmsRootKeyProvider> OpenAsync(AwsKmsRootOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var kms = Client(options);
         try
         {
             var described = await Call(() => kms.DescribeKeyAsync(new DescribeKeyRequest { KeyId = options.KeyId }, cancellationToken), "describe the key").ConfigureAwait(false);

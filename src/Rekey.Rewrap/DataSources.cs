@@ -107,7 +107,7 @@ public sealed class DataSources
         byte[] wrapped;
         try
         {
-            wrapped = await _roots.Primary.WrapAsync(plain, Binding(registration.Name), cancellationToken).ConfigureAwait(false);
+            wrapped = await _roots.Primary.WrapAsync(plain, RootBindings.ForDataSource(registration.Name), cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -156,7 +156,7 @@ public sealed class DataSources
             throw new RekeyException(RekeyErrorCode.Forbidden, $"The data source '{name}' is not registered for key '{key}'.");
         }
 
-        var plain = await _roots.Resolve(stored.RootKeyId).UnwrapAsync(stored.WrappedConnection, Binding(name), cancellationToken).ConfigureAwait(false);
+        var plain = await _roots.Resolve(stored.RootKeyId).UnwrapAsync(stored.WrappedConnection, RootBindings.ForDataSource(name), cancellationToken).ConfigureAwait(false);
         try
         {
             var definition = new SourceDefinition(info.Kind, Encoding.UTF8.GetString(plain), info.Table, info.IdColumn, info.IdKind, info.Columns, info.FilterColumn, info.FilterValue);
@@ -227,8 +227,6 @@ public sealed class DataSources
             throw new RekeyException(RekeyErrorCode.InvalidRequest, "A data source name is 1 to 64 lowercase letters, digits, '.', '_' or '-', starting with a letter or digit.");
         }
     }
-
-    private static byte[] Binding(string name) => Encoding.UTF8.GetBytes("rekey/data-source/v1\0" + name);
 
     private static RekeyException NotFound(string name) => new(RekeyErrorCode.SourceNotFound, $"No data source is registered as '{name}'.");
 }

@@ -18,7 +18,7 @@ namespace Rekey.Storage.Sql;
 /// The SQLite and PostgreSQL stores are this class with their dialect, schema and change feed.
 /// A new table is added here once and in each dialect's DDL.
 /// </remarks>
-public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore
+public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore, IRootMigrationStore
 {
     /// <summary>Binds the engine to <paramref name="dialect"/>.</summary>
     protected SqlKeyStore(SqlDialect dialect)
@@ -236,11 +236,15 @@ public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckp
     private async Task UpdateVersionAsync(DbConnection connection, DbTransaction transaction, VersionUpdate update, CancellationToken cancellationToken)
     {
         var row = update.Updated;
+
+        // A state change erases material (destruction) but never writes it back: the row this
+        // instance read may be older than a root migration's re-wrap, and writing its wrapped bytes
+        // would put the version back under the old root after the migration counted it as moved.
         await using var command = Command(
             connection,
             transaction,
             $"""
-            UPDATE {T("key_versions")} SET state = $3, material = $4, root_key_id = $5, activated_at = $6, deactivated_at = $7,
+            UPDATE {T("key_versions")} SET state = $3, material = CASE WHEN $4 IS NULL THEN NULL ELSE material END, root_key_id = COALESCE(root_key_id, $5), activated_at = $6, deactivated_at = $7,
                 retire_deadline = $8, destroy_after = $9, destroyed_at = $10
             WHERE key_name = $1 AND version = $2 AND state = $11;
             """);

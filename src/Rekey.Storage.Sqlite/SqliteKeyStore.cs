@@ -22,12 +22,14 @@ public sealed class SqliteKeyStore : SqlKeyStore
     public static readonly TimeSpan DefaultChangePollInterval = TimeSpan.FromMilliseconds(250);
 
     private readonly TimeProvider _time;
+    private readonly string _connectionString;
     private SqliteChangePoller? _poller;
 
     private SqliteKeyStore(string connectionString, TimeProvider time)
         : base(new SqliteDialect(connectionString))
     {
         _time = time;
+        _connectionString = connectionString;
     }
 
     /// <inheritdoc />
@@ -86,7 +88,14 @@ public sealed class SqliteKeyStore : SqlKeyStore
     public override async ValueTask DisposeAsync()
     {
         _poller?.Dispose();
-        SqliteConnection.ClearAllPools();
+
+        // Only this store's pool: clearing every pool in the process would also reach the
+        // connections of other stores open in it (a test run, a root migration between two stores).
+        using (var pooled = new SqliteConnection(_connectionString))
+        {
+            SqliteConnection.ClearPool(pooled);
+        }
+
         await base.DisposeAsync().ConfigureAwait(false);
     }
 

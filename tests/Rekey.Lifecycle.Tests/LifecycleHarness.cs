@@ -178,7 +178,12 @@ public sealed class LifecycleHarness : IAsyncDisposable
             await _database.DisposeAsync();
         }
 
-        SqliteConnection.ClearAllPools();
+        using (var app = new SqliteConnection($"Data Source={AppPath}"))
+        {
+            // This harness's own pool only: other test classes run beside it on their own stores.
+            SqliteConnection.ClearPool(app);
+        }
+
         Directory.Delete(_directory, recursive: true);
     }
 }

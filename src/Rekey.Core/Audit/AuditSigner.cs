@@ -34,7 +34,7 @@ internal sealed class AuditSigner : IDisposable
         var pkcs8 = key.ExportPkcs8PrivateKey();
         try
         {
-            return (signer, await root.WrapAsync(pkcs8, Binding(signer.KeyId), cancellationToken).ConfigureAwait(false));
+            return (signer, await root.WrapAsync(pkcs8, RootBindings.ForSigningKey(signer.KeyId), cancellationToken).ConfigureAwait(false));
         }
         finally
         {
@@ -46,7 +46,7 @@ internal sealed class AuditSigner : IDisposable
     public static async Task<AuditSigner> OpenAsync(IRootKeyProvider root, string keyId, byte[] wrappedPrivateKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(root);
-        var pkcs8 = await root.UnwrapAsync(wrappedPrivateKey, Binding(keyId), cancellationToken).ConfigureAwait(false);
+        var pkcs8 = await root.UnwrapAsync(wrappedPrivateKey, RootBindings.ForSigningKey(keyId), cancellationToken).ConfigureAwait(false);
         try
         {
             var key = ECDsa.Create();
@@ -80,6 +80,4 @@ internal sealed class AuditSigner : IDisposable
 
     /// <summary>Zeroes the private key held in memory.</summary>
     public void Dispose() => _key.Dispose();
-
-    private static byte[] Binding(string keyId) => System.Text.Encoding.ASCII.GetBytes("rekey/audit-signing/v1\0" + keyId);
 }

@@ -25,6 +25,13 @@ public sealed class RekeyServerOptions
     /// <summary>The root as one setting (<c>root</c>, REKEY_ROOT): <c>file:PATH</c> or <c>pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR</c>.</summary>
     public string? Root { get; set; }
 
+    /// <summary>
+    /// Roots that wrapped material before <see cref="Root"/> (<c>previous_roots</c>, REKEY_PREVIOUS_ROOTS__0...,
+    /// --previous-root), each in the same form: they read what they wrapped until <c>rekey root migrate</c>
+    /// has moved it, and are dropped once <c>rekey root status</c> shows they wrap nothing.
+    /// </summary>
+    public IList<string> PreviousRoots { get; set; } = [];
+
     /// <summary>The root key's parameters file, for a passphrase-derived root key.</summary>
     public string? RootParamsFile { get; set; }
 
@@ -97,6 +104,7 @@ public sealed class RekeyServerOptions
         Store = Store,
         RootKeyFile = RootKeyFile,
         Root = Root,
+        PreviousRoots = PreviousRoots,
         RootParamsFile = RootParamsFile,
         RootPassphraseEnv = RootPassphraseEnv,
         Actor = "server",
@@ -148,6 +156,10 @@ public sealed class RekeyServerOptions
         else if (Rekey.Hosting.RekeyStackOptions.RootKindProblem(Root) is { } problem)
         {
             problems.Add(problem);
+        }
+        else if (PreviousRoots.Select(Rekey.Hosting.RekeyStackOptions.RootKindProblem).FirstOrDefault(p => p is not null) is { } previous)
+        {
+            problems.Add("In 'previous_roots': " + previous);
         }
         else if (RootKeyFile is not null && !File.Exists(RootKeyFile))
         {

@@ -14,7 +14,7 @@ public static class ServerConfiguration
     /// <summary>Every key understood, for messages and docs.</summary>
     public static IReadOnlyList<string> Keys { get; } =
     [
-        "store", "root_key_file", "root", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
+        "store", "root_key_file", "root", "previous_roots", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
         "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "tls_cert", "tls_key", "token_cache_seconds", "max_batch_items",
     ];
 
@@ -70,6 +70,9 @@ public static class ServerConfiguration
             Store = configuration["store"],
             RootKeyFile = configuration["root_key_file"],
             Root = configuration["root"],
+
+            // A list: an array in the file, REKEY_PREVIOUS_ROOTS__0, __1... in the environment, --previous-root repeated.
+            PreviousRoots = configuration.GetSection("previous_roots").GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue).Select(c => c.Value).OfType<string>().ToList(),
             RootParamsFile = configuration["root_params_file"],
             RootPassphraseEnv = configuration["root_passphrase_env"],
             Listen = configuration["listen"] ?? RekeyServerOptions.DefaultListen,
