@@ -15,7 +15,7 @@ namespace Rekey.Testing.Conformance;
 /// What every store must do, run unchanged against each one: a store's test project derives
 /// from this class and says only how to open the store, run raw SQL and reach its internals.
 /// </summary>
-public abstract class KeyStoreConformanceTests : IAsyncLifetime
+public abstract partial class KeyStoreConformanceTests : IAsyncLifetime
 {
     protected static readonly KeyName Key = KeyName.Parse("tenants/h42/patients");
     private static readonly EncryptionContext Context = EncryptionContext.From("tenant=h42;id=17");
