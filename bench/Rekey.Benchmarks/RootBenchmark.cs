@@ -80,6 +80,37 @@ internal static class RootBenchmark
             }
 
             Console.WriteLine("  (target: each root's warm-cache throughput at least 0.95x the file root's)");
+
+            // Migration rate: the file root's store, moved to another key file (the baseline), then
+            // into the token, then into KMS, then back to the first key file; each hop unwraps with
+            // the root it leaves and wraps with the one it joins.
+            Console.WriteLine($"Root migration of {Keys:N0} KEKs, batches of 100, into each root (unwrapped by the previous one)");
+            var secondFile = Path.Combine(dir, "second.key");
+            LocalRootKeyProvider.CreateKeyFile(secondFile).Dispose();
+            var hops = new (string Name, Func<Task<IRootKeyProvider>> Open)[]
+            {
+                ("file -> file", () => Task.FromResult<IRootKeyProvider>(LocalRootKeyProvider.OpenKeyFile(secondFile))),
+                ("file -> pkcs11", roots[1].Open),
+                ("pkcs11 -> awskms", roots[2].Open),
+                ("awskms -> file", roots[0].Open),
+            };
+            var from = await roots[0].Open();
+            double? baseline = null;
+            await using (var store = await SqliteKeyStore.OpenAsync(Path.Combine(dir, "file.db"), changePollInterval: TimeSpan.Zero))
+            {
+                foreach (var (name, open) in hops)
+                {
+                    var to = await open();
+                    var result = await new RootMigrator(store, new RootKeyRing(to, from)).RunAsync(new RootMigrationOptions { BatchSize = 100 });
+                    var rate = result.Moved / result.Elapsed.TotalSeconds;
+                    baseline ??= rate;
+                    Console.WriteLine($"  {name,-18} {result.Moved,6:N0} KEKs in {result.Elapsed.TotalSeconds,6:F2} s   {rate,8:N0} KEKs/s ({rate / baseline.Value:F2}x file -> file)");
+                    await from.DisposeAsync();
+                    from = to;
+                }
+            }
+
+            await from.DisposeAsync();
             return 0;
         }
         finally
