@@ -20,6 +20,13 @@ if [[ ! -e /usr/lib/softhsm/libsofthsm2.so ]] || ! command -v softhsm2-util >/de
     || { echo "test.sh: could not install softhsm2" >&2; exit 1; }
 fi
 
+# The openssl command-line tool wraps key material for the bring-your-own-key tests, as a user would.
+if ! command -v openssl >/dev/null; then
+  echo "test.sh: openssl not found; installing openssl" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl) >&2 \
+    || { echo "test.sh: could not install openssl" >&2; exit 1; }
+fi
+
 dotnet build Rekey.slnx -c Release --nologo -v quiet
 log="$(mktemp)"
 trap 'rm -f "$log"; declare -F pg_test_stop >/dev/null && pg_test_stop' EXIT

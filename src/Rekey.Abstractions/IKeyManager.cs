@@ -26,6 +26,23 @@ public interface IKeyManager
     /// <summary>Adds a version, Active unless staged as Pending.</summary>
     Task<KeyVersionInfo> RotateAsync(KeyName name, RotateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Makes a one-time RSA-4096 key pair for importing material generated elsewhere as a new
+    /// version of <paramref name="name"/>, and returns its public key and token; the private key
+    /// stays wrapped by the root, good for one import until <paramref name="validFor"/> has passed
+    /// (default 24 hours, at most 7 days).
+    /// </summary>
+    Task<ImportParameters> CreateImportTokenAsync(KeyName name, TimeSpan? validFor = null, ChangeContext? change = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Adds a version whose material is the 32 bytes <paramref name="wrappedMaterial"/> holds,
+    /// wrapped under the public key of <paramref name="token"/> (see <see cref="ImportParameters"/>);
+    /// Active unless <paramref name="activate"/> is false. The token is then spent.
+    /// <c>ImportRefused</c> for an unknown, expired, spent or other key's token, and for material not
+    /// wrapped for it or not 32 bytes.
+    /// </summary>
+    Task<KeyVersionInfo> ImportAsync(KeyName name, string token, ReadOnlyMemory<byte> wrappedMaterial, bool activate = true, ChangeContext? change = null, CancellationToken cancellationToken = default);
+
     /// <summary>Makes a Pending version Active.</summary>
     Task<KeyVersionInfo> ActivateAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default);
 

@@ -26,7 +26,7 @@ public static class ApiMapping
     public static VersionResource ToResource(KeyVersionInfo v)
     {
         ArgumentNullException.ThrowIfNull(v);
-        return new VersionResource(v.Key.Value, v.Version, v.State.ToString(), v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount);
+        return new VersionResource(v.Key.Value, v.Version, v.State.ToString(), v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount, v.Origin == KeyVersionOrigin.Imported ? "imported" : "generated");
     }
 
     /// <summary>A key from the wire.</summary>
@@ -41,7 +41,7 @@ public static class ApiMapping
     {
         ArgumentNullException.ThrowIfNull(r);
         return new KeyVersionInfo(
-            KeyName.Parse(r.Key), r.Version, Enum.Parse<KeyVersionState>(r.State), r.CreatedAt, r.ActivatedAt, r.DeactivatedAt, r.RetireDeadline, r.DestroyAfter, r.DestroyedAt, r.EncryptCount, r.DecryptCount);
+            KeyName.Parse(r.Key), r.Version, Enum.Parse<KeyVersionState>(r.State), r.CreatedAt, r.ActivatedAt, r.DeactivatedAt, r.RetireDeadline, r.DestroyAfter, r.DestroyedAt, r.EncryptCount, r.DecryptCount, r.Origin == "imported" ? KeyVersionOrigin.Imported : KeyVersionOrigin.Generated);
     }
 
     /// <summary>An audit event for the wire.</summary>

@@ -22,6 +22,7 @@ public static class ErrorStatus
         RekeyErrorCode.SourceNotFound => 404,
         RekeyErrorCode.PolicyNotFound => 404,
         RekeyErrorCode.RotationNotFound => 404,
+        RekeyErrorCode.ImportRefused => 400,
         RekeyErrorCode.StoreNotFound => 404,
         RekeyErrorCode.RouteNotFound => 404,
         RekeyErrorCode.KeyExists => 409,

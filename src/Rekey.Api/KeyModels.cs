@@ -46,6 +46,7 @@ public sealed record KeyResource(
 /// <param name="DestroyedAt">When its material was erased.</param>
 /// <param name="EncryptCount">Encryptions counted so far.</param>
 /// <param name="DecryptCount">Decryptions counted so far.</param>
+/// <param name="Origin"><c>generated</c> by Rekey, or <c>imported</c> (bring your own key).</param>
 public sealed record VersionResource(
     string Key,
     int Version,
@@ -57,7 +58,28 @@ public sealed record VersionResource(
     DateTimeOffset? DestroyAfter,
     DateTimeOffset? DestroyedAt,
     long EncryptCount,
-    long DecryptCount);
+    long DecryptCount,
+    string Origin = "generated");
+
+/// <summary>Body of <c>POST /v1/import-token/{name}</c>.</summary>
+/// <param name="ValidForSeconds">How long the token is good for (default 86400, at most 604800).</param>
+/// <param name="Reason">Recorded in the audit log.</param>
+public sealed record ImportTokenRequest(long? ValidForSeconds = null, string? Reason = null);
+
+/// <summary>An import token: wrap the material under <c>PublicKey</c> with <c>Algorithm</c>, then send it to <c>POST /v1/import/{name}</c> with <c>Token</c>.</summary>
+/// <param name="Key">The key the import adds a version to.</param>
+/// <param name="Token">The token to send back with the wrapped material; good for one import.</param>
+/// <param name="PublicKey">The RSA-4096 public key, PEM.</param>
+/// <param name="Algorithm"><c>RSA-OAEP-SHA256</c>: OAEP with SHA-256 and MGF1-SHA-256, no label.</param>
+/// <param name="ExpiresAt">When the token stops being usable.</param>
+public sealed record ImportTokenResource(string Key, string Token, string PublicKey, string Algorithm, DateTimeOffset ExpiresAt);
+
+/// <summary>Body of <c>POST /v1/import/{name}</c>.</summary>
+/// <param name="Token">The import token.</param>
+/// <param name="WrappedMaterial">The 32-byte material wrapped under the token's public key (base64, 512 bytes decoded).</param>
+/// <param name="Pending">Stage the new version as Pending instead of making it Active.</param>
+/// <param name="Reason">Recorded in the audit log.</param>
+public sealed record ImportRequest(string? Token = null, string? WrappedMaterial = null, bool? Pending = null, string? Reason = null);
 
 /// <summary>A page of keys from <c>GET /v1/keys</c>.</summary>
 /// <param name="Keys">The keys, in name order.</param>

@@ -49,7 +49,7 @@ public static class ExitCodes
         RekeyErrorCode.InvalidRequest or RekeyErrorCode.PayloadTooLarge => Usage,
         RekeyErrorCode.AuditChainBroken => AuditInvalid,
         RekeyErrorCode.KeyInactive or RekeyErrorCode.KeyDisabled or RekeyErrorCode.KeyDestroyed or RekeyErrorCode.VersionTooOld
-            or RekeyErrorCode.TransitionNotAllowed or RekeyErrorCode.DestructionNotDue or RekeyErrorCode.PolicyViolation or RekeyErrorCode.LimitExceeded => Refused,
+            or RekeyErrorCode.TransitionNotAllowed or RekeyErrorCode.DestructionNotDue or RekeyErrorCode.PolicyViolation or RekeyErrorCode.LimitExceeded or RekeyErrorCode.ImportRefused => Refused,
         _ => Internal,
     };
 }

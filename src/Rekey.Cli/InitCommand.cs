@@ -17,7 +17,7 @@ internal static class InitCommand
         };
         var rootSpec = new Option<string?>("--root")
         {
-            Description = "Root the store in a PKCS#11 token instead: pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (make the key first with rekey root create-key; the PIN from the environment, or pin-file=PATH).",
+            Description = "Root the store in a PKCS#11 token instead: pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR (make the key first with rekey root create-key; the PIN from the environment, or pin-file=PATH); or in AWS KMS: awskms:key=ID|ARN|alias/NAME[;region=R][;endpoint=URL] (credentials from the AWS chain).",
         };
         var command = new Command("init", "Create a store: database, root key and configuration.") { passphraseEnv, store, rootSpec };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
@@ -41,6 +41,7 @@ internal static class InitCommand
             {
                 "key-file" => $"root key file {Path.Combine(home.Directory, StoreHome.KeyFile)} (mode 0600; back it up: without it no key can be used)",
                 "pkcs11" => $"root key in the PKCS#11 token ({Providers.Pkcs11.Pkcs11RootOptions.Parse(home.Config.RootSpec!).Token}); it never leaves the token",
+                "setting" => $"root key in AWS KMS ({Providers.AwsKms.AwsKmsRootOptions.Parse(home.Config.RootSpec!).KeyId}); it never leaves KMS",
                 _ => $"root key derived from the passphrase in ${home.Config.PassphraseEnv}",
             };
             var database = home.Config.Store is { } connectionString

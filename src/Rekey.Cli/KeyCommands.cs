@@ -15,6 +15,8 @@ internal static class KeyCommands
         key.Subcommands.Add(List(globals));
         key.Subcommands.Add(Show(globals));
         key.Subcommands.Add(Rotate(globals));
+        key.Subcommands.Add(ImportCommands.ImportToken(globals));
+        key.Subcommands.Add(ImportCommands.Import(globals));
         key.Subcommands.Add(Transition(globals, "activate", "Make a Pending version Active (the Active one becomes DecryptOnly).", (s, n, v, c, ct) => s.ActivateAsync(n, v, c, ct)));
         key.Subcommands.Add(Transition(globals, "disable", "Suspend a version: it neither encrypts nor decrypts.", (s, n, v, c, ct) => s.DisableAsync(n, v, c, ct)));
         key.Subcommands.Add(Transition(globals, "enable", "Return a Disabled or Retiring version to DecryptOnly.", (s, n, v, c, ct) => s.EnableAsync(n, v, c, ct)));
@@ -28,11 +30,11 @@ internal static class KeyCommands
         return key;
     }
 
-    private static Argument<string> NameArgument() => new("name") { Description = "The key's name, for example tenants/h42/patients." };
+    internal static Argument<string> NameArgument() => new("name") { Description = "The key's name, for example tenants/h42/patients." };
 
     private static Argument<int> VersionArgument() => new("version") { Description = "The version number." };
 
-    private static Option<string?> ReasonOption() => new("--reason") { Description = "Why: recorded in the audit log (an incident or ticket number, say)." };
+    internal static Option<string?> ReasonOption() => new("--reason") { Description = "Why: recorded in the audit log (an incident or ticket number, say)." };
 
     private static Command Create(GlobalOptions globals)
     {
@@ -208,5 +210,5 @@ internal static class KeyCommands
         return command;
     }
 
-    private static ChangeContext Change(ParseResult parse, Option<string?> reason) => new(StoreHome.ActorName(), parse.GetValue(reason));
+    internal static ChangeContext Change(ParseResult parse, Option<string?> reason) => new(StoreHome.ActorName(), parse.GetValue(reason));
 }

@@ -434,10 +434,10 @@ internal sealed class Output
             return;
         }
 
-        var table = new Table().AddColumns("Root", "Configured as", "Key versions", "Signing keys", "Data sources");
+        var table = new Table().AddColumns("Root", "Configured as", "Key versions", "Signing keys", "Data sources", "Import keys");
         foreach (var r in list)
         {
-            table.AddRow(Esc(r.RootKeyId), Esc(r.Role), Num(r.KeyVersions), Num(r.SigningKeys), Num(r.DataSources));
+            table.AddRow(Esc(r.RootKeyId), Esc(r.Role), Num(r.KeyVersions), Num(r.SigningKeys), Num(r.DataSources), Num(r.ImportKeys));
         }
 
         _console.Write(table);
@@ -457,10 +457,10 @@ internal sealed class Output
 
     private void Versions(IEnumerable<KeyVersionInfo> versions)
     {
-        var table = new Table().AddColumns("Version", "State", "Created", "Activated", "Deactivated", "Retire deadline", "Destroy after", "Destroyed", "Encrypts", "Decrypts");
+        var table = new Table().AddColumns("Version", "State", "Origin", "Created", "Activated", "Deactivated", "Retire deadline", "Destroy after", "Destroyed", "Encrypts", "Decrypts");
         foreach (var v in versions)
         {
-            table.AddRow(Num(v.Version), v.State.ToString(), Time(v.CreatedAt), Time(v.ActivatedAt), Time(v.DeactivatedAt), Time(v.RetireDeadline), Time(v.DestroyAfter), Time(v.DestroyedAt), Num(v.EncryptCount), Num(v.DecryptCount));
+            table.AddRow(Num(v.Version), v.State.ToString(), v.Origin == KeyVersionOrigin.Imported ? "imported" : "generated", Time(v.CreatedAt), Time(v.ActivatedAt), Time(v.DeactivatedAt), Time(v.RetireDeadline), Time(v.DestroyAfter), Time(v.DestroyedAt), Num(v.EncryptCount), Num(v.DecryptCount));
         }
 
         _console.Write(table);
@@ -505,9 +505,9 @@ internal sealed class Output
             new(k.Name.Value, k.CreatedAt, k.ActiveVersion, k.LatestVersion, k.MinDecryptionVersion, Durations.Format(k.DestructionDelay), (long)k.DestructionDelay.TotalSeconds, k.DeletionAllowed);
     }
 
-    private sealed record VersionView(string Key, int Version, KeyVersionState State, DateTimeOffset CreatedAt, DateTimeOffset? ActivatedAt, DateTimeOffset? DeactivatedAt, DateTimeOffset? RetireDeadline, DateTimeOffset? DestroyAfter, DateTimeOffset? DestroyedAt, long EncryptCount, long DecryptCount)
+    private sealed record VersionView(string Key, int Version, KeyVersionState State, DateTimeOffset CreatedAt, DateTimeOffset? ActivatedAt, DateTimeOffset? DeactivatedAt, DateTimeOffset? RetireDeadline, DateTimeOffset? DestroyAfter, DateTimeOffset? DestroyedAt, long EncryptCount, long DecryptCount, string Origin)
     {
         public static VersionView From(KeyVersionInfo v) =>
-            new(v.Key.Value, v.Version, v.State, v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount);
+            new(v.Key.Value, v.Version, v.State, v.CreatedAt, v.ActivatedAt, v.DeactivatedAt, v.RetireDeadline, v.DestroyAfter, v.DestroyedAt, v.EncryptCount, v.DecryptCount, v.Origin == KeyVersionOrigin.Imported ? "imported" : "generated");
     }
 }

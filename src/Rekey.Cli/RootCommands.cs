@@ -15,7 +15,8 @@ namespace Rekey.Cli;
 /// <param name="KeyVersions">Key versions whose material it wraps.</param>
 /// <param name="SigningKeys">Audit-signing keys it wraps.</param>
 /// <param name="DataSources">Data source connection strings it wraps.</param>
-internal sealed record RootStatusRow(string RootKeyId, string Role, long KeyVersions, long SigningKeys, long DataSources);
+/// <param name="ImportKeys">Private keys of live import tokens it wraps.</param>
+internal sealed record RootStatusRow(string RootKeyId, string Role, long KeyVersions, long SigningKeys, long DataSources, long ImportKeys);
 
 /// <summary>
 /// <c>rekey root</c>: make a root key in a token, see which roots wrap what, move everything to
@@ -93,8 +94,8 @@ internal static class RootCommands
             var home = StoreHome.Open(parse.GetValue(globals.Dir)!);
             await using var stack = await home.OpenServiceAsync(null, ct).ConfigureAwait(false);
             var usage = await ((IRootMigrationStore)stack.Store).CountByRootAsync(ct).ConfigureAwait(false);
-            var rows = usage.Select(u => new RootStatusRow(u.RootKeyId, Role(stack.Roots, u.RootKeyId), u.KeyVersions, u.SigningKeys, u.DataSources)).ToList();
-            rows.AddRange(stack.Roots.KeyIds.Where(id => usage.All(u => u.RootKeyId != id)).Select(id => new RootStatusRow(id, Role(stack.Roots, id), 0, 0, 0)));
+            var rows = usage.Select(u => new RootStatusRow(u.RootKeyId, Role(stack.Roots, u.RootKeyId), u.KeyVersions, u.SigningKeys, u.DataSources, u.ImportKeys)).ToList();
+            rows.AddRange(stack.Roots.KeyIds.Where(id => usage.All(u => u.RootKeyId != id)).Select(id => new RootStatusRow(id, Role(stack.Roots, id), 0, 0, 0, 0)));
             globals.OutputFor(parse).Roots(rows);
             return rows.Any(r => r.Role == "not configured") ? ExitCodes.StoreFailure : ExitCodes.Ok;
         }));

@@ -38,9 +38,9 @@ internal sealed class StoreHome
             throw new UsageException("Give --root or --passphrase-env, not both: the root key is in the token, or derived from the passphrase.");
         }
 
-        if (rootSpec is not null && !rootSpec.StartsWith("pkcs11:", StringComparison.Ordinal))
+        if (rootSpec is not null && !rootSpec.StartsWith("pkcs11:", StringComparison.Ordinal) && !rootSpec.StartsWith("awskms:", StringComparison.Ordinal))
         {
-            throw new UsageException("rekey init --root takes a PKCS#11 root (pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR); without --root it makes a key file.");
+            throw new UsageException("rekey init --root takes a PKCS#11 root (pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR) or an AWS KMS root (awskms:key=ID|ARN|alias/NAME[;region=R]); without --root it makes a key file.");
         }
 
         if (store is not null)
@@ -89,9 +89,9 @@ internal sealed class StoreHome
         HomeConfig config;
         if (rootSpec is not null)
         {
-            // The key must be in the token already (rekey root create-key); nothing secret is written here.
-            root = Providers.Pkcs11.Pkcs11RootKeyProvider.Open(Providers.Pkcs11.Pkcs11RootOptions.Parse(rootSpec));
-            config = new HomeConfig("pkcs11", null, store, null, rootSpec);
+            // The key must exist already (rekey root create-key, or in KMS); nothing secret is written here.
+            root = RekeyStack.OpenRootAsync(rootSpec).GetAwaiter().GetResult();
+            config = new HomeConfig(rootSpec.StartsWith("pkcs11:", StringComparison.Ordinal) ? "pkcs11" : "setting", null, store, null, rootSpec);
         }
         else if (passphraseEnv is null)
         {

@@ -150,6 +150,21 @@ public sealed class RekeyClient : IKeyService, IDisposable
     }
 
     /// <inheritdoc />
+    public async Task<ImportParameters> CreateImportTokenAsync(KeyName name, TimeSpan? validFor = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var body = new ImportTokenRequest(validFor is { } lifetime ? (long)lifetime.TotalSeconds : null, change?.Reason);
+        var issued = (await SendAsync(HttpMethod.Post, "v1/import-token/" + Path(name), body, ApiJsonContext.Default.ImportTokenRequest, ApiJsonContext.Default.ImportTokenResource, cancellationToken).ConfigureAwait(false))!;
+        return new ImportParameters(KeyName.Parse(issued.Key), issued.Token, issued.PublicKey, issued.Algorithm, issued.ExpiresAt);
+    }
+
+    /// <inheritdoc />
+    public async Task<KeyVersionInfo> ImportAsync(KeyName name, string token, ReadOnlyMemory<byte> wrappedMaterial, bool activate = true, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    {
+        var body = new ImportRequest(token, Convert.ToBase64String(wrappedMaterial.Span), activate ? null : true, change?.Reason);
+        return ApiMapping.FromResource((await SendAsync(HttpMethod.Post, "v1/import/" + Path(name), body, ApiJsonContext.Default.ImportRequest, ApiJsonContext.Default.VersionResource, cancellationToken).ConfigureAwait(false))!);
+    }
+
+    /// <inheritdoc />
     public Task<KeyVersionInfo> ActivateAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
         TransitionAsync("activate", name, new VersionChangeRequest(version, null, change?.Reason), cancellationToken);
 

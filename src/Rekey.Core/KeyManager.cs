@@ -13,7 +13,7 @@ namespace Rekey;
 /// through their states (<see cref="KeyLifecycle"/>) and deletes keys; each change is written with
 /// its audit event in one store transaction, and a refused change is audited too.
 /// </summary>
-public sealed class KeyManager : IKeyManager
+public sealed partial class KeyManager : IKeyManager
 {
     private const int MaxRotationAttempts = 64;
 
@@ -75,16 +75,21 @@ public sealed class KeyManager : IKeyManager
     /// transaction. With an expected Active version, a concurrent rotation makes this one fail
     /// with <c>Conflict</c>; without, concurrent rotations all succeed one after another.
     /// </summary>
-    public async Task<KeyVersionInfo> RotateAsync(KeyName name, RotateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default)
+    public Task<KeyVersionInfo> RotateAsync(KeyName name, RotateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        AddVersionAsync(name, options ?? new RotateOptions(), null, change, cancellationToken);
+
+    // A rotation, or with imported material an import: the same transaction either way, the
+    // import also spending its token in it.
+    private async Task<KeyVersionInfo> AddVersionAsync(KeyName name, RotateOptions options, ImportedMaterial? imported, ChangeContext? change, CancellationToken cancellationToken)
     {
-        options ??= new RotateOptions();
+        var action = imported is null ? "key.rotate" : "key.import";
         for (var attempt = 1; ; attempt++)
         {
             var (_, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
             var active = versions.Single(v => v.Info.State == KeyVersionState.Active);
             if (versions.Count >= _state.Options.MaxVersionsPerKey)
             {
-                await _state.RefuseAsync(change, "key.rotate", name, active.Info.Version, null, RekeyErrorCode.LimitExceeded, $"Key '{name}' has {versions.Count} versions, the configured maximum (max_versions_per_key); raise the limit if this key really rotates that often.", cancellationToken).ConfigureAwait(false);
+                await _state.RefuseAsync(change, action, name, active.Info.Version, null, RekeyErrorCode.LimitExceeded, $"Key '{name}' has {versions.Count} versions, the configured maximum (max_versions_per_key); raise the limit if this key really rotates that often.", cancellationToken).ConfigureAwait(false);
             }
 
             if (options.ExpectedActiveVersion is { } expected && expected != active.Info.Version)
@@ -95,18 +100,22 @@ public sealed class KeyManager : IKeyManager
             var now = _state.Now();
             var number = versions[^1].Info.Version + 1;
             var state = options.Activate ? KeyVersionState.Active : KeyVersionState.Pending;
-            var created = await NewVersionAsync(name, number, state, now, cancellationToken).ConfigureAwait(false);
+            var created = imported is null
+                ? await NewVersionAsync(name, number, state, now, cancellationToken).ConfigureAwait(false)
+                : await WrapVersionAsync(name, number, state, now, imported.Material, KeyVersionOrigin.Imported, cancellationToken).ConfigureAwait(false);
             var updates = options.Activate ? new[] { Demote(active, now) } : [];
             // With nothing that may hold data under the key, the rotation's record is complete at
             // once (nothing to re-wrap or count), in the rotation's own transaction.
-            var cause = options.Cause ?? "manual";
+            var cause = options.Cause ?? (imported is null ? "manual" : "import");
             var complete = options.Activate && _state.Options.Inventory is { } inventory && !await inventory.MayHoldDataAsync(name, cancellationToken).ConfigureAwait(false);
             var rotation = new StoredRotation("rot_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), name, active.Info.Version, number, cause, complete ? "complete" : "prepare", "{}", now, now);
-            var details = $"{(options.Activate ? "activated" : "pending")}; rotation {rotation.Id}{(complete ? " (complete: no registered data source holds the key)" : string.Empty)}; cause {cause}" + (options.Details is null ? string.Empty : "; " + options.Details);
-            var audit = _state.Audit(change, "key.rotate", name, active.Info.Version, number, "success", details);
+            var details = $"{(options.Activate ? "activated" : "pending")}; rotation {rotation.Id}{(complete ? " (complete: no registered data source holds the key)" : string.Empty)}; cause {cause}"
+                + (imported is null ? string.Empty : $"; imported material, import token {imported.Token}")
+                + (options.Details is null ? string.Empty : "; " + options.Details);
+            var audit = _state.Audit(change, action, name, active.Info.Version, number, "success", details);
             try
             {
-                await _state.Store.ApplyAsync(new KeyChange(name, updates, created, null, audit, rotation), cancellationToken).ConfigureAwait(false);
+                await _state.Store.ApplyAsync(new KeyChange(name, updates, created, null, audit, rotation, imported?.Token), cancellationToken).ConfigureAwait(false);
                 _state.Cache.Invalidate(name);
                 return created.Info;
             }
@@ -362,14 +371,19 @@ public sealed class KeyManager : IKeyManager
         try
         {
             RandomNumberGenerator.Fill(material);
-            var wrapped = await _state.Root.WrapAsync(material, RootBindings.ForKeyVersion(name, version), cancellationToken).ConfigureAwait(false);
-            var info = new KeyVersionInfo(name, version, state, now, state == KeyVersionState.Active ? now : null, null, null, null, null, 0, 0);
-            return new StoredKeyVersion(info, wrapped, _state.Root.KeyId);
+            return await WrapVersionAsync(name, version, state, now, material, KeyVersionOrigin.Generated, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             CryptographicOperations.ZeroMemory(material);
         }
+    }
+
+    private async Task<StoredKeyVersion> WrapVersionAsync(KeyName name, int version, KeyVersionState state, DateTimeOffset now, ReadOnlyMemory<byte> material, KeyVersionOrigin origin, CancellationToken cancellationToken)
+    {
+        var wrapped = await _state.Root.WrapAsync(material, RootBindings.ForKeyVersion(name, version), cancellationToken).ConfigureAwait(false);
+        var info = new KeyVersionInfo(name, version, state, now, state == KeyVersionState.Active ? now : null, null, null, null, null, 0, 0, origin);
+        return new StoredKeyVersion(info, wrapped, _state.Root.KeyId);
     }
 
     private static VersionUpdate Demote(StoredKeyVersion active, DateTimeOffset now) =>

@@ -80,6 +80,14 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
         Keys.RotateAsync(name, options, change, cancellationToken);
 
     /// <inheritdoc />
+    public Task<ImportParameters> CreateImportTokenAsync(KeyName name, TimeSpan? validFor = null, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        Keys.CreateImportTokenAsync(name, validFor, change, cancellationToken);
+
+    /// <inheritdoc />
+    public Task<KeyVersionInfo> ImportAsync(KeyName name, string token, ReadOnlyMemory<byte> wrappedMaterial, bool activate = true, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
+        Keys.ImportAsync(name, token, wrappedMaterial, activate, change, cancellationToken);
+
+    /// <inheritdoc />
     public Task<KeyVersionInfo> ActivateAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
         Keys.ActivateAsync(name, version, change, cancellationToken);
 

@@ -181,6 +181,24 @@ internal static class PostgresSchema
             -- Keys from before the scheduler: looked at once.
             INSERT INTO rekey.key_schedule (key_name, next_due) SELECT name, 0 FROM rekey.keys;
             """),
+        (8, """
+            -- Bring your own key: where each version's material came from.
+            ALTER TABLE rekey.key_versions ADD COLUMN origin text NOT NULL DEFAULT 'generated' CHECK (origin IN ('generated', 'imported'));
+
+            -- One-time RSA key pairs for importing material; the private key is wrapped by the root
+            -- and erased when the token is spent or expires.
+            CREATE TABLE rekey.import_tokens (
+                id text PRIMARY KEY,
+                key_name text NOT NULL,
+                public_key bytea NOT NULL,
+                wrapped_private_key bytea,
+                root_key_id text NOT NULL,
+                created_at bigint NOT NULL,
+                expires_at bigint NOT NULL,
+                used_at bigint,
+                used_version integer
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

@@ -12,7 +12,8 @@ public abstract partial class SqlKeyStore
             $"""
             SELECT root_key_id, 0, COUNT(*) FROM {T("key_versions")} WHERE material IS NOT NULL GROUP BY root_key_id
             UNION ALL SELECT root_key_id, 1, COUNT(*) FROM {T("audit_signing_keys")} GROUP BY root_key_id
-            UNION ALL SELECT root_key_id, 2, COUNT(*) FROM {T("data_sources")} GROUP BY root_key_id;
+            UNION ALL SELECT root_key_id, 2, COUNT(*) FROM {T("data_sources")} GROUP BY root_key_id
+            UNION ALL SELECT root_key_id, 3, COUNT(*) FROM {T("import_tokens")} WHERE wrapped_private_key IS NOT NULL GROUP BY root_key_id;
             """,
             null,
             r => (Root: r.GetString(0), Kind: Convert.ToInt32(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture), Count: r.GetInt64(2)),
@@ -23,7 +24,8 @@ public abstract partial class SqlKeyStore
                 g.Key,
                 g.Where(c => c.Kind == 0).Sum(c => c.Count),
                 g.Where(c => c.Kind == 1).Sum(c => c.Count),
-                g.Where(c => c.Kind == 2).Sum(c => c.Count)))
+                g.Where(c => c.Kind == 2).Sum(c => c.Count),
+                g.Where(c => c.Kind == 3).Sum(c => c.Count)))
             .OrderBy(u => u.RootKeyId, StringComparer.Ordinal)
             .ToList();
     }
@@ -38,6 +40,7 @@ public abstract partial class SqlKeyStore
         {
             (WrappedSecretKind.SigningKey, $"SELECT key_id, 0, wrapped_private_key, root_key_id FROM {T("audit_signing_keys")} WHERE root_key_id <> $1 ORDER BY key_id LIMIT $2;"),
             (WrappedSecretKind.DataSource, $"SELECT name, 0, wrapped_connection, root_key_id FROM {T("data_sources")} WHERE root_key_id <> $1 ORDER BY name LIMIT $2;"),
+            (WrappedSecretKind.ImportKey, $"SELECT id, 0, wrapped_private_key, root_key_id FROM {T("import_tokens")} WHERE wrapped_private_key IS NOT NULL AND root_key_id <> $1 ORDER BY id LIMIT $2;"),
             (WrappedSecretKind.KeyVersion, $"SELECT key_name, version, material, root_key_id FROM {T("key_versions")} WHERE material IS NOT NULL AND root_key_id <> $1 ORDER BY key_name, version LIMIT $2;"),
         })
         {
@@ -81,7 +84,8 @@ public abstract partial class SqlKeyStore
                     {
                         WrappedSecretKind.KeyVersion => $"UPDATE {T("key_versions")} SET material = $1, root_key_id = $2 WHERE key_name = $3 AND root_key_id = $4 AND material = $5 AND version = $6;",
                         WrappedSecretKind.SigningKey => $"UPDATE {T("audit_signing_keys")} SET wrapped_private_key = $1, root_key_id = $2 WHERE key_id = $3 AND root_key_id = $4 AND wrapped_private_key = $5;",
-                        _ => $"UPDATE {T("data_sources")} SET wrapped_connection = $1, root_key_id = $2 WHERE name = $3 AND root_key_id = $4 AND wrapped_connection = $5;",
+                        WrappedSecretKind.DataSource => $"UPDATE {T("data_sources")} SET wrapped_connection = $1, root_key_id = $2 WHERE name = $3 AND root_key_id = $4 AND wrapped_connection = $5;",
+                        _ => $"UPDATE {T("import_tokens")} SET wrapped_private_key = $1, root_key_id = $2 WHERE id = $3 AND root_key_id = $4 AND wrapped_private_key = $5;",
                     });
                     Bytes(update, replacement.Wrapped);
                     Text(update, replacement.RootKeyId);

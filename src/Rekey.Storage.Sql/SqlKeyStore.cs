@@ -18,7 +18,7 @@ namespace Rekey.Storage.Sql;
 /// The SQLite and PostgreSQL stores are this class with their dialect, schema and change feed.
 /// A new table is added here once and in each dialect's DDL.
 /// </remarks>
-public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore, IRootMigrationStore
+public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore, IRootMigrationStore, IImportTokenStore
 {
     /// <summary>Binds the engine to <paramref name="dialect"/>.</summary>
     protected SqlKeyStore(SqlDialect dialect)
@@ -140,6 +140,11 @@ public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckp
                 if (change.Rotation is { } rotation)
                 {
                     await InsertRotationAsync(connection, transaction, rotation, ct).ConfigureAwait(false);
+                }
+
+                if (change.SpendsImportToken is { } token)
+                {
+                    await SpendImportTokenAsync(connection, transaction, token, change, ct).ConfigureAwait(false);
                 }
 
                 // The scheduler looks at a changed key again: a rotation moves its due times.
@@ -272,11 +277,12 @@ public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckp
         await using var command = Command(
             connection,
             transaction,
-            $"INSERT INTO {T("key_versions")} ({StoreRows.VersionColumns}) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10, $12, $13) ON CONFLICT DO NOTHING;");
+            $"INSERT INTO {T("key_versions")} ({StoreRows.VersionColumns}) VALUES ($1, $2, $3, $4, $5, $11, $6, $7, $8, $9, $10, $12, $13, $14) ON CONFLICT DO NOTHING;");
         BindVersion(command, row);
         Int64(command, row.Info.CreatedAt.ToUnixTimeMilliseconds());
         Int64(command, row.Info.EncryptCount);
         Int64(command, row.Info.DecryptCount);
+        Text(command, row.Info.Origin == KeyVersionOrigin.Imported ? "imported" : "generated");
 
         // ON CONFLICT DO NOTHING covers both the primary key and the one-Active index: a version
         // number or an Active slot taken by a concurrent change is a conflict, not a fault.

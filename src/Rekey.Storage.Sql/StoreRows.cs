@@ -19,7 +19,7 @@ internal static class StoreRows
 
     /// <summary>The version columns, in the order <see cref="ReadVersion"/> expects.</summary>
     public const string VersionColumns =
-        "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count";
+        "key_name, version, state, material, root_key_id, created_at, activated_at, deactivated_at, retire_deadline, destroy_after, destroyed_at, encrypt_count, decrypt_count, origin";
 
     /// <summary>The audit columns, in the order <see cref="ReadAuditEvent"/> expects.</summary>
     public const string AuditColumns = "seq, time, actor, action, key_name, from_version, to_version, outcome, details, prev_hash, hash, reason, request_id, client, presented_token";
@@ -128,7 +128,8 @@ internal static class StoreRows
             Time(reader, 9),
             Time(reader, 10),
             reader.GetInt64(11),
-            reader.GetInt64(12));
+            reader.GetInt64(12),
+            reader.GetString(13) == "imported" ? KeyVersionOrigin.Imported : KeyVersionOrigin.Generated);
         return new StoredKeyVersion(info, reader.IsDBNull(3) ? null : reader.GetFieldValue<byte[]>(3), reader.GetString(4));
     }
 

@@ -173,6 +173,24 @@ internal static class SqliteSchema
             -- Keys from before the scheduler: looked at once.
             INSERT INTO key_schedule (key_name, next_due) SELECT name, 0 FROM keys;
             """),
+        (8, """
+            -- Bring your own key: where each version's material came from.
+            ALTER TABLE key_versions ADD COLUMN origin TEXT NOT NULL DEFAULT 'generated' CHECK (origin IN ('generated', 'imported'));
+
+            -- One-time RSA key pairs for importing material; the private key is wrapped by the root
+            -- and erased when the token is spent or expires.
+            CREATE TABLE import_tokens (
+                id TEXT PRIMARY KEY,
+                key_name TEXT NOT NULL,
+                public_key BLOB NOT NULL,
+                wrapped_private_key BLOB,
+                root_key_id TEXT NOT NULL,
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                used_at INTEGER,
+                used_version INTEGER
+            ) STRICT;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

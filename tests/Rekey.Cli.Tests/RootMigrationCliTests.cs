@@ -25,6 +25,19 @@ public sealed class RootMigrationCliTests(SoftHsm hsm, MotoServer moto) : IClass
         await JourneyAsync(database.ConnectionString);
     }
 
+    [Fact]
+    public void InitRootedInKms_EncryptsAndDecrypts_AndStatusNamesTheKmsKey()
+    {
+        var init = _rekey.Run("init", "--root", moto.Spec).Ok();
+        Assert.Contains("root key in AWS KMS (" + MotoServer.Alias + ")", init.Stdout, StringComparison.Ordinal);
+        _rekey.Run("key", "create", "tenants/t1/k").Ok();
+        var envelope = _rekey.Run("a record"u8.ToArray(), "encrypt", "--key", "tenants/t1/k", "--context", "id=1").Ok().StdoutBytes;
+        Assert.Equal("a record", _rekey.Run(envelope, "decrypt", "--context", "id=1").Ok().Stdout);
+        var only = Assert.Single(JsonDocument.Parse(_rekey.Run("root", "status", "--format", "json").Ok().Stdout).RootElement.EnumerateArray());
+        Assert.StartsWith("awskms:", only.GetProperty("root_key_id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("primary", only.GetProperty("role").GetString());
+    }
+
     public void Dispose() => _rekey.Dispose();
 
     private async Task JourneyAsync(string? postgres)

@@ -33,7 +33,7 @@ public sealed class AuditStateReplay
             case "key.delete":
                 _keys.Remove(r.Key);
                 break;
-            case "key.rotate" when r.ToVersion is { } created:
+            case "key.rotate" or "key.import" when r.ToVersion is { } created:
                 var versions = Versions(r.Key);
                 if (r.Details?.StartsWith("pending", StringComparison.Ordinal) == true)
                 {

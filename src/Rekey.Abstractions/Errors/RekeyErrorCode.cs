@@ -93,4 +93,11 @@ public enum RekeyErrorCode
 
     /// <summary>No rotation record has the id.</summary>
     RotationNotFound = 29,
+
+    /// <summary>
+    /// Imported key material was refused: the import token is unknown, expired, used already or
+    /// for another key, or the material was not wrapped for it (sent unwrapped, under another
+    /// public key) or is not 32 bytes. Nothing was changed.
+    /// </summary>
+    ImportRefused = 30,
 }

@@ -163,7 +163,9 @@ public sealed class LocalRootKeyProvider : IRootKeyProvider, IDisposable
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         var span = wrapped.Span;
-        if (span.Length < 1 + DataCipher.NonceSize + DataCipher.TagSize + 1 || span.Length > 1024 || span[0] != WrapFormat)
+        // The largest secret a root wraps is an import token's RSA-4096 private key (about 2.4 KB);
+        // 4 KiB is also the most AWS KMS encrypts, so every root takes the same secrets.
+        if (span.Length < 1 + DataCipher.NonceSize + DataCipher.TagSize + 1 || span.Length > 4096 || span[0] != WrapFormat)
         {
             throw NotOurs();
         }

@@ -19,4 +19,7 @@ public static class RootBindings
 
     /// <summary>A registered data source's connection string, by the source's name.</summary>
     public static byte[] ForDataSource(string name) => Encoding.UTF8.GetBytes("rekey/data-source/v1\0" + name);
+
+    /// <summary>An import token's RSA private key, by the token.</summary>
+    public static byte[] ForImportToken(string token) => Encoding.ASCII.GetBytes("rekey/import-token/v1\0" + token);
 }

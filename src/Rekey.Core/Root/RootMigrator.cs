@@ -34,7 +34,7 @@ public sealed record RootMigrationResult(string TargetRootKeyId, int Batches, lo
 
 /// <summary>
 /// Moves every root-wrapped secret in a store (key versions' material, audit-signing keys, data
-/// source connections) under the ring's primary root, in batches, while the store stays in use.
+/// source connections, live import tokens' private keys) under the ring's primary root, in batches, while the store stays in use.
 /// </summary>
 /// <remarks>
 /// Each batch unwraps with the root that wrapped each secret, wraps under the primary with the
@@ -125,7 +125,8 @@ public sealed class RootMigrator
         {
             WrappedSecretKind.KeyVersion => RootBindings.ForKeyVersion(KeyName.Parse(secret.Name), secret.Version),
             WrappedSecretKind.SigningKey => RootBindings.ForSigningKey(secret.Name),
-            _ => RootBindings.ForDataSource(secret.Name),
+            WrappedSecretKind.DataSource => RootBindings.ForDataSource(secret.Name),
+            _ => RootBindings.ForImportToken(secret.Name),
         };
         byte[] plain;
         try
@@ -166,13 +167,15 @@ public sealed class RootMigrator
     {
         WrappedSecretKind.KeyVersion => string.Create(CultureInfo.InvariantCulture, $"Key '{secret.Name}' version {secret.Version}"),
         WrappedSecretKind.SigningKey => $"The audit-signing key {secret.Name}",
-        _ => $"The data source '{secret.Name}'",
+        WrappedSecretKind.DataSource => $"The data source '{secret.Name}'",
+        _ => $"The private key of import token {secret.Name}",
     };
 
     private static string Plural(WrappedSecretKind kind) => kind switch
     {
         WrappedSecretKind.KeyVersion => "key versions",
         WrappedSecretKind.SigningKey => "signing keys",
-        _ => "data sources",
+        WrappedSecretKind.DataSource => "data sources",
+        _ => "import keys",
     };
 }

@@ -11,11 +11,14 @@ public enum WrappedSecretKind
 
     /// <summary>A registered data source's connection string.</summary>
     DataSource,
+
+    /// <summary>The private key of an import token not yet spent or expired.</summary>
+    ImportKey,
 }
 
 /// <summary>One root-wrapped secret as stored.</summary>
 /// <param name="Kind">What it is.</param>
-/// <param name="Name">The key name, the signing key's id, or the data source's name.</param>
+/// <param name="Name">The key name, the signing key's id, the data source's name, or the import token.</param>
 /// <param name="Version">The key version, for <see cref="WrappedSecretKind.KeyVersion"/>; 0 otherwise.</param>
 /// <param name="Wrapped">The wrapped bytes.</param>
 /// <param name="RootKeyId">The root that wrapped them.</param>
@@ -32,10 +35,11 @@ public sealed record WrappedSecretReplacement(WrappedSecret Old, byte[] Wrapped,
 /// <param name="KeyVersions">Key versions whose material it wraps (destroyed versions hold none).</param>
 /// <param name="SigningKeys">Audit-signing keys.</param>
 /// <param name="DataSources">Data source connection strings.</param>
-public sealed record RootUsage(string RootKeyId, long KeyVersions, long SigningKeys, long DataSources)
+/// <param name="ImportKeys">Private keys of live import tokens.</param>
+public sealed record RootUsage(string RootKeyId, long KeyVersions, long SigningKeys, long DataSources, long ImportKeys = 0)
 {
     /// <summary>Everything it wraps.</summary>
-    public long Total => KeyVersions + SigningKeys + DataSources;
+    public long Total => KeyVersions + SigningKeys + DataSources + ImportKeys;
 }
 
 /// <summary>What a store offers for moving its secrets from one root key to another.</summary>
@@ -44,7 +48,7 @@ public interface IRootMigrationStore
     /// <summary>Every root that wraps something in the store, with how much.</summary>
     Task<IReadOnlyList<RootUsage>> CountByRootAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Up to <paramref name="limit"/> secrets wrapped by a root other than <paramref name="rootKeyId"/>: signing keys and data sources first, then key versions.</summary>
+    /// <summary>Up to <paramref name="limit"/> secrets wrapped by a root other than <paramref name="rootKeyId"/>: signing keys, data sources and import keys first, then key versions.</summary>
     Task<IReadOnlyList<WrappedSecret>> ListWrappedOutsideAsync(string rootKeyId, int limit, CancellationToken cancellationToken = default);
 
     /// <summary>

@@ -32,13 +32,15 @@ public sealed record VersionUpdate(StoredKeyVersion Updated, KeyVersionState Exp
 /// <param name="KeyUpdate">A new configuration row for the key.</param>
 /// <param name="Audit">The audit event for the change.</param>
 /// <param name="Rotation">For a rotation, its record, inserted in the same transaction.</param>
+/// <param name="SpendsImportToken">For an import, the token it spends: the change fails with <c>ImportRefused</c>, writing nothing, unless the token is for this key, unspent and unexpired at the audit event's time.</param>
 public sealed record KeyChange(
     KeyName Key,
     IReadOnlyList<VersionUpdate> Updates,
     StoredKeyVersion? Insert,
     StoredKey? KeyUpdate,
     Audit.AuditRecord Audit,
-    StoredRotation? Rotation = null)
+    StoredRotation? Rotation = null,
+    string? SpendsImportToken = null)
 {
     /// <summary>True when the change erases a version's material (a destruction): the store then scrubs old copies.</summary>
     public bool ErasesMaterial => Updates.Any(u => u.Updated.WrappedMaterial is null && u.ExpectedState != KeyVersionState.Destroyed);

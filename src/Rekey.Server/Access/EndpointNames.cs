@@ -12,6 +12,8 @@ internal static class EndpointNames
     public const string KeyUpdate = "keys.update";
     public const string KeyDelete = "keys.delete";
     public const string Rotate = "versions.rotate";
+    public const string ImportToken = "versions.import_token";
+    public const string Import = "versions.import";
     public const string Activate = "versions.activate";
     public const string Disable = "versions.disable";
     public const string Enable = "versions.enable";

@@ -39,6 +39,8 @@ internal static class EndpointPolicy
 
         Rule(EndpointNames.Rotate, Rotators, EndpointScope.Key),
         Rule(EndpointNames.Activate, Rotators, EndpointScope.Key),
+        Rule(EndpointNames.ImportToken, Officers, EndpointScope.Key),
+        Rule(EndpointNames.Import, Officers, EndpointScope.Key),
         Rule(EndpointNames.Disable, Officers, EndpointScope.Key),
         Rule(EndpointNames.Enable, Officers, EndpointScope.Key),
         Rule(EndpointNames.Retire, Officers, EndpointScope.Key),

@@ -35,7 +35,7 @@ internal static class CryptoEndpoints
         var service = context.Service();
         await RespondAsync(context, body.Items, body.Plaintext is null && body.Context is null ? null : new EncryptItem(body.Plaintext, body.Context), async item =>
         {
-            var plaintext = Base64(JsonBody.Required(item.Plaintext, "plaintext"), "plaintext");
+            var plaintext = JsonBody.Base64(JsonBody.Required(item.Plaintext, "plaintext"), "plaintext");
             try
             {
                 var envelope = await service.EncryptAsync(name, plaintext, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
@@ -141,18 +141,6 @@ internal static class CryptoEndpoints
         }
 
         await JsonBody.WriteAsync(context, new BatchResponse(results, failed), ApiJsonContext.Default.BatchResponse).ConfigureAwait(false);
-    }
-
-    private static byte[] Base64(string text, string field)
-    {
-        try
-        {
-            return Convert.FromBase64String(text);
-        }
-        catch (FormatException)
-        {
-            throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'{field}' is not valid base64.");
-        }
     }
 
     private static EncryptionContext Context(string? value)

@@ -16,6 +16,10 @@ internal static class VersionEndpoints
     {
         app.MapPost("/v1/rotate/{**name}", OpenApiMetadata.Handler(RotateAsync)).WithName(EndpointNames.Rotate)
             .Body<RotateRequest>().Produces<VersionResource>();
+        app.MapPost("/v1/import-token/{**name}", OpenApiMetadata.Handler(ImportTokenAsync)).WithName(EndpointNames.ImportToken)
+            .Body<ImportTokenRequest>().Produces<ImportTokenResource>();
+        app.MapPost("/v1/import/{**name}", OpenApiMetadata.Handler(ImportAsync)).WithName(EndpointNames.Import)
+            .Body<ImportRequest>().Produces<VersionResource>();
         MapTransition(app, "activate", EndpointNames.Activate, (s, n, v, _, c, ct) => s.ActivateAsync(n, v, c, ct));
         MapTransition(app, "disable", EndpointNames.Disable, (s, n, v, _, c, ct) => s.DisableAsync(n, v, c, ct));
         MapTransition(app, "enable", EndpointNames.Enable, (s, n, v, _, c, ct) => s.EnableAsync(n, v, c, ct));
@@ -34,6 +38,24 @@ internal static class VersionEndpoints
             var info = await transition(context.Service(), name, version, body, context.Caller().Change(body.Reason), context.RequestAborted).ConfigureAwait(false);
             await JsonBody.WriteAsync(context, ApiMapping.ToResource(info), ApiJsonContext.Default.VersionResource).ConfigureAwait(false);
         })).WithName(endpointName).Body<VersionChangeRequest>().Produces<VersionResource>();
+
+    private static async Task ImportTokenAsync(HttpContext context)
+    {
+        var name = context.RouteKey();
+        var body = await JsonBody.ReadOptionalAsync(context, ApiJsonContext.Default.ImportTokenRequest, new ImportTokenRequest()).ConfigureAwait(false);
+        var issued = await context.Service().CreateImportTokenAsync(name, KeyEndpoints.Seconds(body.ValidForSeconds, "valid_for_seconds"), context.Caller().Change(body.Reason), context.RequestAborted).ConfigureAwait(false);
+        await JsonBody.WriteAsync(context, new ImportTokenResource(issued.Key.Value, issued.Token, issued.PublicKeyPem, issued.Algorithm, issued.ExpiresAt), ApiJsonContext.Default.ImportTokenResource).ConfigureAwait(false);
+    }
+
+    private static async Task ImportAsync(HttpContext context)
+    {
+        var name = context.RouteKey();
+        var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.ImportRequest).ConfigureAwait(false);
+        var token = JsonBody.Required(body.Token, "token");
+        var wrapped = JsonBody.Base64(JsonBody.Required(body.WrappedMaterial, "wrapped_material"), "wrapped_material");
+        var info = await context.Service().ImportAsync(name, token, wrapped, body.Pending != true, context.Caller().Change(body.Reason), context.RequestAborted).ConfigureAwait(false);
+        await JsonBody.WriteAsync(context, ApiMapping.ToResource(info), ApiJsonContext.Default.VersionResource).ConfigureAwait(false);
+    }
 
     private static async Task RotateAsync(HttpContext context)
     {

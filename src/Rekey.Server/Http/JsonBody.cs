@@ -57,6 +57,19 @@ internal static class JsonBody
         value ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'{field}' is required.");
 
     /// <summary>A required string field, or <c>InvalidRequest</c> naming it.</summary>
+    /// <summary>A base64 field's bytes; <c>InvalidRequest</c> naming the field when it is not base64.</summary>
+    public static byte[] Base64(string text, string field)
+    {
+        try
+        {
+            return Convert.FromBase64String(text);
+        }
+        catch (FormatException)
+        {
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'{field}' is not valid base64.");
+        }
+    }
+
     public static string Required(string? value, string field) =>
         value ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'{field}' is required.");
 }
