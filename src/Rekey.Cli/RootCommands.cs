@@ -143,7 +143,16 @@ internal static class RootCommands
         await using var stack = await RekeyStack.OpenAsync(stackOptions, ring, TimeProvider.System, cancellationToken: ct).ConfigureAwait(false);
         var store = (IRootMigrationStore)stack.Store;
         var progress = new Progress<RootMigrationProgress>(p => globals.Stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batch {p.Batches}: {p.Moved} re-wrapped")));
-        var result = await new RootMigrator(store, ring).RunAsync(options with { Actor = StoreHome.ActorName() }, progress, ct).ConfigureAwait(false);
+        var migrator = new RootMigrator(store, ring);
+        var result = await migrator.RunAsync(options with { Actor = StoreHome.ActorName() }, progress, ct).ConfigureAwait(false);
+        if (target is not null)
+        {
+            // A server on this folder reloads rekey.json within moments of the change above; material
+            // it wrapped under the old root just before that is moved by one more pass.
+            await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+            var tail = await migrator.RunAsync(options with { Actor = StoreHome.ActorName() }, progress, ct).ConfigureAwait(false);
+            result = result with { Moved = result.Moved + tail.Moved, Batches = result.Batches + tail.Batches, Elapsed = result.Elapsed + tail.Elapsed };
+        }
 
         // A previous root is released only when nothing in the store is under it any more.
         var usage = await store.CountByRootAsync(ct).ConfigureAwait(false);

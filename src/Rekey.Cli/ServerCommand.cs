@@ -84,10 +84,13 @@ internal static class ServerCommand
             }
 
             var options = ServerConfiguration.Load(parse.GetValue(config), flags);
+            string? home = null;
             if (options.Store is null && options.RootKeyFile is null && options.RootPassphraseEnv is null && options.Root is null)
             {
                 // Nothing configured: serve the store 'rekey init' made in --dir.
-                StoreHome.Open(parse.GetValue(globals.Dir)!).ConfigureServer(options);
+                var opened = StoreHome.Open(parse.GetValue(globals.Dir)!);
+                opened.ConfigureServer(options);
+                home = opened.Directory;
             }
 
             if (parse.GetValue(checkConfig))
@@ -106,6 +109,21 @@ internal static class ServerCommand
             }
 
             await using var host = await RekeyServerHost.StartAsync(options, l => ServerLogging.AddConsole(l, options.LogFormat), cancellationToken: ct).ConfigureAwait(false);
+
+            // The roots are read again on SIGHUP and when rekey.json changes, so a root migration needs no restart.
+            using var reload = new RootReloadTrigger(
+                host,
+                () =>
+                {
+                    var again = ServerConfiguration.Load(parse.GetValue(config), flags);
+                    if (home is not null)
+                    {
+                        StoreHome.Open(home).ConfigureServer(again);
+                    }
+
+                    return again.ToStackOptions();
+                },
+                home);
             await stdout.WriteLineAsync($"Rekey server listening on {host.Address.ToString().TrimEnd('/')} ({(options.IsPostgres ? "PostgreSQL" : "SQLite " + options.Store)}). Press Ctrl+C to stop.").ConfigureAwait(false);
             await stdout.FlushAsync(ct).ConfigureAwait(false);
             await host.WaitForShutdownAsync(ct).ConfigureAwait(false);

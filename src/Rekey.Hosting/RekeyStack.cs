@@ -169,6 +169,49 @@ public sealed class RekeyStack : IAsyncDisposable
     /// </summary>
     public static async Task<RootKeyRing> OpenRingAsync(RekeyStackOptions options, CancellationToken cancellationToken = default)
     {
+        var (primary, previous) = await OpenRootsAsync(options, cancellationToken).ConfigureAwait(false);
+        return new RootKeyRing(primary, [.. previous]);
+    }
+
+    /// <summary>
+    /// Gives the running ring the roots <paramref name="options"/> name now (after a migration
+    /// rewrote the configuration, say): new material is wrapped by the new primary at once. A root
+    /// the configuration no longer names but that still wraps something in the store stays readable
+    /// (and is reported in <see cref="RootReload.KeptUnconfigured"/>), so a reload never strands data.
+    /// </summary>
+    public async Task<RootReload> ReloadRootsAsync(RekeyStackOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var (primary, previous) = await OpenRootsAsync(options, cancellationToken).ConfigureAwait(false);
+        var opened = new List<IRootKeyProvider> { primary };
+        opened.AddRange(previous);
+
+        // A root already open is kept as it is: its sessions and caches stay warm.
+        var chosen = new List<IRootKeyProvider>();
+        foreach (var provider in opened)
+        {
+            if (Roots.TryResolve(provider.KeyId, out var existing))
+            {
+                await provider.DisposeAsync().ConfigureAwait(false);
+                chosen.Add(existing);
+            }
+            else
+            {
+                chosen.Add(provider);
+            }
+        }
+
+        var usage = Store is IRootMigrationStore migrations ? await migrations.CountByRootAsync(cancellationToken).ConfigureAwait(false) : [];
+        var kept = Roots.KeyIds
+            .Where(id => chosen.All(c => c.KeyId != id) && usage.Any(u => u.RootKeyId == id && u.Total > 0))
+            .Select(Roots.Resolve)
+            .ToList();
+        Roots.Replace(chosen[0], [.. chosen.Skip(1), .. kept]);
+        return new RootReload(chosen[0].KeyId, [.. chosen.Skip(1).Select(p => p.KeyId)], [.. kept.Select(p => p.KeyId)]);
+    }
+
+    private static async Task<(IRootKeyProvider Primary, IReadOnlyList<IRootKeyProvider> Previous)> OpenRootsAsync(RekeyStackOptions options, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(options);
         var opened = new List<IRootKeyProvider>();
         try
@@ -180,13 +223,13 @@ public sealed class RekeyStack : IAsyncDisposable
             }
 
             // The same root named twice (as primary and previous) is read once.
-            var distinct = opened.Skip(1).Where(p => p.KeyId != opened[0].KeyId).DistinctBy(p => p.KeyId, StringComparer.Ordinal).ToArray();
+            var distinct = opened.Skip(1).Where(p => p.KeyId != opened[0].KeyId).DistinctBy(p => p.KeyId, StringComparer.Ordinal).ToList();
             foreach (var duplicate in opened.Skip(1).Except(distinct))
             {
                 await duplicate.DisposeAsync().ConfigureAwait(false);
             }
 
-            return new RootKeyRing(opened[0], distinct);
+            return (opened[0], distinct);
         }
         catch
         {

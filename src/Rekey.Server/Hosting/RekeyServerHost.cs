@@ -113,6 +113,37 @@ public sealed class RekeyServerHost : IAsyncDisposable
     public Task<(AccessToken Token, string Secret)> IssueTokenAsync(string name, IReadOnlySet<Role> roles, IReadOnlyList<KeyPattern> patterns, TimeSpan? timeToLive = null, CancellationToken cancellationToken = default) =>
         TokenIssuer.IssueAsync((ITokenStore)_store, name, roles, patterns, timeToLive, new ChangeContext("server"), _time, cancellationToken);
 
+    /// <summary>
+    /// Gives the running server the roots <paramref name="options"/> name now, without a restart
+    /// (see <see cref="RekeyStack.ReloadRootsAsync"/>). When they cannot be opened, the server keeps
+    /// the roots it has and logs why; returns null then.
+    /// </summary>
+    public Task<RootReload?> ReloadRootsAsync(RekeyStackOptions options, CancellationToken cancellationToken = default) =>
+        ReloadRootsAsync(() => options, cancellationToken);
+
+    /// <summary>As <see cref="ReloadRootsAsync(RekeyStackOptions, CancellationToken)"/>, reading the configuration with <paramref name="read"/>; a configuration that cannot be read is logged like roots that cannot be opened.</summary>
+    public async Task<RootReload?> ReloadRootsAsync(Func<RekeyStackOptions> read, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        var logger = _app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server");
+        try
+        {
+            var reload = await _stack.ReloadRootsAsync(read(), cancellationToken).ConfigureAwait(false);
+            logger.RootsReloaded(reload.Primary, reload.Previous.Count == 0 ? "none" : string.Join(", ", reload.Previous));
+            foreach (var kept in reload.KeptUnconfigured)
+            {
+                logger.RootKept(kept);
+            }
+
+            return reload;
+        }
+        catch (Exception e) when (e is Rekey.Errors.RekeyException or Rekey.Errors.RekeyStoreException or RekeyServerOptionsException or IOException)
+        {
+            logger.RootsNotReloaded(e.Message);
+            return null;
+        }
+    }
+
     /// <summary>Waits until the server is stopped (Ctrl+C, SIGTERM, or <paramref name="cancellationToken"/>).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken = default) => _app.WaitForShutdownAsync(cancellationToken);
 
