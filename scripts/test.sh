@@ -20,6 +20,13 @@ if [[ ! -e /usr/lib/softhsm/libsofthsm2.so ]] || ! command -v softhsm2-util >/de
     || { echo "test.sh: could not install softhsm2" >&2; exit 1; }
 fi
 
+# promtool (Debian's prometheus package) tests the alerting rules shipped in deploy/prometheus.
+if ! command -v promtool >/dev/null; then
+  echo "test.sh: promtool not found; installing prometheus" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus) >&2 \
+    || { echo "test.sh: could not install prometheus (promtool)" >&2; exit 1; }
+fi
+
 # The openssl command-line tool wraps key material for the bring-your-own-key tests, as a user would.
 if ! command -v openssl >/dev/null; then
   echo "test.sh: openssl not found; installing openssl" >&2
@@ -42,6 +49,9 @@ if ! grep -qE '(Passed|Failed)! +- Failed' "$log"; then
   echo "test.sh: no test summary found; the test run did not complete." >&2
   exit 1
 fi
+
+# The alerting rules: valid, and each fires on the series meant to fire it and on no other.
+(cd "$root/deploy/prometheus" && promtool check rules rekey-rules.yml && promtool test rules rekey-rules.test.yml) || status=1
 
 # Short campaigns (their scripts run longer by default): coverage-guided fuzzing of every target,
 # and the soak of two servers on one PostgreSQL under load with rotations and a re-wrap job.

@@ -25,7 +25,7 @@ internal static class HttpBenchmark
     {
         var seconds = quick ? 3 : 10;
         var connections = 64;
-        using var server = StartServerProcess(out var address, out var token);
+        using var server = StartServerProcess(out var address, out var token, metrics: true);
         try
         {
             var plaintext = Convert.ToBase64String(Enumerable.Range(0, PlaintextBytes).Select(i => (byte)i).ToArray());
@@ -40,22 +40,56 @@ internal static class HttpBenchmark
             await LoadAsync(address, batch, 16, 2, server.Id);
             var batchResult = await LoadAsync(address, batch, 16, seconds, server.Id);
             Report("batch of 100", batchResult, 100, 0, 200_000);
-            return 0;
         }
         finally
         {
             server.Kill(entireProcessTree: true);
             await server.WaitForExitAsync();
         }
+
+        await MetricsOverheadAsync(seconds, connections);
+        return 0;
+    }
+
+    // The same single-request load on a server with metrics on (the default) and one with them
+    // off, in turn, twice each; the ratio of the medians is the cost of counting.
+    private static async Task MetricsOverheadAsync(int seconds, int connections)
+    {
+        var plaintext = Convert.ToBase64String(Enumerable.Range(0, PlaintextBytes).Select(i => (byte)i).ToArray());
+        var rates = new Dictionary<bool, List<double>> { [true] = [], [false] = [] };
+        for (var round = 0; round < 2; round++)
+        {
+            foreach (var metrics in new[] { false, true })
+            {
+                using var server = StartServerProcess(out var address, out var token, metrics);
+                try
+                {
+                    var single = Request(address, token, $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id=17"}""");
+                    await LoadAsync(address, single, connections, 2, server.Id);
+                    var result = await LoadAsync(address, single, connections, seconds, server.Id);
+                    rates[metrics].Add(result.Requests / result.Elapsed.TotalSeconds);
+                }
+                finally
+                {
+                    server.Kill(entireProcessTree: true);
+                    await server.WaitForExitAsync();
+                }
+            }
+        }
+
+        double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+        var on = Median(rates[true]);
+        var off = Median(rates[false]);
+        Console.WriteLine($"  metrics on    {on,10:N0} requests/s   metrics off {off,10:N0} requests/s   overhead {(1 - on / off) * 100:F1}% (target: under 5%)");
     }
 
     /// <summary>The child process: a server over a fresh SQLite store with one key and an application token.</summary>
-    public static async Task<int> ServeAsync()
+    public static async Task<int> ServeAsync(bool metrics = true)
     {
         var directory = Directory.CreateTempSubdirectory("rekey-http-bench-").FullName;
         var keyFile = Path.Combine(directory, "root.key");
         LocalRootKeyProvider.CreateKeyFile(keyFile).Dispose();
-        var options = new RekeyServerOptions { Store = Path.Combine(directory, "rekey.db"), RootKeyFile = keyFile, Listen = "http://127.0.0.1:0" };
+        var options = new RekeyServerOptions { Store = Path.Combine(directory, "rekey.db"), RootKeyFile = keyFile, Listen = "http://127.0.0.1:0", Metrics = metrics };
         await using var host = await RekeyServerHost.StartAsync(options);
         await host.Service.CreateKeyAsync(KeyName.Parse(Key));
         var (_, secret) = await host.IssueTokenAsync("bench", new HashSet<Role> { Role.Application }, [KeyPattern.Parse("bench/*")]);
@@ -64,11 +98,15 @@ internal static class HttpBenchmark
         return 0;
     }
 
-    private static Process StartServerProcess(out Uri address, out string token)
+    private static Process StartServerProcess(out Uri address, out string token, bool metrics)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add(typeof(HttpBenchmark).Assembly.Location);
         start.ArgumentList.Add("http-server");
+        if (!metrics)
+        {
+            start.ArgumentList.Add("--no-metrics");
+        }
         var process = Process.Start(start)!;
         var line = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException("The benchmark server did not start.");
         var parts = line.Split(' ');

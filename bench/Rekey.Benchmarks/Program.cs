@@ -9,7 +9,7 @@ using Rekey.Benchmarks;
 var quick = args.Contains("--quick");
 return args switch
 {
-    _ when args.Contains("http-server") => await HttpBenchmark.ServeAsync(),
+    _ when args.Contains("http-server") => await HttpBenchmark.ServeAsync(metrics: !args.Contains("--no-metrics")),
     _ when args.Length > 0 && args[0] == "rewrap-job" => await RewrapBenchmark.RunJobAsync(args),
     _ when args.Contains("rewrap") => await RewrapBenchmark.RunAsync(quick, args),
     _ when args.Contains("http") => await HttpBenchmark.RunAsync(quick),

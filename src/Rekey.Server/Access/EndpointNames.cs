@@ -12,6 +12,7 @@ internal static class EndpointNames
     public const string KeyUpdate = "keys.update";
     public const string KeyDelete = "keys.delete";
     public const string Rotate = "versions.rotate";
+    public const string Metrics = "sys.metrics";
     public const string ImportToken = "versions.import_token";
     public const string Import = "versions.import";
     public const string Activate = "versions.activate";

@@ -31,6 +31,9 @@ internal static class EndpointPolicy
         Rule(EndpointNames.OpenApi, [], EndpointScope.Public),
         Rule(EndpointNames.Version, [], EndpointScope.Public),
 
+        // Prometheus scrapes with a bearer token (an operator or auditor token); the numbers name no secret, but key names and counts are the store's business.
+        Rule(EndpointNames.Metrics, [Role.Admin, Role.Operator, Role.Auditor], EndpointScope.Global),
+
         Rule(EndpointNames.KeyCreate, Officers, EndpointScope.Key),
         Rule(EndpointNames.KeyList, Readers, EndpointScope.Filtered),
         Rule(EndpointNames.KeyRead, Readers, EndpointScope.Key),

@@ -11,7 +11,9 @@ using Rekey.Audit;
 using Rekey.Root;
 using Rekey.Server.Access;
 using Rekey.Server.Endpoints;
+using Prometheus;
 using Rekey.Server.Http;
+using Rekey.Server.Metrics;
 using Rekey.Storage;
 using Rekey.Hosting;
 
@@ -230,6 +232,9 @@ public sealed class RekeyServerHost : IAsyncDisposable
             options.Lifecycle,
             time));
         services.AddHostedService<LifecycleWorker>();
+        var metrics = new RekeyMetrics([.. options.MetricsKeyPatterns.Select(Rekey.Access.KeyPattern.Parse)], options.Metrics);
+        services.AddSingleton(metrics);
+        services.AddSingleton(sp => new StoreGauges((IStoreStatistics)store, sp.GetRequiredService<Rekey.Rewrap.RewrapJobs>(), metrics, time));
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
@@ -259,6 +264,18 @@ public sealed class RekeyServerHost : IAsyncDisposable
         RewrapEndpoints.Map(app);
         SourceEndpoints.Map(app);
         LifecycleEndpoints.Map(app);
+
+        if (metrics.Enabled)
+        {
+            // Only this server's meter, in a registry of its own: two servers in one process (tests) count apart.
+            var registry = Prometheus.Metrics.NewCustomRegistry();
+            var gauges = app.Services.GetRequiredService<StoreGauges>();
+            var bridge = new PrometheusBridge(metrics.Meter, registry, gauges.RefreshAsync);
+            app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(bridge.Dispose);
+            app.MapMetrics("/metrics", registry).WithName(EndpointNames.Metrics);
+        }
+
+        app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(metrics.Dispose);
         return app;
     }
 }

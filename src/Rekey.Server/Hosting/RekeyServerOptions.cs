@@ -68,6 +68,16 @@ public sealed class RekeyServerOptions
     /// </summary>
     public int AuditedRefusalsPerMinute { get; set; } = 60;
 
+    /// <summary>
+    /// Keys that get metric series of their own (<c>metrics_key_patterns</c>, for example
+    /// <c>payments/*</c>); every other key is counted under its first name segment, so the number
+    /// of series stays bounded however many keys the store holds. None by default.
+    /// </summary>
+    public IList<string> MetricsKeyPatterns { get; set; } = [];
+
+    /// <summary>Whether requests and crypto operations are counted and <c>/metrics</c> is served (<c>metrics</c>). Default on.</summary>
+    public bool Metrics { get; set; } = true;
+
     /// <summary>How often the summary of refusals beyond <see cref="AuditedRefusalsPerMinute"/> is written. Default 1 minute.</summary>
     public TimeSpan RefusalSummaryInterval { get; set; } = TimeSpan.FromMinutes(1);
 

@@ -14,7 +14,7 @@ public static class ServerConfiguration
     /// <summary>Every key understood, for messages and docs.</summary>
     public static IReadOnlyList<string> Keys { get; } =
     [
-        "store", "root_key_file", "root", "previous_roots", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
+        "store", "root_key_file", "root", "previous_roots", "metrics", "metrics_key_patterns", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
         "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "tls_cert", "tls_key", "token_cache_seconds", "max_batch_items",
     ];
 
@@ -101,7 +101,26 @@ public static class ServerConfiguration
         options.MaxKeys = Number(configuration, "max_keys", options.MaxKeys, problems);
         options.MaxVersionsPerKey = (int)Number(configuration, "max_versions_per_key", options.MaxVersionsPerKey, problems);
         options.AuditedRefusalsPerMinute = (int)Number(configuration, "audited_refusals_per_minute", options.AuditedRefusalsPerMinute, problems);
+        if (configuration["metrics"] is { } enabled)
+        {
+            options.Metrics = bool.TryParse(enabled, out var on) ? on : Fail(problems, $"metrics must be true or false, not '{enabled}'.");
+        }
+
+        options.MetricsKeyPatterns = configuration.GetSection("metrics_key_patterns").GetChildren().Select(c => c.Value).OfType<string>().ToList();
+        foreach (var pattern in options.MetricsKeyPatterns)
+        {
+            if (!Rekey.Access.KeyPattern.TryParse(pattern, out _))
+            {
+                problems.Add($"'{pattern}' in metrics_key_patterns is not a key pattern (a key name, optionally ending in /* or *).");
+            }
+        }
         return problems.Count == 0 ? options : throw new RekeyServerOptionsException(problems);
+    }
+
+    private static bool Fail(List<string> problems, string problem)
+    {
+        problems.Add(problem);
+        return true;
     }
 
     private static long Number(IConfiguration configuration, string key, long fallback, List<string> problems)

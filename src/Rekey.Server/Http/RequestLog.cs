@@ -9,7 +9,7 @@ namespace Rekey.Server.Http;
 /// query strings are the caller's data), status, duration, the token id and the request id. The
 /// outermost middleware, so errors and refusals are logged with the status they were answered with.
 /// </summary>
-internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog> logger, TimeProvider time)
+internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLog> logger, TimeProvider time, Metrics.RekeyMetrics metrics)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -20,6 +20,9 @@ internal sealed partial class RequestLog(RequestDelegate next, ILogger<RequestLo
         }
         finally
         {
+            // By endpoint name, a bounded set: a path that matched no endpoint is "none".
+            var endpoint = context.GetEndpoint()?.Metadata.GetMetadata<IEndpointNameMetadata>()?.EndpointName ?? "none";
+            metrics.Request(endpoint, context.Request.Method, context.Response.StatusCode, time.GetElapsedTime(started));
             if (logger.IsEnabled(LogLevel.Information))
             {
                 var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";

@@ -1,0 +1,26 @@
+using Rekey.Keys;
+
+namespace Rekey.Storage;
+
+/// <summary>The store's state in aggregate, as monitoring reads it: a few grouped queries, never a row per key.</summary>
+/// <param name="VersionsByState">How many versions are in each state.</param>
+/// <param name="OldestActiveSince">When the longest-serving Active version became Active; null with no keys.</param>
+/// <param name="ValuesByVersionState">Values the latest inventory counted, by the state of the version they are under.</param>
+/// <param name="EarliestDue">The earliest time the lifecycle scheduler is due to look at a key; null when none is due.</param>
+/// <param name="LastCheckpointAt">When the latest signed audit checkpoint was made; null before the first.</param>
+public sealed record StoreStatistics(
+    IReadOnlyDictionary<KeyVersionState, long> VersionsByState,
+    DateTimeOffset? OldestActiveSince,
+    IReadOnlyDictionary<KeyVersionState, long> ValuesByVersionState,
+    DateTimeOffset? EarliestDue,
+    DateTimeOffset? LastCheckpointAt);
+
+/// <summary>A store that can report <see cref="StoreStatistics"/>.</summary>
+public interface IStoreStatistics
+{
+    /// <summary>The store's state in aggregate.</summary>
+    Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>When each Active version became Active, for the keys <paramref name="keys"/> selects (monitoring's per-key series).</summary>
+    Task<IReadOnlyList<(KeyName Key, DateTimeOffset ActiveSince)>> GetActiveSinceAsync(Func<KeyName, bool> keys, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,52 @@
+using Rekey.Keys;
+
+namespace Rekey.Storage.Sql;
+
+/// <summary>Aggregates for monitoring: grouped counts and extremes, so a scrape costs the same with ten keys or a hundred thousand.</summary>
+public abstract partial class SqlKeyStore
+{
+    /// <inheritdoc />
+    public async Task<StoreStatistics> GetStatisticsAsync(CancellationToken cancellationToken = default)
+    {
+        var versions = await ReadAsync(
+            $"SELECT state, COUNT(*) FROM {T("key_versions")} GROUP BY state;",
+            null,
+            r => (State: r.GetString(0), Count: r.GetInt64(1)),
+            cancellationToken).ConfigureAwait(false);
+        var values = await ReadAsync(
+            $"SELECT v.state, SUM(i.count) FROM {T("rewrap_inventory")} i JOIN {T("key_versions")} v ON v.key_name = i.key_name AND v.version = i.version GROUP BY v.state;",
+            null,
+            r => (State: r.GetString(0), Count: Convert.ToInt64(r.GetValue(1), System.Globalization.CultureInfo.InvariantCulture)),
+            cancellationToken).ConfigureAwait(false);
+        var extremes = await ReadAsync(
+            $"""
+            SELECT (SELECT MIN(activated_at) FROM {T("key_versions")} WHERE state = 'Active'),
+                   (SELECT MIN(next_due) FROM {T("key_schedule")} WHERE next_due IS NOT NULL),
+                   (SELECT MAX(time) FROM {T("audit_checkpoints")});
+            """,
+            null,
+            r => (Active: Time(r, 0), Due: Time(r, 1), Checkpoint: Time(r, 2)),
+            cancellationToken).ConfigureAwait(false);
+        return new StoreStatistics(
+            versions.Where(v => Enum.TryParse<KeyVersionState>(v.State, out _)).ToDictionary(v => Enum.Parse<KeyVersionState>(v.State), v => v.Count),
+            extremes[0].Active,
+            values.Where(v => Enum.TryParse<KeyVersionState>(v.State, out _)).ToDictionary(v => Enum.Parse<KeyVersionState>(v.State), v => v.Count),
+            extremes[0].Due,
+            extremes[0].Checkpoint);
+
+        static DateTimeOffset? Time(System.Data.Common.DbDataReader r, int i) =>
+            r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<(KeyName Key, DateTimeOffset ActiveSince)>> GetActiveSinceAsync(Func<KeyName, bool> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var rows = await ReadAsync(
+            $"SELECT key_name, activated_at FROM {T("key_versions")} WHERE state = 'Active' AND activated_at IS NOT NULL;",
+            null,
+            r => (Key: KeyName.Parse(r.GetString(0)), ActiveSince: DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1))),
+            cancellationToken).ConfigureAwait(false);
+        return rows.Where(r => keys(r.Key)).ToList();
+    }
+}
