@@ -36,6 +36,7 @@ internal static class CliApp
         root.Subcommands.Add(PolicyCommands.Build(globals));
         root.Subcommands.Add(RotationCommands.Build(globals));
         root.Subcommands.Add(RootCommands.Build(globals));
+        root.Subcommands.Add(ReportCommand.Build(globals));
         root.Subcommands.Add(TokenCommands.Build(globals));
         root.Subcommands.Add(ServerCommand.Build(globals));
 

@@ -15,8 +15,8 @@ internal sealed class GlobalOptions
 
     public Option<OutputFormat> Format { get; } = new("--format")
     {
-        Description = "Output format: table or json (errors too, as one JSON object on standard error).",
-        HelpName = "table|json",
+        Description = "Output format: table or json (errors too, as one JSON object on standard error); rekey report also takes markdown and html.",
+        HelpName = "table|json|markdown|html",
         Recursive = true,
         DefaultValueFactory = _ => OutputFormat.Table,
     };
@@ -34,7 +34,9 @@ internal sealed class GlobalOptions
         root.Options.Add(Format);
     }
 
-    public Output OutputFor(ParseResult parse) => new(parse.GetValue(Format), Stdout);
+    public Output OutputFor(ParseResult parse) => parse.GetValue(Format) is OutputFormat.Markdown or OutputFormat.Html
+        ? throw new UsageException("--format markdown and html are for rekey report; other commands print table or json.")
+        : new(parse.GetValue(Format), Stdout);
 
     /// <summary>The server to talk to (REKEY_ADDR), or null for the local store.</summary>
     public static Uri? ServerAddress()

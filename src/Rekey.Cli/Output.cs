@@ -12,6 +12,12 @@ internal enum OutputFormat
 {
     Table,
     Json,
+
+    /// <summary>For <c>rekey report</c> only.</summary>
+    Markdown,
+
+    /// <summary>For <c>rekey report</c> only.</summary>
+    Html,
 }
 
 /// <summary>Prints results to standard output in the chosen format. Never prints key material.</summary>

@@ -458,6 +458,33 @@ public sealed class RekeyClient : IKeyService, IDisposable
     // safeToRepeat: reads and the data plane change nothing (a repeated encrypt only makes another
     // ciphertext), so they are retried; everything else might have been applied before its answer
     // was lost, so it is not.
+    /// <summary>
+    /// The compliance report (<c>GET /v1/report</c>) for the keys <paramref name="pattern"/> selects that
+    /// the token covers, as <paramref name="format"/> (<c>json</c>, <c>markdown</c> or <c>html</c>) text.
+    /// </summary>
+    public async Task<string> GetReportAsync(string pattern, string format, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pattern);
+        ArgumentNullException.ThrowIfNull(format);
+        var path = $"v1/report?pattern={Uri.EscapeDataString(pattern)}&format={Uri.EscapeDataString(format)}";
+        using var timeout = new CancellationTokenSource(_options.Timeout, _time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timeout.Token);
+        try
+        {
+            using var response = await _http.GetAsync(path, deadline.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                throw await ErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+
+            return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw new RekeyStoreException($"The Rekey server at {Where} did not answer GET /v1/report: {e.Message}", isTransient: true, e);
+        }
+    }
+
     private async Task<TResponse?> SendAsync<TRequest, TResponse>(HttpMethod method, string path, TRequest? body, JsonTypeInfo<TRequest>? bodyType, JsonTypeInfo<TResponse>? responseType, CancellationToken cancellationToken, bool safeToRepeat = false)
         where TRequest : class
         where TResponse : class

@@ -21,4 +21,11 @@ public interface IDataInventory
     /// rotation then has nothing to re-wrap or count, and its record is complete at once.
     /// </summary>
     Task<bool> MayHoldDataAsync(KeyName key, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What the inventory shows for <paramref name="version"/> now, as a sentence recorded with its
+    /// destruction: each source that may hold the key with the values it counted under the version
+    /// and when, or that no registered source may hold the key. The compliance report quotes it.
+    /// </summary>
+    Task<string> EvidenceAsync(KeyVersionInfo version, CancellationToken cancellationToken);
 }

@@ -208,6 +208,13 @@ public sealed partial class KeyManager : IKeyManager
 
                 forced = "forced past the inventory: " + refusal;
             }
+
+            // The evidence that nothing remained under the version, in the destruction's own event.
+            if (target.Info.State != KeyVersionState.Destroyed)
+            {
+                var evidence = "inventory: " + await inventory.EvidenceAsync(target.Info, cancellationToken).ConfigureAwait(false);
+                forced = forced is null ? evidence : forced + "; " + evidence;
+            }
         }
 
         return await TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken, note: forced).ConfigureAwait(false);

@@ -51,6 +51,30 @@ public sealed class InventoryGate : IDataInventory
         return null;
     }
 
+    /// <inheritdoc />
+    public async Task<string> EvidenceAsync(KeyVersionInfo version, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        var holding = await HoldingAsync(version.Key, cancellationToken).ConfigureAwait(false);
+        if (holding.Count == 0)
+        {
+            return "no registered data source may hold the key";
+        }
+
+        var counts = await _inventory.GetInventoryAsync(version.Key, cancellationToken).ConfigureAwait(false);
+        return string.Join("; ", holding.Select(source =>
+        {
+            var rows = counts.Where(c => c.Source == DataSources.InventoryName(source)).ToList();
+            if (rows.Count == 0)
+            {
+                return $"{source} never counted";
+            }
+
+            var under = rows.Where(c => c.Version == version.Version).Sum(c => c.Count);
+            return string.Create(CultureInfo.InvariantCulture, $"{source} counted {under} values under version {version.Version} at {rows.Max(c => c.CountedAt):u}");
+        }));
+    }
+
     /// <summary>True when some registered source's key patterns include <paramref name="key"/>.</summary>
     public async Task<bool> MayHoldDataAsync(KeyName key, CancellationToken cancellationToken) =>
         (await HoldingAsync(key, cancellationToken).ConfigureAwait(false)).Count > 0;

@@ -50,6 +50,7 @@ internal static class EndpointNames
     public const string JobFailures = "jobs.failures";
     public const string Inventory = "jobs.inventory";
     public const string PolicyList = "policies.list";
+    public const string Report = "report.read";
     public const string PolicySet = "policies.set";
     public const string PolicyUnset = "policies.unset";
     public const string PolicyEffective = "policies.effective";

@@ -33,6 +33,7 @@ internal static class EndpointPolicy
 
         // Prometheus scrapes with a bearer token (an operator or auditor token); the numbers name no secret, but key names and counts are the store's business.
         Rule(EndpointNames.Metrics, [Role.Admin, Role.Operator, Role.Auditor], EndpointScope.Global),
+        Rule(EndpointNames.Report, [Role.Admin, Role.Auditor], EndpointScope.Filtered),
 
         Rule(EndpointNames.KeyCreate, Officers, EndpointScope.Key),
         Rule(EndpointNames.KeyList, Readers, EndpointScope.Filtered),

@@ -21,6 +21,25 @@ internal static class LifecycleEndpoints
         app.MapGet("/v1/rotations", OpenApiMetadata.Handler(RotationsAsync)).WithName(EndpointNames.RotationList).Produces<RotationsResponse>();
         app.MapGet("/v1/rotations/{id}", OpenApiMetadata.Handler(RotationAsync)).WithName(EndpointNames.RotationRead).Produces<RotationResource>();
         app.MapPost("/v1/rotations/{id}/retry", OpenApiMetadata.Handler(RetryAsync)).WithName(EndpointNames.RotationRetry).Produces<RotationResource>();
+        app.MapGet("/v1/report", OpenApiMetadata.Handler(ReportAsync)).WithName(EndpointNames.Report).Produces(StatusCodes.Status200OK, contentType: "text/html");
+    }
+
+    // The compliance report for the keys ?pattern= selects (default *) that the token covers, as ?format=json|markdown|html.
+    private static async Task ReportAsync(HttpContext context)
+    {
+        var token = context.Caller().Token!;
+        var pattern = context.Request.Query["pattern"] is { Count: 1 } given ? Pattern(given[0]) : KeyPattern.All;
+        var format = context.Request.Query["format"] is { Count: 1 } f ? f[0]! : "json";
+        if (!ComplianceReportFormats.Names.Contains(format))
+        {
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'format' is json, markdown or html, not '{format}'.");
+        }
+
+        var report = await context.RequestServices.GetRequiredService<ComplianceReports>()
+            .BuildAsync(pattern, key => token.Patterns.Any(p => p.Matches(key)), context.RequestAborted).ConfigureAwait(false);
+        var (text, mediaType) = ComplianceReportFormats.Write(report, format);
+        context.Response.ContentType = mediaType;
+        await context.Response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
     }
 
     private static LifecyclePolicies Policies(HttpContext context) => context.RequestServices.GetRequiredService<LifecyclePolicies>();

@@ -232,6 +232,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
             options.Lifecycle,
             time));
         services.AddHostedService<LifecycleWorker>();
+        services.AddSingleton(sp => new Rekey.Lifecycle.ComplianceReports(service, sp.GetRequiredService<Rekey.Lifecycle.LifecyclePolicies>(), (ILifecycleStore)store, (IRewrapJobStore)store, (IAuditCheckpointStore)store, time));
         var metrics = new RekeyMetrics([.. options.MetricsKeyPatterns.Select(Rekey.Access.KeyPattern.Parse)], options.Metrics);
         services.AddSingleton(metrics);
         services.AddSingleton(sp => new StoreGauges((IStoreStatistics)store, sp.GetRequiredService<Rekey.Rewrap.RewrapJobs>(), metrics, time));
