@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -22,11 +20,11 @@ public sealed class RootReloadCliTests : IDisposable
     {
         _rekey.Run("init").Ok();
         var token = JsonDocument.Parse(_rekey.Run("token", "create", "--name", "ops", "--role", "admin", "--pattern", "*", "--format", "json").Ok().Stdout).RootElement.GetProperty("secret").GetString()!;
-        var port = FreePort();
+        var port = ServerPorts.Free();
         var (server, log) = StartServer(port);
         try
         {
-            await WaitHealthyAsync(port);
+            await ServerPorts.WaitHealthyAsync(port);
             _remote.Environment["REKEY_ADDR"] = $"http://127.0.0.1:{port}";
             _remote.Environment["REKEY_TOKEN"] = token;
             var envelopes = new List<byte[]>();
@@ -74,11 +72,11 @@ public sealed class RootReloadCliTests : IDisposable
         Assert.Contains("Root keys reloaded", await log, StringComparison.Ordinal);
 
         // A restart reads rekey.json as the migration left it: only the new root.
-        var again = FreePort();
+        var again = ServerPorts.Free();
         var (restarted, _) = StartServer(again);
         try
         {
-            await WaitHealthyAsync(again);
+            await ServerPorts.WaitHealthyAsync(again);
             _remote.Environment["REKEY_ADDR"] = $"http://127.0.0.1:{again}";
             var envelope = _remote.Run("again"u8.ToArray(), "encrypt", "--key", "tenants/t3/k", "--context", "id=9").Ok().StdoutBytes;
             Assert.Equal("again", _remote.Run(envelope, "decrypt", "--context", "id=9").Ok().Stdout);
@@ -103,36 +101,5 @@ public sealed class RootReloadCliTests : IDisposable
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         return (process, Task.WhenAll(output, error).ContinueWith(t => string.Concat(t.Result), TaskScheduler.Default));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitHealthyAsync(int port)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        for (var attempt = 0; attempt < 300; attempt++)
-        {
-            try
-            {
-                using var response = await http.GetAsync($"http://127.0.0.1:{port}/healthz");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"The server on port {port} did not answer /healthz.");
     }
 }

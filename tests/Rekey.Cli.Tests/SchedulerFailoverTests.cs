@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Rekey.Access;
 using Rekey.Keys;
 using Rekey.Lifecycle;
@@ -49,8 +47,8 @@ public sealed class SchedulerFailoverTests : IDisposable
         DateTimeOffset killedAt;
         try
         {
-            await WaitHealthyAsync(a.Port);
-            await WaitHealthyAsync(b.Port);
+            await ServerPorts.WaitHealthyAsync(a.Port);
+            await ServerPorts.WaitHealthyAsync(b.Port);
             await Task.Delay(TimeSpan.FromSeconds(12));
             killedAt = DateTimeOffset.UtcNow;
             a.Process.Kill();
@@ -104,43 +102,11 @@ public sealed class SchedulerFailoverTests : IDisposable
 
     private (Process Process, int Port) StartServer(string store, string rootPath)
     {
-        var port = FreePort();
+        var port = ServerPorts.Free();
         _rekey.Environment["REKEY_LOG_LEVEL"] = "warning";
         var process = _rekey.Start("server", "--store", store, "--root-key-file", rootPath, "--listen", $"http://127.0.0.1:{port}");
         _ = process.StandardOutput.ReadToEndAsync();
         _ = process.StandardError.ReadToEndAsync();
         return (process, port);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task WaitHealthyAsync(int port)
-    {
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var response = await http.GetAsync($"http://127.0.0.1:{port}/healthz");
-                if (response.IsSuccessStatusCode)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // Not listening yet.
-            }
-
-            await Task.Delay(200);
-        }
-
-        throw new TimeoutException($"The server on port {port} did not answer /healthz within 60 s.");
     }
 }

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Rekey.Access;
 using Rekey.Envelope;
 using Rekey.Keys;
@@ -23,19 +22,7 @@ public sealed class ReportTests
         using var client = server.Client();
         await client.CreateKeyAsync(Key, new KeyCreateOptions(TimeSpan.Zero));
         await client.CreateKeyAsync(KeyName.Parse("tenants/h43/patients"));
-        using (var connection = new SqliteConnection($"Data Source={server.SourceTable()};Pooling=False"))
-        {
-            connection.Open();
-            for (var row = 1; row <= 5; row++)
-            {
-                using var insert = connection.CreateCommand();
-                insert.CommandText = "INSERT INTO patients (id, ssn) VALUES ($id, $ssn);";
-                insert.Parameters.AddWithValue("$id", row);
-                insert.Parameters.AddWithValue("$ssn", EnvelopeText.Encode(await client.EncryptAsync(Key, "x"u8.ToArray(), EncryptionContext.From("id=" + row))));
-                insert.ExecuteNonQuery();
-            }
-        }
-
+        await server.SeedSourceRowsAsync(client, Key, 5);
         var source = await server.RegisterSourceAsync(keys: "tenants/h42/*");
         await client.RotateAsync(Key, change: new ChangeContext("test", "quarterly rotation"));
         using (var created = await server.SendAsync(HttpMethod.Post, "/v1/jobs/rewrap/" + Key, server.AdminToken, $$"""{"source":"{{source}}","context_template":"id={id}"}"""))

@@ -16,19 +16,7 @@ public sealed class RewrapJobApiTests
         using var client = server.Client();
         var key = KeyName.Parse("tenants/h42/patients");
         await client.CreateKeyAsync(key);
-        var table = server.SourceTable();
-        using (var connection = new SqliteConnection($"Data Source={table};Pooling=False"))
-        {
-            connection.Open();
-            for (var row = 1; row <= 50; row++)
-            {
-                using var insert = connection.CreateCommand();
-                insert.CommandText = "INSERT INTO patients (id, ssn) VALUES ($id, $ssn);";
-                insert.Parameters.AddWithValue("$id", row);
-                insert.Parameters.AddWithValue("$ssn", EnvelopeText.Encode(await client.EncryptAsync(key, "x"u8.ToArray(), EncryptionContext.From("id=" + row))));
-                insert.ExecuteNonQuery();
-            }
-        }
+        await server.SeedSourceRowsAsync(client, key, 50);
 
         await client.RotateAsync(key);
         var source = await server.RegisterSourceAsync(keys: "tenants/h42/*");

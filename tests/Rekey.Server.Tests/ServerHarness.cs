@@ -96,6 +96,21 @@ public sealed class ServerHarness : IAsyncDisposable
         return path;
     }
 
+    /// <summary>Puts <paramref name="rows"/> rows into <see cref="SourceTable"/>, each encrypted under <paramref name="key"/> with the context <c>id=N</c>.</summary>
+    public async Task SeedSourceRowsAsync(Rekey.Client.RekeyClient client, Rekey.Keys.KeyName key, int rows)
+    {
+        using var connection = new SqliteConnection($"Data Source={SourceTable()};Pooling=False");
+        connection.Open();
+        for (var row = 1; row <= rows; row++)
+        {
+            using var insert = connection.CreateCommand();
+            insert.CommandText = "INSERT INTO patients (id, ssn) VALUES ($id, $ssn);";
+            insert.Parameters.AddWithValue("$id", row);
+            insert.Parameters.AddWithValue("$ssn", Rekey.Envelope.EnvelopeText.Encode(await client.EncryptAsync(key, "x"u8.ToArray(), Rekey.Envelope.EncryptionContext.From("id=" + row))));
+            insert.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>Runs SQL on the SQLite store directly (tampering, fault injection).</summary>
     public void Sql(string sql)
     {
