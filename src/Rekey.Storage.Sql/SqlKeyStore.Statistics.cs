@@ -22,17 +22,19 @@ public abstract partial class SqlKeyStore
             $"""
             SELECT (SELECT MIN(activated_at) FROM {T("key_versions")} WHERE state = 'Active'),
                    (SELECT MIN(next_due) FROM {T("key_schedule")} WHERE next_due IS NOT NULL),
-                   (SELECT MAX(time) FROM {T("audit_checkpoints")});
+                   (SELECT MAX(time) FROM {T("audit_checkpoints")}),
+                   (SELECT MAX(encrypt_count) FROM {T("key_versions")} WHERE state = 'Active');
             """,
             null,
-            r => (Active: Time(r, 0), Due: Time(r, 1), Checkpoint: Time(r, 2)),
+            r => (Active: Time(r, 0), Due: Time(r, 1), Checkpoint: Time(r, 2), Encryptions: r.IsDBNull(3) ? 0 : Convert.ToInt64(r.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)),
             cancellationToken).ConfigureAwait(false);
         return new StoreStatistics(
             versions.Where(v => Enum.TryParse<KeyVersionState>(v.State, out _)).ToDictionary(v => Enum.Parse<KeyVersionState>(v.State), v => v.Count),
             extremes[0].Active,
             values.Where(v => Enum.TryParse<KeyVersionState>(v.State, out _)).ToDictionary(v => Enum.Parse<KeyVersionState>(v.State), v => v.Count),
             extremes[0].Due,
-            extremes[0].Checkpoint);
+            extremes[0].Checkpoint,
+            extremes[0].Encryptions);
 
         static DateTimeOffset? Time(System.Data.Common.DbDataReader r, int i) =>
             r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture));

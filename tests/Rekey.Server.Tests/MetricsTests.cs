@@ -48,6 +48,7 @@ public sealed partial class MetricsTests
         Assert.InRange(Value(text, """rekey_key_active_version_age_seconds{key="payments/cards"}"""), 0, 60);
         Assert.InRange(Value(text, "rekey_keys_active_version_age_max_seconds"), 0, 120);
         Assert.InRange(Value(text, "rekey_scheduler_lag_seconds"), 0, 60);
+        Assert.InRange(Value(text, "rekey_keys_active_version_encryptions_max"), 0, 3);
 
         // A second scrape sees the rotation's demotion as it is now, not as it was.
         await client.DisableAsync(payments, 1);

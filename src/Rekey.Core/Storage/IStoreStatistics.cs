@@ -8,12 +8,14 @@ namespace Rekey.Storage;
 /// <param name="ValuesByVersionState">Values the latest inventory counted, by the state of the version they are under.</param>
 /// <param name="EarliestDue">The earliest time the lifecycle scheduler is due to look at a key; null when none is due.</param>
 /// <param name="LastCheckpointAt">When the latest signed audit checkpoint was made; null before the first.</param>
+/// <param name="MostActiveEncryptions">The most messages any Active version has encrypted (flushed counts), against the usage limit.</param>
 public sealed record StoreStatistics(
     IReadOnlyDictionary<KeyVersionState, long> VersionsByState,
     DateTimeOffset? OldestActiveSince,
     IReadOnlyDictionary<KeyVersionState, long> ValuesByVersionState,
     DateTimeOffset? EarliestDue,
-    DateTimeOffset? LastCheckpointAt);
+    DateTimeOffset? LastCheckpointAt,
+    long MostActiveEncryptions = 0);
 
 /// <summary>A store that can report <see cref="StoreStatistics"/>.</summary>
 public interface IStoreStatistics
