@@ -29,7 +29,7 @@ public sealed class StoreGauges
         meter.CreateObservableGauge("rekey_key_versions", () => _snapshot.Statistics is { } s ? s.VersionsByState.Select(v => new Measurement<long>(v.Value, new KeyValuePair<string, object?>("state", v.Key.ToString()))) : [], "{version}", "Key versions in each lifecycle state.");
         meter.CreateObservableGauge("rekey_keys_active_version_age_max_seconds", () => Seconds(_snapshot.Statistics?.OldestActiveSince, _snapshot.At), "s", "How long the longest-serving Active version has been Active.");
         meter.CreateObservableGauge("rekey_key_active_version_age_seconds", () => _snapshot.PerKeyActive.Select(k => new Measurement<double>((_snapshot.At - k.ActiveSince).TotalSeconds, new KeyValuePair<string, object?>("key", k.Key.Value))), "s", "How long each key's Active version has been Active (keys matching metrics_key_patterns only).");
-        meter.CreateObservableGauge("rekey_keys_active_version_encryptions_max", () => _snapshot.Statistics is { } s ? [new Measurement<long>(s.MostActiveEncryptions)] : [], "{encryption}", "The most messages any Active version has encrypted, against the usage limit (2^30 by default, a fraction of the NIST SP 800-38D bound for random nonces).");
+        meter.CreateObservableGauge("rekey_keys_active_version_encryptions_max", MostEncryptions, "{encryption}", "The most messages any Active version has encrypted, against the usage limit (2^30 by default, a fraction of the NIST SP 800-38D bound for random nonces).");
         meter.CreateObservableGauge("rekey_inventory_values", () => _snapshot.Statistics is { } s ? s.ValuesByVersionState.Select(v => new Measurement<long>(v.Value, new KeyValuePair<string, object?>("state", v.Key.ToString()))) : [], "{value}", "Values the latest inventory counted, by the state of the version they are under.");
         meter.CreateObservableGauge("rekey_scheduler_lag_seconds", () => Lag(), "s", "How long the most overdue key has waited for the lifecycle scheduler (0 when none is overdue).");
         meter.CreateObservableGauge("rekey_scheduler_next_due_seconds", () => Until(_snapshot.Statistics?.EarliestDue, _snapshot.At), "s", "Seconds until the scheduler is next due to act on a key (negative when overdue).");
@@ -47,6 +47,9 @@ public sealed class StoreGauges
         var jobs = (await _jobs.ListAsync(cancellationToken).ConfigureAwait(false)).Select(j => (State: j.State.ToString().ToLowerInvariant(), j.Done, Rate: j.RowsPerSecond)).ToList();
         _snapshot = new Snapshot(statistics, perKey, jobs) { At = _time.GetUtcNow() };
     }
+
+    private IEnumerable<Measurement<long>> MostEncryptions() =>
+        _snapshot.Statistics is { } statistics ? [new Measurement<long>(statistics.MostActiveEncryptions)] : [];
 
     private IEnumerable<Measurement<double>> Lag()
     {
