@@ -69,7 +69,7 @@ public sealed class CliTests : IDisposable
         var help = _rekey.Run("--help").Ok().Stdout;
         Assert.Contains("REKEY_ADDR", help, StringComparison.Ordinal);
         Assert.Contains("REKEY_TOKEN", help, StringComparison.Ordinal);
-        Assert.Contains("--format <table|json>", help, StringComparison.Ordinal);
+        Assert.Contains("--format <table|json|markdown|html>", help, StringComparison.Ordinal);
     }
 
     [Fact]
