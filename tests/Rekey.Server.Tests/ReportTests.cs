@@ -65,7 +65,6 @@ public sealed class ReportTests
         var steps = v1.GetProperty("history").EnumerateArray().Select(h => (Action: h.GetProperty("action").GetString(), Reason: h.GetProperty("reason").GetString())).ToList();
         string[] lifecycle = ["key.create", "key.rotate", "version.retire", "version.disable", "version.schedule_destroy", "version.destroy"];
         Assert.Equal(lifecycle, steps.Select(s => s.Action).Where(a => lifecycle.Contains(a)));
-        Assert.Contains("rotation.verify", steps.Select(s => s.Action));
         Assert.Equal("CHG-1234", steps.Last(s => s.Action == "version.destroy").Reason);
         Assert.Equal(5, key.GetProperty("versions")[1].GetProperty("inventory")[0].GetProperty("count").GetInt64());
 
