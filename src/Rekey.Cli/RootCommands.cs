@@ -59,7 +59,7 @@ internal static class RootCommands
 
             var current = home.RootSetting();
             var next = await NewRootAsync(current, parse.GetValue(label), ct).ConfigureAwait(false);
-            globals.Stderr.WriteLine($"Created the new root {Describe(next)}.");
+            globals.Stderr.WriteLine($"Created the new root {next}.");
             return await MigrateAsync(globals, parse, home, next, Options(parse.GetValue(batchSize), parse.GetValue(pause)), ct).ConfigureAwait(false);
         }));
         root.Subcommands.Add(rotate);
@@ -117,47 +117,27 @@ internal static class RootCommands
         }
 
         var stackOptions = home.StackOptions();
-        var primary = await RekeyStack.OpenRootAsync(stackOptions, ct).ConfigureAwait(false);
-        var previousRoots = new List<(string Setting, IRootKeyProvider Provider)>();
-        RootKeyRing ring;
-        try
-        {
-            foreach (var setting in stackOptions.PreviousRoots)
-            {
-                previousRoots.Add((setting, await RekeyStack.OpenRootAsync(setting, ct).ConfigureAwait(false)));
-            }
-
-            ring = new RootKeyRing(primary, [.. previousRoots.Select(p => p.Provider).Where(p => p.KeyId != primary.KeyId).DistinctBy(p => p.KeyId)]);
-        }
-        catch
-        {
-            await primary.DisposeAsync().ConfigureAwait(false);
-            foreach (var (_, provider) in previousRoots)
-            {
-                await provider.DisposeAsync().ConfigureAwait(false);
-            }
-
-            throw;
-        }
-
+        var (primary, previousRoots) = await RekeyStack.OpenRootsAsync(stackOptions, ct).ConfigureAwait(false);
+        var ring = new RootKeyRing(primary, [.. previousRoots.Select(p => p.Provider)]);
         await using var stack = await RekeyStack.OpenAsync(stackOptions, ring, TimeProvider.System, cancellationToken: ct).ConfigureAwait(false);
         var store = (IRootMigrationStore)stack.Store;
         var progress = new Progress<RootMigrationProgress>(p => globals.Stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"batch {p.Batches}: {p.Moved} re-wrapped")));
         var migrator = new RootMigrator(store, ring);
-        var result = await migrator.RunAsync(options with { Actor = StoreHome.ActorName() }, progress, ct).ConfigureAwait(false);
+        options = options with { Actor = StoreHome.ActorName() };
+        var result = await migrator.RunAsync(options, progress, ct).ConfigureAwait(false);
         if (target is not null)
         {
             // A server on this folder reloads rekey.json within moments of the change above; material
             // it wrapped under the old root just before that is moved by one more pass.
             await Task.Delay(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
-            var tail = await migrator.RunAsync(options with { Actor = StoreHome.ActorName() }, progress, ct).ConfigureAwait(false);
+            var tail = await migrator.RunAsync(options, progress, ct).ConfigureAwait(false);
             result = result with { Moved = result.Moved + tail.Moved, Batches = result.Batches + tail.Batches, Elapsed = result.Elapsed + tail.Elapsed };
         }
 
         // A previous root is released only when nothing in the store is under it any more.
         var usage = await store.CountByRootAsync(ct).ConfigureAwait(false);
         var kept = previousRoots.Where(p => usage.Any(u => u.RootKeyId == p.Provider.KeyId && u.Total > 0)).Select(p => p.Setting).ToList();
-        var released = previousRoots.Where(p => !kept.Contains(p.Setting) && p.Provider.KeyId != primary.KeyId).Select(p => p.Provider.KeyId).Distinct(StringComparer.Ordinal).ToList();
+        var released = previousRoots.Where(p => !kept.Contains(p.Setting)).Select(p => p.Provider.KeyId).ToList();
         foreach (var id in released)
         {
             await stack.Store.AppendAuditAsync(
@@ -228,9 +208,4 @@ internal static class RootCommands
 
     private static string Role(RootKeyRing ring, string id) =>
         id == ring.Primary.KeyId ? "primary" : ring.TryResolve(id, out _) ? "previous" : "not configured";
-
-    // A setting names no secret (the PIN is by reference), but only its kind and key are shown.
-    private static string Describe(string setting) => setting.StartsWith("file:", StringComparison.Ordinal)
-        ? setting
-        : setting[..setting.IndexOf(':', StringComparison.Ordinal)] + " key " + RootSetting.Fields(setting, setting[..(setting.IndexOf(':', StringComparison.Ordinal) + 1)], string.Empty, "library", "token", "key", "pin-env", "pin-file", "region", "endpoint", "timeout").GetValueOrDefault("key");
 }

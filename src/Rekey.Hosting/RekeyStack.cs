@@ -170,7 +170,7 @@ public sealed class RekeyStack : IAsyncDisposable
     public static async Task<RootKeyRing> OpenRingAsync(RekeyStackOptions options, CancellationToken cancellationToken = default)
     {
         var (primary, previous) = await OpenRootsAsync(options, cancellationToken).ConfigureAwait(false);
-        return new RootKeyRing(primary, [.. previous]);
+        return new RootKeyRing(primary, [.. previous.Select(p => p.Provider)]);
     }
 
     /// <summary>
@@ -184,7 +184,7 @@ public sealed class RekeyStack : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         var (primary, previous) = await OpenRootsAsync(options, cancellationToken).ConfigureAwait(false);
         var opened = new List<IRootKeyProvider> { primary };
-        opened.AddRange(previous);
+        opened.AddRange(previous.Select(p => p.Provider));
 
         // A root already open is kept as it is: its sessions and caches stay warm.
         var chosen = new List<IRootKeyProvider>();
@@ -210,30 +210,36 @@ public sealed class RekeyStack : IAsyncDisposable
         return new RootReload(chosen[0].KeyId, [.. chosen.Skip(1).Select(p => p.KeyId)], [.. kept.Select(p => p.KeyId)]);
     }
 
-    private static async Task<(IRootKeyProvider Primary, IReadOnlyList<IRootKeyProvider> Previous)> OpenRootsAsync(RekeyStackOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// Opens the primary root <paramref name="options"/> name and each previous root, each with the
+    /// setting it was opened from. A root named twice (as primary and previous, or twice as
+    /// previous) is opened once; a root that does not open closes those opened before it.
+    /// </summary>
+    public static async Task<(IRootKeyProvider Primary, IReadOnlyList<(string Setting, IRootKeyProvider Provider)> Previous)> OpenRootsAsync(RekeyStackOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var opened = new List<IRootKeyProvider>();
+        var primary = await OpenRootAsync(options, cancellationToken).ConfigureAwait(false);
+        var previous = new List<(string Setting, IRootKeyProvider Provider)>();
         try
         {
-            opened.Add(await OpenRootAsync(options, cancellationToken).ConfigureAwait(false));
-            foreach (var previous in options.PreviousRoots)
+            foreach (var setting in options.PreviousRoots)
             {
-                opened.Add(await OpenRootAsync(previous, cancellationToken).ConfigureAwait(false));
+                var provider = await OpenRootAsync(setting, cancellationToken).ConfigureAwait(false);
+                if (provider.KeyId == primary.KeyId || previous.Any(p => p.Provider.KeyId == provider.KeyId))
+                {
+                    await provider.DisposeAsync().ConfigureAwait(false);
+                    continue;
+                }
+
+                previous.Add((setting, provider));
             }
 
-            // The same root named twice (as primary and previous) is read once.
-            var distinct = opened.Skip(1).Where(p => p.KeyId != opened[0].KeyId).DistinctBy(p => p.KeyId, StringComparer.Ordinal).ToList();
-            foreach (var duplicate in opened.Skip(1).Except(distinct))
-            {
-                await duplicate.DisposeAsync().ConfigureAwait(false);
-            }
-
-            return (opened[0], distinct);
+            return (primary, previous);
         }
         catch
         {
-            foreach (var provider in opened)
+            await primary.DisposeAsync().ConfigureAwait(false);
+            foreach (var (_, provider) in previous)
             {
                 await provider.DisposeAsync().ConfigureAwait(false);
             }

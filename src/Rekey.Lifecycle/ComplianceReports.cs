@@ -43,11 +43,12 @@ public sealed class ComplianceReports
             checkpoints.Count,
             latest is null ? null : new CheckpointLine(latest.Sequence, latest.Hash, latest.Time, latest.KeyId));
 
-        var events = await ReadAllEventsAsync(cancellationToken).ConfigureAwait(false);
+        // The log is read once and split by key, not scanned again for each key.
+        var events = (await ReadAllEventsAsync(cancellationToken).ConfigureAwait(false)).Where(e => e.Record.Key is not null).ToLookup(e => e.Record.Key!, StringComparer.Ordinal);
         var keys = new List<KeyReport>();
         foreach (var key in (await _service.ListKeysAsync(null, cancellationToken).ConfigureAwait(false)).Where(k => pattern.Matches(k.Name) && (visible?.Invoke(k.Name) ?? true)))
         {
-            keys.Add(await KeyAsync(key, events.Where(e => e.Record.Key == key.Name.Value).ToList(), cancellationToken).ConfigureAwait(false));
+            keys.Add(await KeyAsync(key, [.. events[key.Name.Value]], cancellationToken).ConfigureAwait(false));
         }
 
         return new ComplianceReport(_time.GetUtcNow(), pattern.ToString(), audit, keys);

@@ -29,12 +29,27 @@ public abstract partial class SqlKeyStore
             r => (Active: Time(r, 0), Due: Time(r, 1), Checkpoint: Time(r, 2), Encryptions: r.IsDBNull(3) ? 0 : Convert.ToInt64(r.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)),
             cancellationToken).ConfigureAwait(false);
         return new StoreStatistics(
-            versions.Where(v => Enum.TryParse<KeyVersionState>(v.State, out _)).ToDictionary(v => Enum.Parse<KeyVersionState>(v.State), v => v.Count),
+            ByState(versions),
             extremes[0].Active,
-            values.Where(v => Enum.TryParse<KeyVersionState>(v.State, out _)).ToDictionary(v => Enum.Parse<KeyVersionState>(v.State), v => v.Count),
+            ByState(values),
             extremes[0].Due,
             extremes[0].Checkpoint,
             extremes[0].Encryptions);
+
+        // A state Rekey never writes (a row edited outside it) is left out of the counts, not a failed scrape.
+        static Dictionary<KeyVersionState, long> ByState(IEnumerable<(string State, long Count)> rows)
+        {
+            var counts = new Dictionary<KeyVersionState, long>();
+            foreach (var (state, count) in rows)
+            {
+                if (Enum.TryParse<KeyVersionState>(state, out var parsed))
+                {
+                    counts[parsed] = count;
+                }
+            }
+
+            return counts;
+        }
 
         static DateTimeOffset? Time(System.Data.Common.DbDataReader r, int i) =>
             r.IsDBNull(i) ? null : DateTimeOffset.FromUnixTimeMilliseconds(Convert.ToInt64(r.GetValue(i), System.Globalization.CultureInfo.InvariantCulture));

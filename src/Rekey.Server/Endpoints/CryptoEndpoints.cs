@@ -33,7 +33,7 @@ internal static class CryptoEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.EncryptRequest).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "encrypt", body.Items, body.Plaintext is null && body.Context is null ? null : new EncryptItem(body.Plaintext, body.Context), async item =>
+        await RespondAsync(context, "encrypt", name, body.Items, body.Plaintext is null && body.Context is null ? null : new EncryptItem(body.Plaintext, body.Context), async item =>
         {
             var plaintext = JsonBody.Base64(JsonBody.Required(item.Plaintext, "plaintext"), "plaintext");
             try
@@ -53,7 +53,7 @@ internal static class CryptoEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.DecryptRequest).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "decrypt", body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async item =>
+        await RespondAsync(context, "decrypt", name, body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async item =>
         {
             var envelope = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"));
             var plaintext = await service.DecryptAsync(name, envelope, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
@@ -73,7 +73,7 @@ internal static class CryptoEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.RewrapRequest).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "rewrap", body.Items, body.Ciphertext is null ? null : new RewrapItem(body.Ciphertext), async item =>
+        await RespondAsync(context, "rewrap", name, body.Items, body.Ciphertext is null ? null : new RewrapItem(body.Ciphertext), async item =>
         {
             var envelope = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"));
             var rewrapped = await service.RewrapAsync(name, envelope, context.RequestAborted).ConfigureAwait(false);
@@ -93,7 +93,7 @@ internal static class CryptoEndpoints
 
         var service = context.Service();
         var includePlaintext = body.WrappedOnly != true;
-        await RespondAsync(context, "datakey", body.Items, body.Context is null ? null : new DataKeyItem(body.Context), async item =>
+        await RespondAsync(context, "datakey", name, body.Items, body.Context is null ? null : new DataKeyItem(body.Context), async item =>
         {
             using var key = await service.GenerateDataKeyAsync(name, Context(item.Context), includePlaintext, length, context.RequestAborted).ConfigureAwait(false);
             return new CryptoResult(
@@ -104,15 +104,14 @@ internal static class CryptoEndpoints
     }
 
     /// <summary>Runs the single form or the batch, and writes the matching response.</summary>
-    private static async Task RespondAsync<TItem>(HttpContext context, string name, IReadOnlyList<TItem>? items, TItem? single, Func<TItem, ValueTask<CryptoResult>> run)
+    private static async Task RespondAsync<TItem>(HttpContext context, string operationName, KeyName key, IReadOnlyList<TItem>? items, TItem? single, Func<TItem, ValueTask<CryptoResult>> run)
         where TItem : class
     {
         var metrics = context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>();
-        var key = context.RouteKey();
         async ValueTask<CryptoResult> operation(TItem item)
         {
             var result = await run(item).ConfigureAwait(false);
-            metrics.Crypto(name, key, result.Version ?? 0);
+            metrics.Crypto(operationName, key, result.Version ?? 0);
             return result;
         }
 

@@ -23,6 +23,8 @@ public sealed class RekeyMetrics : IDisposable
     private readonly IReadOnlyList<KeyPattern> _perKey;
     private readonly Histogram<double> _requestDuration;
     private readonly Counter<long> _crypto;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _groups =
+        new System.Collections.Concurrent.ConcurrentDictionary<string, string>(StringComparer.Ordinal).GetAlternateLookup<ReadOnlySpan<char>>();
 
     /// <summary>Instruments on a meter of their own (one per server, so two servers in one process count apart).</summary>
     public RekeyMetrics(IReadOnlyList<KeyPattern> perKeyPatterns, bool enabled = true)
@@ -61,15 +63,37 @@ public sealed class RekeyMetrics : IDisposable
         _crypto.Add(1, new("operation", operation), new("key", own ? key.Value : Group(key)), new("version", own ? version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "all"));
     }
 
-    /// <summary>The group a key is counted under when it has no series of its own: its first name segment.</summary>
-    public static string Group(KeyName key)
-    {
-        var slash = key.Value.IndexOf('/', StringComparison.Ordinal);
-        return slash < 0 ? "*" : key.Value[..slash] + "/*";
-    }
+    /// <summary>Whether any key gets series of its own (<c>metrics_key_patterns</c> is set).</summary>
+    public bool HasPerKeySeries => _perKey.Count > 0;
 
     /// <summary>Whether <paramref name="key"/> gets series of its own.</summary>
-    public bool HasOwnSeries(KeyName key) => _perKey.Any(p => p.Matches(key));
+    public bool HasOwnSeries(KeyName key)
+    {
+        // A loop, not LINQ: this runs on every crypto operation.
+        foreach (var pattern in _perKey)
+        {
+            if (pattern.Matches(key))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The group a key is counted under when it has no series of its own: its first name segment, <c>tenants/*</c>.</summary>
+    public string Group(KeyName key)
+    {
+        // Looked up by the segment's characters, so a crypto operation allocates no label string.
+        var slash = key.Value.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0)
+        {
+            return "*";
+        }
+
+        var segment = key.Value.AsSpan(0, slash);
+        return _groups.TryGetValue(segment, out var label) ? label : _groups.Dictionary.GetOrAdd(segment.ToString(), string.Concat(segment, "/*"));
+    }
 
     /// <inheritdoc />
     public void Dispose() => Meter.Dispose();

@@ -43,7 +43,10 @@ public sealed class StoreGauges
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var statistics = await _statistics.GetStatisticsAsync(cancellationToken).ConfigureAwait(false);
-        var perKey = await _statistics.GetActiveSinceAsync(_metrics.HasOwnSeries, cancellationToken).ConfigureAwait(false);
+        // Per-key series only when metrics_key_patterns asks for them: otherwise a scrape reads no row per key.
+        IReadOnlyList<(KeyName Key, DateTimeOffset ActiveSince)> perKey = _metrics.HasPerKeySeries
+            ? await _statistics.GetActiveSinceAsync(_metrics.HasOwnSeries, cancellationToken).ConfigureAwait(false)
+            : [];
         var jobs = (await _jobs.ListAsync(cancellationToken).ConfigureAwait(false)).Select(j => (State: j.State.ToString().ToLowerInvariant(), j.Done, Rate: j.RowsPerSecond)).ToList();
         _snapshot = new Snapshot(statistics, perKey, jobs) { At = _time.GetUtcNow() };
     }
