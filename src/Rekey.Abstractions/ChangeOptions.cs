@@ -7,13 +7,40 @@ namespace Rekey;
 /// <param name="Client">The client's address, when it came over the network.</param>
 public sealed record ChangeContext(string Actor, string? Reason = null, string? RequestId = null, string? Client = null)
 {
-    /// <summary>The record with this context's reason, request id and client in their own fields.</summary>
+    /// <summary>
+    /// The approval this change carries out, when the operation is under dual control. The change
+    /// spends it in its own transaction, so it runs at most once, and its audit event names it.
+    /// </summary>
+    public ApprovalGrant? Approval { get; init; }
+
+    /// <summary>
+    /// True for a change a lifecycle policy makes (the scheduler's rotations and retention steps):
+    /// not held for approval, since the policy itself was set under the approval rules.
+    /// </summary>
+    public bool ByPolicy { get; init; }
+
+    /// <summary>The record with this context's reason, request id and client in their own fields, and the approval it spends.</summary>
     public static Audit.AuditRecord Stamp(ChangeContext? change, Audit.AuditRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return change is null ? record : record with { Reason = change.Reason, RequestId = change.RequestId, Client = change.Client };
+        if (change is null)
+        {
+            return record;
+        }
+
+        var stamped = record with { Reason = change.Reason, RequestId = change.RequestId, Client = change.Client };
+        return change.Approval is not { } approval ? stamped : stamped with
+        {
+            SpendsApproval = approval.Id,
+            Details = (record.Details is null ? string.Empty : record.Details + "; ") + "approval " + approval.Id + " approved by " + string.Join(",", approval.Approvers),
+        };
     }
 }
+
+/// <summary>An approval a change carries out.</summary>
+/// <param name="Id">The approval.</param>
+/// <param name="Approvers">Who approved it (token ids), as the audit event records them.</param>
+public sealed record ApprovalGrant(string Id, IReadOnlyList<string> Approvers);
 
 /// <summary>Options for a new key.</summary>
 /// <param name="DestructionDelay">Overrides the service's default destruction delay (<c>RekeyServiceOptions.DefaultDestructionDelay</c>).</param>

@@ -61,4 +61,7 @@ namespace Rekey.Api;
 [JsonSerializable(typeof(RewrapJobsResponse))]
 [JsonSerializable(typeof(RewrapFailuresResponse))]
 [JsonSerializable(typeof(InventoryResponse))]
+[JsonSerializable(typeof(ApprovalResource))]
+[JsonSerializable(typeof(ApprovalsResponse))]
+[JsonSerializable(typeof(ApprovalDecisionRequest))]
 public sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -107,4 +107,23 @@ public static class ApiMapping
         ArgumentNullException.ThrowIfNull(r);
         return new RotationResource(r.Id, r.Key.Value, r.FromVersion, r.ToVersion, r.Cause, r.Phase.ToString().ToLowerInvariant(), r.CreatedAt, r.UpdatedAt, r.PhaseTimes, r.Jobs, r.Remaining, r.Note);
     }
+
+    /// <summary>The wire form of an approval.</summary>
+    public static ApprovalResource ToResource(Approvals.ApprovalInfo approval) => new(
+        approval.Id,
+        approval.Request.Operation,
+        approval.Request.Key,
+        approval.Request.Version,
+        approval.Request.Fields,
+        approval.Request.ToString(),
+        approval.RequestHash,
+        approval.Requester,
+        approval.Reason,
+        approval.Required,
+        approval.State.ToString().ToLowerInvariant(),
+        approval.CreatedAt,
+        approval.ExpiresAt,
+        approval.DecidedAt,
+        approval.Votes.Select(v => new ApprovalVoteResource(v.Approver, v.At, v.Approve ? "approve" : "deny", v.Comment)).ToList(),
+        approval.Result);
 }

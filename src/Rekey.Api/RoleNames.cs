@@ -3,7 +3,7 @@ using Rekey.Access;
 
 namespace Rekey.Api;
 
-/// <summary>The roles' names on the wire and on the command line: admin, key-officer, operator, application, auditor.</summary>
+/// <summary>The roles' names on the wire and on the command line: admin, key-officer, operator, application, auditor, approver.</summary>
 public static class RoleNames
 {
     /// <summary>The wire name of a role.</summary>
@@ -14,6 +14,7 @@ public static class RoleNames
         Role.Operator => "operator",
         Role.Application => "application",
         Role.Auditor => "auditor",
+        Role.Approver => "approver",
         _ => throw new ArgumentOutOfRangeException(nameof(role)),
     };
 
@@ -27,6 +28,7 @@ public static class RoleNames
             "operator" => Role.Operator,
             "application" => Role.Application,
             "auditor" => Role.Auditor,
+            "approver" => Role.Approver,
             _ => null,
         };
         return role is not null;

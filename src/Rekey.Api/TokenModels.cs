@@ -2,10 +2,11 @@ namespace Rekey.Api;
 
 /// <summary>Body of <c>POST /v1/tokens</c>.</summary>
 /// <param name="Name">A label (required).</param>
-/// <param name="Roles">admin, key-officer, operator, application, auditor (at least one).</param>
+/// <param name="Roles">admin, key-officer, operator, application, auditor, approver (at least one).</param>
 /// <param name="KeyPatterns">Keys it may touch: exact names, <c>prefix/*</c>, or <c>*</c> (at least one).</param>
 /// <param name="TtlSeconds">Lifetime; absent for a token that does not expire.</param>
-public sealed record TokenCreateRequest(string? Name = null, IReadOnlyList<string>? Roles = null, IReadOnlyList<string>? KeyPatterns = null, long? TtlSeconds = null);
+/// <param name="ApprovalId">Under dual control, the approved approval this issuance carries out (requested by the same caller, for exactly these fields).</param>
+public sealed record TokenCreateRequest(string? Name = null, IReadOnlyList<string>? Roles = null, IReadOnlyList<string>? KeyPatterns = null, long? TtlSeconds = null, string? ApprovalId = null);
 
 /// <summary>A token as listed: never its secret or its hash.</summary>
 /// <param name="Id">The public id (the actor in audit events).</param>

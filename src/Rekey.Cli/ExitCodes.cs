@@ -38,9 +38,15 @@ public static class ExitCodes
     /// <summary>The server refused the token: missing, unknown, expired or revoked, or not allowed this call.</summary>
     public const int AuthFailed = 9;
 
+    /// <summary>The operation is under dual control: it was not run, and an approval now waits for approvers (its id is in the message).</summary>
+    public const int ApprovalPending = 10;
+
     /// <summary>The exit code of a domain refusal: the one place codes map to exit codes.</summary>
     public static int For(RekeyErrorCode code) => code switch
     {
+        RekeyErrorCode.ApprovalPending => ApprovalPending,
+        RekeyErrorCode.ApprovalNotFound => NotFound,
+        RekeyErrorCode.ApprovalRefused => Refused,
         RekeyErrorCode.KeyNotFound or RekeyErrorCode.VersionNotFound or RekeyErrorCode.TokenNotFound or RekeyErrorCode.JobNotFound or RekeyErrorCode.SourceNotFound or RekeyErrorCode.StoreNotFound or RekeyErrorCode.PolicyNotFound or RekeyErrorCode.RotationNotFound => NotFound,
         RekeyErrorCode.KeyExists or RekeyErrorCode.Conflict => Conflict,
         RekeyErrorCode.DecryptionFailed => DecryptionFailed,

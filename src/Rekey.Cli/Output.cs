@@ -449,6 +449,56 @@ internal sealed class Output
         _console.Write(table);
     }
 
+    public void Approvals(IEnumerable<Rekey.Api.ApprovalResource> approvals)
+    {
+        var list = approvals.ToList();
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(list);
+            return;
+        }
+
+        var table = new Table().AddColumns("Id", "State", "Operation", "Requested by", "Approvals", "Created", "Expires");
+        foreach (var a in list)
+        {
+            var approved = a.Votes.Count(v => v.Decision == "approve");
+            table.AddRow(Esc(a.Id), Esc(a.State), Esc(a.Summary), Esc(a.Requester), $"{approved}/{a.Required}", Time(a.CreatedAt), Time(a.ExpiresAt));
+        }
+
+        _console.Write(table);
+    }
+
+    public void Approval(Rekey.Api.ApprovalResource a)
+    {
+        if (Format == OutputFormat.Json)
+        {
+            WriteJson(a);
+            return;
+        }
+
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow("Approval", Esc(a.Id));
+        grid.AddRow("State", Esc(a.State));
+        grid.AddRow("Operation", Esc(a.Summary));
+        grid.AddRow("Request hash", Esc(a.RequestHash));
+        grid.AddRow("Requested by", Esc(a.Requester) + (a.Reason is null ? string.Empty : " (" + Esc(a.Reason) + ")"));
+        grid.AddRow("Approvals needed", Num(a.Required));
+        grid.AddRow("Created", Time(a.CreatedAt));
+        grid.AddRow("Expires", Time(a.ExpiresAt));
+        grid.AddRow("Decided", Time(a.DecidedAt));
+        foreach (var v in a.Votes)
+        {
+            grid.AddRow(v.Decision == "approve" ? "Approved by" : "Denied by", Esc(v.Approver) + " at " + Time(v.At) + (v.Comment is null ? string.Empty : ": " + Esc(v.Comment)));
+        }
+
+        if (a.Result is not null)
+        {
+            grid.AddRow("Result", Esc(a.Result));
+        }
+
+        _console.Write(grid);
+    }
+
     public void Message(string text, object json)
     {
         if (Format == OutputFormat.Json)

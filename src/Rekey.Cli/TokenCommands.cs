@@ -25,10 +25,11 @@ internal static class TokenCommands
     private static Command Create(GlobalOptions globals)
     {
         var name = new Option<string>("--name") { Description = "A label for the token.", Required = true };
-        var roles = new Option<string[]>("--role") { Description = "admin, key-officer, operator, application or auditor (repeat for several).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var roles = new Option<string[]>("--role") { Description = "admin, key-officer, operator, application, auditor or approver (repeat for several).", Required = true, AllowMultipleArgumentsPerToken = true };
         var patterns = new Option<string[]>("--pattern") { Description = "Keys it may touch: a name, 'prefix/*' or '*' (repeat for several).", Required = true, AllowMultipleArgumentsPerToken = true };
         var ttl = new Option<string?>("--ttl") { Description = "Lifetime, for example 1h or 90d (default: no expiry)." };
-        var command = new Command("create", "Issue a token; its secret is printed this once.") { name, roles, patterns, ttl };
+        var approval = new Option<string?>("--approval") { Description = "Under dual control: the approved approval for exactly this token (admin and approver tokens), asked for by you." };
+        var command = new Command("create", "Issue a token; its secret is printed this once.") { name, roles, patterns, ttl, approval };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             TimeSpan? lifetime = null;
@@ -37,7 +38,7 @@ internal static class TokenCommands
                 lifetime = Durations.TryParse(text, out var d) && d > TimeSpan.Zero ? d : throw new UsageException($"'{text}' is not a positive duration like 1h or 90d.");
             }
 
-            var request = new TokenCreateRequest(parse.GetValue(name), parse.GetValue(roles), parse.GetValue(patterns), (long?)lifetime?.TotalSeconds);
+            var request = new TokenCreateRequest(parse.GetValue(name), parse.GetValue(roles), parse.GetValue(patterns), (long?)lifetime?.TotalSeconds, parse.GetValue(approval));
             TokenCreatedResponse created;
             if (GlobalOptions.ServerAddress() is { } address)
             {
@@ -47,7 +48,13 @@ internal static class TokenCommands
             else
             {
                 await using var open = await StoreHome.Open(parse.GetValue(globals.Dir)!).OpenServiceAsync(null, ct).ConfigureAwait(false);
-                var (issued, secret) = await TokenIssuer.IssueAsync((ITokenStore)open.Store, request, LocalChange(), TimeProvider.System, ct).ConfigureAwait(false);
+                var change = LocalChange();
+                if (request.ApprovalId is { } approvalId && open.Service.Approvals is Rekey.Lifecycle.ApprovalGate gate)
+                {
+                    change = change with { Approval = await gate.CollectAsync(approvalId, change.Actor, ct).ConfigureAwait(false) };
+                }
+
+                var (issued, secret) = await TokenIssuer.IssueAsync((ITokenStore)open.Store, request, change, TimeProvider.System, open.Service.Approvals, ct).ConfigureAwait(false);
                 created = new TokenCreatedResponse(Rekey.Server.Access.TokenMapping.ToResource(issued), secret);
             }
 

@@ -455,6 +455,24 @@ public sealed class RekeyClient : IKeyService, IDisposable
         (await SendAsync<object, T>(HttpMethod.Get, path, null, null, type, cancellationToken, safeToRepeat: true).ConfigureAwait(false))
         ?? throw new RekeyStoreException($"The server answered {path} with no body.", isTransient: false);
 
+    /// <summary>Approvals the token covers, newest first (<c>GET /v1/approvals</c>), in <paramref name="state"/> when given.</summary>
+    public async Task<IReadOnlyList<ApprovalResource>> ListApprovalsAsync(string? state = null, CancellationToken cancellationToken = default) =>
+        (await GetAsync("v1/approvals" + (state is null ? string.Empty : "?state=" + Uri.EscapeDataString(state)), ApiJsonContext.Default.ApprovalsResponse, cancellationToken).ConfigureAwait(false)).Approvals;
+
+    /// <summary>One approval (<c>GET /v1/approvals/{id}</c>).</summary>
+    public Task<ApprovalResource> GetApprovalAsync(string id, CancellationToken cancellationToken = default) =>
+        GetAsync("v1/approvals/" + Uri.EscapeDataString(id), ApiJsonContext.Default.ApprovalResource, cancellationToken);
+
+    /// <summary>Approves (<paramref name="approve"/>) or denies an approval as this token; returns it as it then stands (executed when this was the last approval needed).</summary>
+    public async Task<ApprovalResource> DecideApprovalAsync(string id, bool approve, string? comment = null, CancellationToken cancellationToken = default) =>
+        (await SendAsync(HttpMethod.Post, $"v1/approvals/{Uri.EscapeDataString(id)}/{(approve ? "approve" : "deny")}", new ApprovalDecisionRequest(comment), ApiJsonContext.Default.ApprovalDecisionRequest, ApiJsonContext.Default.ApprovalResource, cancellationToken).ConfigureAwait(false))!;
+
+    private static RekeyException Held(ApprovalResource approval) =>
+        new(RekeyErrorCode.ApprovalPending, string.Create(CultureInfo.InvariantCulture, $"'{approval.Summary}' needs approval by {approval.Required} approver(s) other than {approval.Requester}: approval {approval.Id} is pending until {approval.ExpiresAt:u} (rekey approval approve {approval.Id})."))
+        {
+            ApprovalId = approval.Id,
+        };
+
     // safeToRepeat: reads and the data plane change nothing (a repeated encrypt only makes another
     // ciphertext), so they are retried; everything else might have been applied before its answer
     // was lost, so it is not.
@@ -541,6 +559,14 @@ public sealed class RekeyClient : IKeyService, IDisposable
             if (!response.IsSuccessStatusCode)
             {
                 throw await ErrorAsync(response, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Held for dual control: nothing happened yet, so the caller hears it as the typed
+            // refusal it would get in process, with the approval to follow.
+            if (response.StatusCode == HttpStatusCode.Accepted && typeof(TResponse) != typeof(ApprovalResource))
+            {
+                var held = await response.Content.ReadFromJsonAsync(ApiJsonContext.Default.ApprovalResource, cancellationToken).ConfigureAwait(false);
+                throw Held(held!);
             }
 
             if (responseType is null || response.StatusCode == HttpStatusCode.NoContent)

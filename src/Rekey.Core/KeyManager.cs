@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using Rekey.Approvals;
 using Rekey.Audit;
 using Rekey.Errors;
 using Rekey.Keys;
@@ -83,6 +84,17 @@ public sealed partial class KeyManager : IKeyManager
     private async Task<KeyVersionInfo> AddVersionAsync(KeyName name, RotateOptions options, ImportedMaterial? imported, ChangeContext? change, CancellationToken cancellationToken)
     {
         var action = imported is null ? "key.rotate" : "key.import";
+        if (imported is null && options.Cause is null or "manual")
+        {
+            var hold = ApprovalRequest.For(ApprovalOperations.Rotate, name.Value).With("activate", options.Activate ? "true" : "false");
+            if (options.ExpectedActiveVersion is { } expectedVersion)
+            {
+                hold = hold.With("expected_version", expectedVersion.ToString(CultureInfo.InvariantCulture));
+            }
+
+            await HoldAsync(hold, change, cancellationToken).ConfigureAwait(false);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             var (_, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
@@ -133,7 +145,7 @@ public sealed partial class KeyManager : IKeyManager
 
     /// <summary>Suspends a version: it neither encrypts nor decrypts until enabled again.</summary>
     public Task<KeyVersionInfo> DisableAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
-        TransitionAsync(name, version, KeyVersionState.Disabled, "version.disable", change, cancellationToken);
+        TransitionAsync(name, version, KeyVersionState.Disabled, "version.disable", change, cancellationToken, hold: ApprovalRequest.For(ApprovalOperations.Disable, name.Value, version));
 
     /// <summary>Returns a Disabled or Retiring version to DecryptOnly.</summary>
     public Task<KeyVersionInfo> EnableAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
@@ -168,7 +180,7 @@ public sealed partial class KeyManager : IKeyManager
 
     /// <summary>Schedules a Disabled version for destruction after the key's destruction delay.</summary>
     public Task<KeyVersionInfo> ScheduleDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
-        TransitionAsync(name, version, KeyVersionState.DestroyScheduled, "version.schedule_destroy", change, cancellationToken);
+        TransitionAsync(name, version, KeyVersionState.DestroyScheduled, "version.schedule_destroy", change, cancellationToken, hold: ApprovalRequest.For(ApprovalOperations.ScheduleDestroy, name.Value, version));
 
     /// <summary>Cancels a scheduled destruction; the version returns to Disabled.</summary>
     public Task<KeyVersionInfo> CancelDestroyAsync(KeyName name, int version, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
@@ -217,7 +229,8 @@ public sealed partial class KeyManager : IKeyManager
             }
         }
 
-        return await TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken, note: forced).ConfigureAwait(false);
+        var hold = ApprovalRequest.For(ApprovalOperations.Destroy, name.Value, version).With("force", options.Force ? "true" : "false");
+        return await TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken, note: forced, hold: hold).ConfigureAwait(false);
     }
 
     /// <summary>Sets the lowest version allowed to decrypt; it may not exceed the Active version.</summary>
@@ -232,6 +245,7 @@ public sealed partial class KeyManager : IKeyManager
                 $"The minimum decryption version cannot exceed the Active version {active}.", cancellationToken).ConfigureAwait(false);
         }
 
+        await HoldAsync(ApprovalRequest.For(ApprovalOperations.KeyConfig, name.Value).With("min_decryption_version", minVersion.ToString(CultureInfo.InvariantCulture)), change, cancellationToken).ConfigureAwait(false);
         var updated = key with { MinDecryptionVersion = minVersion };
         var audit = _state.Audit(change, "key.set_min_decryption_version", name, key.MinDecryptionVersion, minVersion, "success", null);
         await _state.Store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
@@ -249,6 +263,18 @@ public sealed partial class KeyManager : IKeyManager
         }
 
         var (key, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
+        var hold = ApprovalRequest.For(ApprovalOperations.KeyConfig, name.Value);
+        if (update.DestructionDelay is { } delay)
+        {
+            hold = hold.With("destruction_delay_seconds", ((long)delay.TotalSeconds).ToString(CultureInfo.InvariantCulture));
+        }
+
+        if (update.DeletionAllowed is { } allowed)
+        {
+            hold = hold.With("deletion_allowed", allowed ? "true" : "false");
+        }
+
+        await HoldAsync(hold, change, cancellationToken).ConfigureAwait(false);
         var updated = key with
         {
             DestructionDelay = update.DestructionDelay ?? key.DestructionDelay,
@@ -274,10 +300,16 @@ public sealed partial class KeyManager : IKeyManager
                 $"Key '{name}' does not allow deletion; update it with deletion allowed first.", cancellationToken).ConfigureAwait(false);
         }
 
+        await HoldAsync(ApprovalRequest.For(ApprovalOperations.DeleteKey, name.Value), change, cancellationToken).ConfigureAwait(false);
         var audit = _state.Audit(change, "key.delete", name, null, null, "success", string.Create(CultureInfo.InvariantCulture, $"{versions.Count} versions erased"));
         await _state.Store.DeleteKeyAsync(name, audit, cancellationToken).ConfigureAwait(false);
         _state.Cache.Invalidate(name);
     }
+
+    // Dual control: a no-op without a gate, and for changes a policy makes (the policy itself was
+    // set under the approval rules).
+    private Task HoldAsync(ApprovalRequest request, ChangeContext? change, CancellationToken cancellationToken) =>
+        _state.Options.Approvals is { } gate && change is not { ByPolicy: true } ? gate.CheckAsync(request, change, cancellationToken) : Task.CompletedTask;
 
     private async Task<KeyVersionInfo> TransitionAsync(
         KeyName name,
@@ -287,7 +319,8 @@ public sealed partial class KeyManager : IKeyManager
         ChangeContext? change,
         CancellationToken cancellationToken,
         TimeSpan? gracePeriod = null,
-        string? note = null)
+        string? note = null,
+        ApprovalRequest? hold = null)
     {
         var (key, versions) = await _state.LoadAsync(name, cancellationToken).ConfigureAwait(false);
         var target = versions.FirstOrDefault(v => v.Info.Version == version)
@@ -298,6 +331,13 @@ public sealed partial class KeyManager : IKeyManager
         if (refusal is not null)
         {
             await _state.RefuseAsync(change, action, name, version, null, refusal.Code, refusal.Message, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Held for approval only once the transition itself is allowed, so nobody is asked to
+        // approve what would be refused anyway.
+        if (hold is not null)
+        {
+            await HoldAsync(hold, change, cancellationToken).ConfigureAwait(false);
         }
 
         var updates = new List<VersionUpdate>(2);

@@ -55,6 +55,9 @@ public sealed class RekeyService : IKeyService, IAsyncDisposable
     /// <summary>The audit log.</summary>
     public AuditService Audit { get; }
 
+    /// <summary>Dual control, when configured (<see cref="RekeyServiceOptions.Approvals"/>): what holds operations for approval.</summary>
+    public IApprovalGate? Approvals => _state.Options.Approvals;
+
     /// <inheritdoc />
     public Task<KeyInfo> CreateKeyAsync(KeyName name, KeyCreateOptions? options = null, ChangeContext? change = null, CancellationToken cancellationToken = default) =>
         Keys.CreateKeyAsync(name, options, change, cancellationToken);

@@ -51,4 +51,10 @@ public sealed class RekeyServiceOptions
     /// destruction to the inventory of the registered data sources.
     /// </summary>
     public IDataInventory? Inventory { get; set; }
+
+    /// <summary>
+    /// Dual control: asked before destroying, disabling, scheduling destruction, deleting a key,
+    /// changing its configuration and rotating by hand; null holds nothing for approval.
+    /// </summary>
+    public IApprovalGate? Approvals { get; set; }
 }

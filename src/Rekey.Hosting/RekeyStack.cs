@@ -85,6 +85,9 @@ public sealed class RekeyStack : IAsyncDisposable
 
                     // A version is not destroyed while the inventory shows data under it.
                     Inventory = new Lifecycle.InventoryGate((IDataSourceStore)store, (IRewrapJobStore)store),
+
+                    // Operations the policies (or the configuration) hold for approval wait for their approvers.
+                    Approvals = new Lifecycle.ApprovalGate((ILifecycleStore)store, (IApprovalStore)store, options.Approvals, time),
                 },
                 time);
             return new RekeyStack(store, roots, service);

@@ -47,6 +47,12 @@ public class RekeyStackOptions
     public int MaxVersionsPerKey { get; set; } = 10_000;
 
     /// <summary>
+    /// Dual control the configuration imposes, added to what the policies ask: operations that
+    /// need approval whatever any policy says, which no API call can loosen. Null for none.
+    /// </summary>
+    public Approvals.ApprovalRule? Approvals { get; set; }
+
+    /// <summary>
     /// Follow changes other processes make to the store (PostgreSQL LISTEN/NOTIFY, SQLite
     /// polling), so a rotation elsewhere is seen at once. Default on; a one-shot command turns it off.
     /// </summary>

@@ -43,8 +43,9 @@ public sealed class LifecyclePolicies
             throw new RekeyException(RekeyErrorCode.InvalidRequest, $"The pattern '{pattern.Value}' matches no key; create a key it covers first (a policy on nothing is most often a typo).");
         }
 
-        var now = AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
         var document = JsonSerializer.Serialize(policy, LifecycleJson.Default.LifecyclePolicy);
+        await HoldAsync(Approvals.ApprovalRequest.For(Approvals.ApprovalOperations.Policy, pattern.Value).With("document", document), change, cancellationToken).ConfigureAwait(false);
+        var now = AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
         var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "policy.set", pattern.Value == "*" || !KeyName.TryParse(pattern.Value, out _) ? null : pattern.Value, null, null, "success", $"pattern {pattern.Value}; {document}"));
         await _store.PutPolicyAsync(new StoredPolicy(pattern.Value, document, now), audit, cancellationToken).ConfigureAwait(false);
         return new PolicyEntry(pattern.Value, policy, now);
@@ -54,6 +55,12 @@ public sealed class LifecyclePolicies
     public async Task UnsetAsync(KeyPattern pattern, ChangeContext change, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(change);
+        if ((await _store.ListPoliciesAsync(cancellationToken).ConfigureAwait(false)).All(p => p.Pattern != pattern.Value))
+        {
+            throw new RekeyException(RekeyErrorCode.PolicyNotFound, $"No policy is set on '{pattern.Value}'.");
+        }
+
+        await HoldAsync(Approvals.ApprovalRequest.For(Approvals.ApprovalOperations.Policy, pattern.Value).With("unset", "true"), change, cancellationToken).ConfigureAwait(false);
         var now = AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
         var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "policy.unset", null, null, null, "success", "pattern " + pattern.Value));
         if (!await _store.DeletePolicyAsync(pattern.Value, audit, cancellationToken).ConfigureAwait(false))
@@ -61,6 +68,10 @@ public sealed class LifecyclePolicies
             throw new RekeyException(RekeyErrorCode.PolicyNotFound, $"No policy is set on '{pattern.Value}'.");
         }
     }
+
+    // Dual control over policies: the gate is the service's (null holds nothing).
+    private Task HoldAsync(Approvals.ApprovalRequest request, ChangeContext change, CancellationToken cancellationToken) =>
+        _keys is RekeyService { Approvals: { } gate } ? gate.CheckAsync(request, change, cancellationToken) : Task.CompletedTask;
 
     /// <summary>Every policy, by pattern.</summary>
     public async Task<IReadOnlyList<PolicyEntry>> ListAsync(CancellationToken cancellationToken = default) =>

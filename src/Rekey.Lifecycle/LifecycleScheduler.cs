@@ -309,5 +309,5 @@ public sealed class LifecycleScheduler
     }
 
     private static ChangeContext Change(IReadOnlyDictionary<string, string> sources, string field, string? reason) =>
-        new(PolicyResolver.Actor(sources, field), reason);
+        new(PolicyResolver.Actor(sources, field), reason) { ByPolicy = true };
 }

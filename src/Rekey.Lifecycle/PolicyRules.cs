@@ -88,6 +88,24 @@ internal static class PolicyRules
             }
         }
 
+        foreach (var operation in policy.RequireApproval ?? [])
+        {
+            if (!Approvals.ApprovalOperations.All.Contains(operation))
+            {
+                problems.Add($"require_approval names '{operation}', which is none of: {string.Join(", ", Approvals.ApprovalOperations.All.Order(StringComparer.Ordinal))}.");
+            }
+        }
+
+        if (policy.ApprovalsRequired is < 1 or > 10)
+        {
+            problems.Add("approvals_required must be from 1 to 10 (approvers besides the requester).");
+        }
+
+        if (policy.ApprovalExpiresAfter is { } expiry && (expiry < TimeSpan.FromMinutes(1) || expiry > TimeSpan.FromDays(30)))
+        {
+            problems.Add("approval_expires must be from 1 minute to 30 days.");
+        }
+
         if (policy.Destroy == true && policy.RetainFor is null && policy.UntilReencrypted != true)
         {
             problems.Add("destroy needs a retention rule in the same policy: retain (a minimum time) or until_reencrypted, so no version is destroyed the moment it stops being Active.");

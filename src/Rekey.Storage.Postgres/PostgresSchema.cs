@@ -199,6 +199,34 @@ internal static class PostgresSchema
                 used_version integer
             );
             """),
+        (9, """
+            -- Dual control: operations held for approval, and each approver's decision.
+            CREATE TABLE rekey.approvals (
+                id text PRIMARY KEY,
+                operation text NOT NULL,
+                key_name text,
+                version integer,
+                fields text NOT NULL,
+                request_hash text NOT NULL,
+                requester text NOT NULL,
+                reason text,
+                required integer NOT NULL CHECK (required >= 1),
+                state text NOT NULL CHECK (state IN ('pending', 'approved', 'executed', 'failed', 'denied', 'expired')),
+                created_at bigint NOT NULL,
+                expires_at bigint NOT NULL,
+                decided_at bigint,
+                result text
+            );
+            CREATE INDEX approvals_by_state ON rekey.approvals (state, expires_at);
+            CREATE TABLE rekey.approval_votes (
+                approval_id text NOT NULL REFERENCES rekey.approvals (id),
+                approver text NOT NULL,
+                at bigint NOT NULL,
+                approve boolean NOT NULL,
+                comment text,
+                PRIMARY KEY (approval_id, approver)
+            );
+            """),
     ];
 
     public static int LatestVersion => Migrations[^1].Version;

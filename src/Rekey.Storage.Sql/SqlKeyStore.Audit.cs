@@ -82,6 +82,11 @@ public abstract partial class SqlKeyStore
     private async Task AppendAuditAsync(DbConnection connection, DbTransaction transaction, AuditRecord record, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(record);
+        if (record.SpendsApproval is not null)
+        {
+            await SpendApprovalAsync(connection, transaction, record, cancellationToken).ConfigureAwait(false);
+        }
+
         long sequence = 1;
         var previous = AuditChain.GenesisHash;
         await using (var head = Command(connection, transaction, $"SELECT seq, hash FROM {T("audit_events")} ORDER BY seq DESC LIMIT 1;"))

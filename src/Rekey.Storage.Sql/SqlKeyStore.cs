@@ -18,7 +18,7 @@ namespace Rekey.Storage.Sql;
 /// The SQLite and PostgreSQL stores are this class with their dialect, schema and change feed.
 /// A new table is added here once and in each dialect's DDL.
 /// </remarks>
-public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore, IRootMigrationStore, IImportTokenStore, IStoreStatistics
+public abstract partial class SqlKeyStore : IKeyStore, ITokenStore, IAuditCheckpointStore, IKeyChangeFeed, IRewrapJobStore, IDataSourceStore, ILifecycleStore, IRootMigrationStore, IImportTokenStore, IStoreStatistics, IApprovalStore
 {
     /// <summary>Binds the engine to <paramref name="dialect"/>.</summary>
     protected SqlKeyStore(SqlDialect dialect)

@@ -191,6 +191,34 @@ internal static class SqliteSchema
                 used_version INTEGER
             ) STRICT;
             """),
+        (9, """
+            -- Dual control: operations held for approval, and each approver's decision.
+            CREATE TABLE approvals (
+                id TEXT PRIMARY KEY,
+                operation TEXT NOT NULL,
+                key_name TEXT,
+                version INTEGER,
+                fields TEXT NOT NULL,
+                request_hash TEXT NOT NULL,
+                requester TEXT NOT NULL,
+                reason TEXT,
+                required INTEGER NOT NULL CHECK (required >= 1),
+                state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'executed', 'failed', 'denied', 'expired')),
+                created_at INTEGER NOT NULL,
+                expires_at INTEGER NOT NULL,
+                decided_at INTEGER,
+                result TEXT
+            ) STRICT;
+            CREATE INDEX approvals_by_state ON approvals (state, expires_at);
+            CREATE TABLE approval_votes (
+                approval_id TEXT NOT NULL REFERENCES approvals (id),
+                approver TEXT NOT NULL,
+                at INTEGER NOT NULL,
+                approve INTEGER NOT NULL,
+                comment TEXT,
+                PRIMARY KEY (approval_id, approver)
+            ) STRICT;
+            """),
     ];
 
     /// <summary>The schema version this build writes.</summary>

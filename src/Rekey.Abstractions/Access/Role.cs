@@ -20,4 +20,11 @@ public enum Role
 
     /// <summary>Read-only: key metadata and the audit log.</summary>
     Auditor = 5,
+
+    /// <summary>
+    /// Dual control: approve or deny operations others asked for, on the keys the token covers
+    /// (store-wide operations need a token on <c>*</c>). Grants nothing else; a requester never
+    /// approves their own request.
+    /// </summary>
+    Approver = 6,
 }

@@ -38,6 +38,13 @@ public sealed record AuditRecord(
     /// unknown). The actor is then <c>anonymous</c>: nobody proved to be that token.
     /// </summary>
     public string? PresentedTokenId { get; init; }
+
+    /// <summary>
+    /// Not part of the event: the approval the change this event records carries out. The store
+    /// marks it executed in the same transaction, and refuses the whole change (writing nothing)
+    /// unless it was approved and not yet executed. The event's details name it.
+    /// </summary>
+    public string? SpendsApproval { get; init; }
 }
 
 /// <summary>An event as stored: the record, its place in the chain and the hashes that link it.</summary>

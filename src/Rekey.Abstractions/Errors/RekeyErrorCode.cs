@@ -100,4 +100,21 @@ public enum RekeyErrorCode
     /// public key) or is not 32 bytes. Nothing was changed.
     /// </summary>
     ImportRefused = 30,
+
+    /// <summary>
+    /// The operation is under dual control: a pending approval was created (its id is in
+    /// <see cref="RekeyException.ApprovalId"/>) and the operation runs once enough approvers
+    /// approve it. Nothing was changed yet.
+    /// </summary>
+    ApprovalPending = 31,
+
+    /// <summary>
+    /// An approval decision or use was refused: the requester approving their own request, an
+    /// approver deciding twice, an approval that is not pending (or not approved), expired, for
+    /// another operation or for a key the approver's token does not cover. Nothing was changed.
+    /// </summary>
+    ApprovalRefused = 32,
+
+    /// <summary>No approval has the id.</summary>
+    ApprovalNotFound = 33,
 }

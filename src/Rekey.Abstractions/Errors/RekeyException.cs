@@ -28,6 +28,9 @@ public sealed class RekeyException : Exception
     /// <summary>The stable code of this refusal.</summary>
     public RekeyErrorCode Code { get; }
 
+    /// <summary>For <see cref="RekeyErrorCode.ApprovalPending"/>: the approval that now waits for approvers.</summary>
+    public string? ApprovalId { get; init; }
+
     /// <summary>The one error every failed decryption produces, whatever the reason.</summary>
     public static RekeyException DecryptionFailed() =>
         new(RekeyErrorCode.DecryptionFailed, "The ciphertext could not be decrypted.");

@@ -87,6 +87,21 @@ public sealed record LifecyclePolicy
 
     /// <summary><c>text</c> (default) or <c>pairs</c>: the form of <see cref="RewrapContextTemplate"/>, as the application encrypted with.</summary>
     public string? RewrapContextForm { get; init; }
+
+    /// <summary>
+    /// Dual control: the operations (<see cref="Approvals.ApprovalOperations"/>) on matching keys
+    /// that run only once <see cref="ApprovalsRequired"/> approvers other than the requester approve.
+    /// Unlike the other fields, approval rules add up across every matching policy.
+    /// </summary>
+    public IReadOnlyList<string>? RequireApproval { get; init; }
+
+    /// <summary>How many distinct approvers an operation under <see cref="RequireApproval"/> needs (default 1, so two people in all).</summary>
+    public int? ApprovalsRequired { get; init; }
+
+    /// <summary>How long a request waits for its approvers before it lapses (default 24 hours).</summary>
+    [JsonPropertyName("approval_expires_seconds")]
+    [JsonConverter(typeof(DurationSecondsJsonConverter))]
+    public TimeSpan? ApprovalExpiresAfter { get; init; }
 }
 
 /// <summary>A policy as set on a pattern.</summary>

@@ -57,4 +57,8 @@ internal static class EndpointNames
     public const string RotationList = "rotations.list";
     public const string RotationRead = "rotations.read";
     public const string RotationRetry = "rotations.retry";
+    public const string ApprovalList = "approvals.list";
+    public const string ApprovalRead = "approvals.read";
+    public const string ApprovalApprove = "approvals.approve";
+    public const string ApprovalDeny = "approvals.deny";
 }

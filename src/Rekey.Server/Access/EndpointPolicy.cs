@@ -91,6 +91,13 @@ internal static class EndpointPolicy
         Rule(EndpointNames.RotationList, Readers, EndpointScope.Filtered),
         Rule(EndpointNames.RotationRead, Readers, EndpointScope.Filtered),
         Rule(EndpointNames.RotationRetry, Rotators, EndpointScope.Filtered),
+
+        // Dual control: only approvers decide; requesters and auditors follow along. The handlers
+        // check the token covers the approval's key (store-wide operations need '*').
+        Rule(EndpointNames.ApprovalList, [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Auditor, Role.Approver], EndpointScope.Filtered),
+        Rule(EndpointNames.ApprovalRead, [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Auditor, Role.Approver], EndpointScope.Filtered),
+        Rule(EndpointNames.ApprovalApprove, [Role.Approver], EndpointScope.Filtered),
+        Rule(EndpointNames.ApprovalDeny, [Role.Approver], EndpointScope.Filtered),
     }.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
 
     private static EndpointRule Rule(string name, Role[] roles, EndpointScope scope) => new(name, roles.ToHashSet(), scope);

@@ -129,7 +129,8 @@ internal static class LifecycleEndpoints
         }
     }
 
-    private static bool Covers(KeyPattern token, KeyPattern policy)
+    /// <summary>True when a token's pattern covers every key a policy's pattern can match.</summary>
+    internal static bool Covers(KeyPattern token, KeyPattern policy)
     {
         var (t, p) = (token.Value, policy.Value);
         if (t == "*" || t == p)

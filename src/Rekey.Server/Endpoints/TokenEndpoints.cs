@@ -26,7 +26,14 @@ internal static class TokenEndpoints
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.TokenCreateRequest).ConfigureAwait(false);
         var store = context.RequestServices.GetRequiredService<ITokenStore>();
         var time = context.RequestServices.GetRequiredService<TimeProvider>();
-        var (token, secret) = await TokenIssuer.IssueAsync(store, body, context.Caller().Change(null), time, context.RequestAborted).ConfigureAwait(false);
+        var change = context.Caller().Change(null);
+        var gate = context.Service().Approvals;
+        if (body.ApprovalId is { } approvalId && gate is Rekey.Lifecycle.ApprovalGate approvals)
+        {
+            change = change with { Approval = await approvals.CollectAsync(approvalId, change.Actor, context.RequestAborted).ConfigureAwait(false) };
+        }
+
+        var (token, secret) = await TokenIssuer.IssueAsync(store, body, change, time, gate, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers.CacheControl = "no-store";
         await JsonBody.WriteAsync(context, new TokenCreatedResponse(TokenMapping.ToResource(token), secret), ApiJsonContext.Default.TokenCreatedResponse, StatusCodes.Status201Created).ConfigureAwait(false);
     }

@@ -12,14 +12,22 @@ namespace Rekey.Server.Hosting;
 /// </summary>
 internal sealed partial class LifecycleWorker : PeriodicWorker
 {
+    // Approvals lapse at their own pace; looking for them every 15 s is soon enough for the audit log.
+    private static readonly TimeSpan ExpirySweep = TimeSpan.FromSeconds(15);
+
     private readonly LifecycleScheduler _scheduler;
+    private readonly ApprovalBoard _approvals;
+    private readonly TimeProvider _time;
     private readonly ILogger<LifecycleWorker> _logger;
     private readonly TimeSpan _interval;
+    private DateTimeOffset _nextSweep;
 
-    public LifecycleWorker(LifecycleScheduler scheduler, RekeyServerOptions options, TimeProvider time, ILogger<LifecycleWorker> logger)
+    public LifecycleWorker(LifecycleScheduler scheduler, ApprovalBoard approvals, RekeyServerOptions options, TimeProvider time, ILogger<LifecycleWorker> logger)
         : base(time)
     {
         _scheduler = scheduler;
+        _approvals = approvals;
+        _time = time;
         _logger = logger;
         _interval = options.SchedulerInterval;
         _scheduler.OnKeyError = (key, e) => LogKeyFailed(_logger, key, e.Message);
@@ -34,6 +42,16 @@ internal sealed partial class LifecycleWorker : PeriodicWorker
         {
             LogTick(_logger, looked);
         }
+
+        if (_time.GetUtcNow() >= _nextSweep)
+        {
+            _nextSweep = _time.GetUtcNow() + ExpirySweep;
+            var expired = await _approvals.ExpireAsync(cancellationToken).ConfigureAwait(false);
+            if (expired > 0)
+            {
+                LogExpired(_logger, expired);
+            }
+        }
     }
 
     protected override void OnStoreFailure(RekeyStoreException exception) => LogFailed(_logger, exception);
@@ -43,6 +61,9 @@ internal sealed partial class LifecycleWorker : PeriodicWorker
 
     [LoggerMessage(EventId = 2402, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not reach the store; retrying")]
     private static partial void LogFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2404, Level = LogLevel.Information, Message = "{Count} approval(s) expired without being carried out")]
+    private static partial void LogExpired(ILogger logger, int count);
 
     [LoggerMessage(EventId = 2403, Level = LogLevel.Warning, Message = "The lifecycle scheduler could not act on key {Key}: {Reason}; it tries again later")]
     private static partial void LogKeyFailed(ILogger logger, KeyName key, string reason);

@@ -232,6 +232,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
             options.Lifecycle,
             time));
         services.AddHostedService<LifecycleWorker>();
+        services.AddSingleton(sp => new Rekey.Lifecycle.ApprovalBoard((IApprovalStore)store, service, sp.GetRequiredService<Rekey.Lifecycle.LifecyclePolicies>(), time));
         services.AddSingleton(sp => new Rekey.Lifecycle.ComplianceReports(service, sp.GetRequiredService<Rekey.Lifecycle.LifecyclePolicies>(), (ILifecycleStore)store, (IRewrapJobStore)store, (IAuditCheckpointStore)store, time));
         var metrics = new RekeyMetrics([.. options.MetricsKeyPatterns.Select(Rekey.Access.KeyPattern.Parse)], options.Metrics);
         services.AddSingleton(metrics);
@@ -265,6 +266,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         RewrapEndpoints.Map(app);
         SourceEndpoints.Map(app);
         LifecycleEndpoints.Map(app);
+        ApprovalEndpoints.Map(app);
 
         if (metrics.Enabled)
         {

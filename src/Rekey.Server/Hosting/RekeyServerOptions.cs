@@ -102,6 +102,12 @@ public sealed class RekeyServerOptions
     /// <summary>The lifecycle scheduler's settings: the shortest policy period allowed (1 hour; the dev server allows 1 second), lease and recheck times.</summary>
     public Lifecycle.LifecycleOptions Lifecycle { get; set; } = new();
 
+    /// <summary>
+    /// Dual control the server imposes whatever the policies say (<c>require_approval</c>,
+    /// <c>approvals_required</c>, <c>approval_expires_seconds</c>); null for none beyond the policies'.
+    /// </summary>
+    public Rekey.Approvals.ApprovalRule? Approvals { get; set; }
+
     /// <summary>Most items in one batch request.</summary>
     public int MaxBatchItems { get; set; } = 1000;
 
@@ -121,6 +127,7 @@ public sealed class RekeyServerOptions
         MaxKeys = MaxKeys,
         MaxVersionsPerKey = MaxVersionsPerKey,
         AuditWitness = AuditWitness,
+        Approvals = Approvals,
     };
 
     /// <summary>Every problem with these options, in words an operator can act on; empty when they are usable.</summary>

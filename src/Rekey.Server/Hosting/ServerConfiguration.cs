@@ -101,6 +101,29 @@ public static class ServerConfiguration
         options.MaxKeys = Number(configuration, "max_keys", options.MaxKeys, problems);
         options.MaxVersionsPerKey = (int)Number(configuration, "max_versions_per_key", options.MaxVersionsPerKey, problems);
         options.AuditedRefusalsPerMinute = (int)Number(configuration, "audited_refusals_per_minute", options.AuditedRefusalsPerMinute, problems);
+        var approvalOperations = configuration.GetSection("require_approval").GetChildren().Select(c => c.Value).OfType<string>().ToList();
+        if (approvalOperations.Count > 0)
+        {
+            foreach (var unknown in approvalOperations.Where(o => !Rekey.Approvals.ApprovalOperations.All.Contains(o)))
+            {
+                problems.Add($"require_approval names '{unknown}', which is none of: {string.Join(", ", Rekey.Approvals.ApprovalOperations.All.Order(StringComparer.Ordinal))}.");
+            }
+
+            var required = (int)Number(configuration, "approvals_required", 1, problems);
+            if (required is < 1 or > 10)
+            {
+                problems.Add("approvals_required must be from 1 to 10 (approvers besides the requester).");
+            }
+
+            var expires = TimeSpan.FromSeconds(Number(configuration, "approval_expires_seconds", (long)Rekey.Approvals.ApprovalRule.DefaultExpiry.TotalSeconds, problems));
+            if (expires < TimeSpan.FromMinutes(1) || expires > TimeSpan.FromDays(30))
+            {
+                problems.Add("approval_expires_seconds must be from 60 (1 minute) to 2592000 (30 days).");
+            }
+
+            options.Approvals = new Rekey.Approvals.ApprovalRule(approvalOperations.ToHashSet(StringComparer.Ordinal), required, expires);
+        }
+
         if (configuration["metrics"] is { } enabled)
         {
             options.Metrics = bool.TryParse(enabled, out var on) ? on : Fail(problems, $"metrics must be true or false, not '{enabled}'.");

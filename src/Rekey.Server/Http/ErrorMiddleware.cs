@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Rekey.Errors;
 using Rekey.Server.Surfaces;
@@ -16,6 +17,15 @@ internal sealed partial class ErrorMiddleware(RequestDelegate next, ILogger<Erro
         try
         {
             await next(context).ConfigureAwait(false);
+        }
+        catch (RekeyException e) when (e is { Code: RekeyErrorCode.ApprovalPending, ApprovalId: { } approvalId } && !context.Response.HasStarted)
+        {
+            // Held for approval: not a failure. 202 with the approval, and where to follow it.
+            var approval = await context.RequestServices.GetRequiredService<Rekey.Lifecycle.ApprovalBoard>().GetAsync(approvalId, context.RequestAborted).ConfigureAwait(false);
+            context.Response.Clear();
+            context.Response.Headers["X-Request-Id"] = context.TraceIdentifier;
+            context.Response.Headers.Location = "/v1/approvals/" + approvalId;
+            await JsonBody.WriteAsync(context, Rekey.Api.ApiMapping.ToResource(approval), Rekey.Api.ApiJsonContext.Default.ApprovalResource, StatusCodes.Status202Accepted).ConfigureAwait(false);
         }
         catch (RekeyException e)
         {
