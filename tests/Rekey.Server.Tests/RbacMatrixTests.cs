@@ -16,6 +16,7 @@ public sealed class RbacMatrixTests
     private const string O = "operator";
     private const string P = "application";
     private const string U = "auditor";
+    private const string V = "approver";
 
     /// <summary>Who may call each endpoint, and whether its scope is a key, global, or neither.</summary>
     private static readonly Dictionary<string, (string[] Roles, Scope Scope)> Expected = new(StringComparer.Ordinal)
@@ -50,7 +51,7 @@ public sealed class RbacMatrixTests
         [EndpointNames.TokenCreate] = ([A], Scope.Global),
         [EndpointNames.TokenList] = ([A], Scope.Global),
         [EndpointNames.TokenRevoke] = ([A], Scope.Global),
-        [EndpointNames.TokenSelf] = ([A, K, O, P, U], Scope.None),
+        [EndpointNames.TokenSelf] = ([A, K, O, P, U, V], Scope.None),
         [EndpointNames.JobStart] = ([A, K, O], Scope.Key),
         [EndpointNames.JobList] = ([A, K, O, U], Scope.None),
         [EndpointNames.JobRead] = ([A, K, O, U], Scope.Key),
@@ -70,6 +71,10 @@ public sealed class RbacMatrixTests
         [EndpointNames.RotationList] = ([A, K, O, U], Scope.None),
         [EndpointNames.RotationRead] = ([A, K, O, U], Scope.None),
         [EndpointNames.RotationRetry] = ([A, K, O], Scope.None),
+        [EndpointNames.ApprovalList] = ([A, K, O, U, V], Scope.None),
+        [EndpointNames.ApprovalRead] = ([A, K, O, U, V], Scope.None),
+        [EndpointNames.ApprovalApprove] = ([V], Scope.None),
+        [EndpointNames.ApprovalDeny] = ([V], Scope.None),
     };
 
     private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi, EndpointNames.Version];
@@ -93,7 +98,7 @@ public sealed class RbacMatrixTests
         await using var server = await ServerHarness.StartAsync();
         var scoped = new Dictionary<string, string>();
         var global = new Dictionary<string, string>();
-        foreach (var role in new[] { A, K, O, P, U })
+        foreach (var role in new[] { A, K, O, P, U, V })
         {
             Api.RoleNames.TryParse(role, out var r);
             scoped[role] = await server.TokenAsync(r!.Value, "tenants/h42/*");
@@ -104,7 +109,7 @@ public sealed class RbacMatrixTests
         var cell = 0;
         foreach (var (endpoint, (roles, scope)) in Expected)
         {
-            foreach (var role in new[] { A, K, O, P, U })
+            foreach (var role in new[] { A, K, O, P, U, V })
             {
                 foreach (var inScope in new[] { true, false })
                 {
@@ -137,7 +142,7 @@ public sealed class RbacMatrixTests
         }
 
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
-        Assert.Equal(Expected.Count * 10, cell);
+        Assert.Equal(Expected.Count * 12, cell);
     }
 
     [Fact]
@@ -284,6 +289,10 @@ public sealed class RbacMatrixTests
             EndpointNames.RotationList => (HttpMethod.Get, "/v1/rotations", null),
             EndpointNames.RotationRead => (HttpMethod.Get, "/v1/rotations/" + rotationId, null),
             EndpointNames.RotationRetry => (HttpMethod.Post, "/v1/rotations/" + rotationId + "/retry", null),
+            EndpointNames.ApprovalList => (HttpMethod.Get, "/v1/approvals", null),
+            EndpointNames.ApprovalRead => (HttpMethod.Get, "/v1/approvals/apr_none", null),
+            EndpointNames.ApprovalApprove => (HttpMethod.Post, "/v1/approvals/apr_none/approve", "{}"),
+            EndpointNames.ApprovalDeny => (HttpMethod.Post, "/v1/approvals/apr_none/deny", "{}"),
             _ => throw new InvalidOperationException("No request for " + endpoint),
         };
     }

@@ -29,6 +29,9 @@ public sealed class ServerHarness : IAsyncDisposable
 
     public string DatabasePath => Path.Combine(_directory, "rekey.db");
 
+    /// <summary>The folder with the root key file, for a second server over the same store.</summary>
+    public string Folder => _directory;
+
     public static async Task<ServerHarness> StartAsync(Action<RekeyServerOptions>? configure = null, string? store = null, TimeProvider? time = null, string? directory = null)
     {
         var fresh = directory is null;
@@ -44,6 +47,13 @@ public sealed class ServerHarness : IAsyncDisposable
         var host = await RekeyServerHost.StartAsync(options, time: time);
         var (_, secret) = await host.IssueTokenAsync("test admin", new HashSet<Role> { Role.Admin }, [KeyPattern.All]);
         return new ServerHarness(directory, host, secret);
+    }
+
+    /// <summary>A token with several roles, issued directly: its id and secret.</summary>
+    public async Task<(string Id, string Secret)> TokenAsync(Role[] roles, params string[] patterns)
+    {
+        var (token, secret) = await Host.IssueTokenAsync(string.Join('+', roles) + " test", roles.ToHashSet(), patterns.Select(KeyPattern.Parse).ToList());
+        return (token.Id, secret);
     }
 
     /// <summary>A token with the given roles and patterns, issued directly.</summary>

@@ -21,7 +21,7 @@ internal static class EndpointPolicy
     private static readonly Role[] DataPlane = [Role.Admin, Role.Application];
     private static readonly Role[] Rewrappers = [Role.Admin, Role.Application, Role.Operator];
     private static readonly Role[] Auditors = [Role.Admin, Role.Auditor];
-    private static readonly Role[] Anyone = [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Application, Role.Auditor];
+    private static readonly Role[] Anyone = [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Application, Role.Auditor, Role.Approver];
 
     /// <summary>Every rule, by endpoint name.</summary>
     public static FrozenDictionary<string, EndpointRule> Rules { get; } = new EndpointRule[]
