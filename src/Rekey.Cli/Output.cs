@@ -429,6 +429,9 @@ internal sealed class Output
         if (p.RewrapWindow is { } window) yield return ("rewrap-window", "rewrap_window", window);
         if (p.RewrapContextTemplate is { } template) yield return ("rewrap-context-template", "rewrap_context_template", template);
         if (p.RewrapContextForm is { } form) yield return ("rewrap-context-form", "rewrap_context_form", form);
+        if (p.RequireApproval is { Count: > 0 } held) yield return ("require-approval", "require_approval", string.Join(",", held));
+        if (p.ApprovalsRequired is { } needed) yield return ("approvals-required", "approvals_required", Num(needed));
+        if (p.ApprovalExpiresAfter is { } expires) yield return ("approval-expires", "approval_expires_seconds", D(expires));
     }
 
     public void Roots(IEnumerable<RootStatusRow> roots)

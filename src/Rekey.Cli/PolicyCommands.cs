@@ -38,10 +38,13 @@ internal static class PolicyCommands
         var window = new Option<string?>("--rewrap-window") { Description = "When those jobs may run, HH:mm-HH:mm (for example 01:00-05:00); they pause outside it." };
         var contextTemplate = new Option<string?>("--rewrap-context-template") { Description = "Each record's encryption context with {id} for its id: those jobs then decrypt a sample of what they moved." };
         var contextForm = new Option<string?>("--rewrap-context-form") { Description = "text (default) or pairs: the template's form, as the application encrypted with." };
+        var requireApproval = new Option<string[]>("--require-approval") { Description = "Dual control: operations that wait for approvers (destroy, disable, schedule-destroy, delete-key, key-config, policy, admin-token, root, rotate; repeat for several).", AllowMultipleArgumentsPerToken = true };
+        var approvals = new Option<int?>("--approvals-required") { Description = "Approvers needed besides the requester (default 1)." };
+        var approvalExpires = new Option<string?>("--approval-expires") { Description = "How long a request waits for its approvers (default 24h)." };
         var reason = new Option<string?>("--reason") { Description = "Recorded in the audit log." };
         var command = new Command("set", "Set (or replace) the policy on a pattern (key officer). Applied by the server's scheduler.")
         {
-            pattern, rotateEvery, lifetime, before, cron, zone, maxEncryptions, pending, retain, keep, until, disabledFor, destroy, autoRewrap, throttle, window, contextTemplate, contextForm, reason,
+            pattern, rotateEvery, lifetime, before, cron, zone, maxEncryptions, pending, retain, keep, until, disabledFor, destroy, autoRewrap, throttle, window, contextTemplate, contextForm, requireApproval, approvals, approvalExpires, reason,
         };
         command.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
@@ -64,6 +67,9 @@ internal static class PolicyCommands
                 RewrapWindow = parse.GetValue(window),
                 RewrapContextTemplate = parse.GetValue(contextTemplate),
                 RewrapContextForm = parse.GetValue(contextForm),
+                RequireApproval = parse.GetValue(requireApproval) is { Length: > 0 } operations ? operations : null,
+                ApprovalsRequired = parse.GetValue(approvals),
+                ApprovalExpiresAfter = Duration(parse.GetValue(approvalExpires)),
             };
             if (value == new LifecyclePolicy())
             {

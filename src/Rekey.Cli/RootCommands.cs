@@ -33,7 +33,8 @@ internal static class RootCommands
         var batchSize = new Option<int>("--batch-size") { Description = "Secrets re-wrapped per transaction and audit event.", DefaultValueFactory = _ => 100 };
         var pause = new Option<string?>("--pause") { Description = "A pause after each batch (500ms, 2s), to spare an HSM or a KMS quota that live traffic shares." };
         var to = new Option<string>("--to") { Description = "The root to move to, as one setting: file:PATH, pkcs11:library=PATH;token=LABEL;key=LABEL;pin-env=VAR, or awskms:key=ID|ARN|alias/NAME[;region=R][;endpoint=URL]. Without it, the migration left unfinished is resumed." };
-        var migrate = new Command("migrate", "Re-wrap every key version, audit-signing key and data source under another root, in batches, while the store stays in use; a killed run resumes where it stopped. The old root is dropped from rekey.json once it wraps nothing.") { to, batchSize, pause };
+        var approval = new Option<string?>("--approval") { Description = "Under dual control (require_approval: root): the approved approval for exactly this change, asked for by you." };
+        var migrate = new Command("migrate", "Re-wrap every key version, audit-signing key and data source under another root, in batches, while the store stays in use; a killed run resumes where it stopped. The old root is dropped from rekey.json once it wraps nothing.") { to, batchSize, pause, approval };
         migrate.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var home = StoreHome.Open(parse.GetValue(globals.Dir)!);
@@ -43,12 +44,17 @@ internal static class RootCommands
                 throw new UsageException("Nothing to resume: give --to with the root to move to.");
             }
 
+            if (target is not null)
+            {
+                await HoldAsync(home, Rekey.Approvals.ApprovalRequest.For(Rekey.Approvals.ApprovalOperations.Root, null).With("action", "migrate").With("to", target), parse.GetValue(approval), ct).ConfigureAwait(false);
+            }
+
             return await MigrateAsync(globals, parse, home, target, Options(parse.GetValue(batchSize), parse.GetValue(pause)), ct).ConfigureAwait(false);
         }));
         root.Subcommands.Add(migrate);
 
         var label = new Option<string?>("--label") { Description = "For a PKCS#11 root: the new key's label (default: the current label with the date and time appended)." };
-        var rotate = new Command("rotate", "Make a new root where the current one lives (a new key file, a new key in the same token, a new KMS key) and migrate everything to it, as migrate does.") { label, batchSize, pause };
+        var rotate = new Command("rotate", "Make a new root where the current one lives (a new key file, a new key in the same token, a new KMS key) and migrate everything to it, as migrate does.") { label, batchSize, pause, approval };
         rotate.SetAction((parse, ct) => CliApp.Guard(globals, async () =>
         {
             var home = StoreHome.Open(parse.GetValue(globals.Dir)!);
@@ -58,6 +64,7 @@ internal static class RootCommands
             }
 
             var current = home.RootSetting();
+            await HoldAsync(home, Rekey.Approvals.ApprovalRequest.For(Rekey.Approvals.ApprovalOperations.Root, null).With("action", "rotate").With("from", current), parse.GetValue(approval), ct).ConfigureAwait(false);
             var next = await NewRootAsync(current, parse.GetValue(label), ct).ConfigureAwait(false);
             globals.Stderr.WriteLine($"Created the new root {next}.");
             return await MigrateAsync(globals, parse, home, next, Options(parse.GetValue(batchSize), parse.GetValue(pause)), ct).ConfigureAwait(false);
@@ -100,6 +107,31 @@ internal static class RootCommands
             return rows.Any(r => r.Role == "not configured") ? ExitCodes.StoreFailure : ExitCodes.Ok;
         }));
         return status;
+    }
+
+    // Dual control over the root: without an approval, a rule that names 'root' records a pending
+    // approval and stops here (exit 10); with one, it must be approved, this user's, for exactly this
+    // change, and it is spent by an audit event before anything changes.
+    private static async Task HoldAsync(StoreHome home, Rekey.Approvals.ApprovalRequest request, string? approvalId, CancellationToken ct)
+    {
+        await using var stack = await home.OpenServiceAsync(null, ct).ConfigureAwait(false);
+        if (stack.Service.Approvals is not Rekey.Lifecycle.ApprovalGate gate)
+        {
+            return;
+        }
+
+        var change = new ChangeContext(StoreHome.ActorName());
+        if (approvalId is not null)
+        {
+            change = change with { Approval = await gate.CollectAsync(approvalId, change.Actor, ct).ConfigureAwait(false) };
+        }
+
+        await gate.CheckAsync(request, change, ct).ConfigureAwait(false);
+        if (change.Approval is not null)
+        {
+            var record = new Audit.AuditRecord(Audit.AuditChain.TruncateToMilliseconds(TimeProvider.System.GetUtcNow()), change.Actor, "root.approved", null, null, null, "success", request.ToString());
+            await stack.Store.AppendAuditAsync(ChangeContext.Stamp(change, record), ct).ConfigureAwait(false);
+        }
     }
 
     private static async Task<int> MigrateAsync(GlobalOptions globals, ParseResult parse, StoreHome home, string? target, RootMigrationOptions options, CancellationToken ct)

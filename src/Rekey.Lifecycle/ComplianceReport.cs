@@ -73,7 +73,7 @@ public sealed record VersionReport(int Version, string State, string Origin, Dat
 /// <param name="Reason">The reason given, if any.</param>
 /// <param name="Outcome">success, or the refusal.</param>
 /// <param name="Details">What the event recorded.</param>
-/// <param name="ApprovedBy">Who approved it, when approval was required (not yet: dual control is not built).</param>
+/// <param name="ApprovedBy">Who approved it (token ids, and the approval's id), when it was carried out under dual control.</param>
 public sealed record HistoryLine(long Sequence, DateTimeOffset At, string Action, string Actor, string? Reason, string Outcome, string? Details, string? ApprovedBy);
 
 /// <summary>A source's latest count under a version.</summary>

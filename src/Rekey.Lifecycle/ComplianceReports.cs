@@ -75,7 +75,7 @@ public sealed class ComplianceReports
         {
             var history = events
                 .Where(e => e.Record.FromVersion == v.Version || e.Record.ToVersion == v.Version || (e.Record.Action == "key.create" && v.Version == 1))
-                .Select(e => new HistoryLine(e.Sequence, e.Record.Time, e.Record.Action, e.Record.Actor, e.Record.Reason, e.Record.Outcome, e.Record.Details, null))
+                .Select(e => new HistoryLine(e.Sequence, e.Record.Time, e.Record.Action, e.Record.Actor, e.Record.Reason, e.Record.Outcome, e.Record.Details, ApprovedBy(e.Record.Details)))
                 .ToList();
             var destroyed = history.LastOrDefault(h => h.Action == "version.destroy" && h.Outcome == "success");
             versions.Add(new VersionReport(
@@ -120,4 +120,22 @@ public sealed class ComplianceReports
         rule.Name.EndsWith("_seconds", StringComparison.Ordinal) && rule.Value.TryGetInt64(out var seconds)
             ? DurationText.Format(TimeSpan.FromSeconds(seconds))
             : rule.Value.ValueKind == JsonValueKind.String ? rule.Value.GetString()! : rule.Value.GetRawText();
+
+    // A change carried out under dual control names its approval and approvers in its details
+    // ("approval apr_... approved by tok_a,tok_b", written by ChangeContext.Stamp).
+    private static string? ApprovedBy(string? details)
+    {
+        const string Marker = "approval ";
+        const string By = " approved by ";
+        var at = details?.LastIndexOf(Marker, StringComparison.Ordinal) ?? -1;
+        var by = at < 0 ? -1 : details!.IndexOf(By, at, StringComparison.Ordinal);
+        if (by < 0)
+        {
+            return null;
+        }
+
+        var id = details![(at + Marker.Length)..by];
+        var approvers = details[(by + By.Length)..].Split(';', 2)[0].Trim();
+        return $"{approvers.Replace(",", ", ", StringComparison.Ordinal)} ({id})";
+    }
 }

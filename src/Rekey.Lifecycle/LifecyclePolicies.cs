@@ -73,6 +73,38 @@ public sealed class LifecyclePolicies
     private Task HoldAsync(Approvals.ApprovalRequest request, ChangeContext change, CancellationToken cancellationToken) =>
         _keys is RekeyService { Approvals: { } gate } ? gate.CheckAsync(request, change, cancellationToken) : Task.CompletedTask;
 
+    /// <summary>
+    /// Each key's cryptoperiod under its effective policy: the shorter of <c>rotate_every</c> and
+    /// <c>version_lifetime</c>. Keys with neither are left out. The policies are read once for all keys.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<KeyName, TimeSpan>> CryptoperiodsAsync(IEnumerable<KeyName> keys, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(keys);
+        var entries = await ListAsync(cancellationToken).ConfigureAwait(false);
+        var periods = new Dictionary<KeyName, TimeSpan>();
+        if (!entries.Any(e => e.Policy.RotateEvery is not null || e.Policy.VersionLifetime is not null))
+        {
+            return periods;
+        }
+
+        foreach (var key in keys)
+        {
+            var (policy, _) = PolicyResolver.Resolve(key, entries);
+            if ((policy.RotateEvery, policy.VersionLifetime) switch
+            {
+                ({ } every, { } lifetime) => every < lifetime ? every : lifetime,
+                ({ } every, null) => every,
+                (null, { } lifetime) => lifetime,
+                _ => (TimeSpan?)null,
+            } is { } period)
+            {
+                periods[key] = period;
+            }
+        }
+
+        return periods;
+    }
+
     /// <summary>Every policy, by pattern.</summary>
     public async Task<IReadOnlyList<PolicyEntry>> ListAsync(CancellationToken cancellationToken = default) =>
         (await _store.ListPoliciesAsync(cancellationToken).ConfigureAwait(false)).Select(Parse).ToList();

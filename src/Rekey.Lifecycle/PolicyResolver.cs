@@ -66,6 +66,24 @@ internal static class PolicyResolver
             RewrapContextTemplate = PickText("rewrap_context_template", p => p.RewrapContextTemplate),
             RewrapContextForm = PickText("rewrap_context_form", p => p.RewrapContextForm),
         };
+
+        // Approval rules add up across every matching policy (ApprovalRule.With): no narrower
+        // pattern can loosen a broader one, so each field lists every pattern it came from.
+        var approving = matching.Where(e => e.Policy.RequireApproval is { Count: > 0 }).ToList();
+        if (approving.Count > 0)
+        {
+            var from = string.Join(",", approving.Select(e => e.Pattern));
+            sources["require_approval"] = from;
+            sources["approvals_required"] = from;
+            sources["approval_expires_seconds"] = from;
+            policy = policy with
+            {
+                RequireApproval = approving.SelectMany(e => e.Policy.RequireApproval!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList(),
+                ApprovalsRequired = approving.Max(e => e.Policy.ApprovalsRequired ?? 1),
+                ApprovalExpiresAfter = approving.Min(e => e.Policy.ApprovalExpiresAfter ?? Approvals.ApprovalRule.DefaultExpiry),
+            };
+        }
+
         return (policy, sources);
     }
 
@@ -75,7 +93,7 @@ internal static class PolicyResolver
     /// </summary>
     public static string Actor(IReadOnlyDictionary<string, string> sources, string field) =>
         sources.TryGetValue(field, out var pattern) ? "policy:" + pattern
-        : sources.Count > 0 ? "policy:" + sources.Values.MaxBy(Specificity)
+        : sources.Where(s => !s.Key.Contains("approval", StringComparison.Ordinal)).Select(s => s.Value).MaxBy(Specificity) is { } broadest ? "policy:" + broadest
         : "scheduler";
 
     // An exact name beats any subtree, a longer subtree beats a shorter one, and '*' comes last.

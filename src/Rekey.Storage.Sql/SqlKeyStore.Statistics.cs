@@ -23,10 +23,14 @@ public abstract partial class SqlKeyStore
             SELECT (SELECT MIN(activated_at) FROM {T("key_versions")} WHERE state = 'Active'),
                    (SELECT MIN(next_due) FROM {T("key_schedule")} WHERE next_due IS NOT NULL),
                    (SELECT MAX(time) FROM {T("audit_checkpoints")}),
-                   (SELECT MAX(encrypt_count) FROM {T("key_versions")} WHERE state = 'Active');
+                   (SELECT MAX(encrypt_count) FROM {T("key_versions")} WHERE state = 'Active'),
+                   (SELECT COUNT(*) FROM {T("approvals")} WHERE state = 'pending'),
+                   (SELECT MIN(created_at) FROM {T("approvals")} WHERE state = 'pending'),
+                   (SELECT MIN(created_at) FROM {T("rotations")} WHERE phase NOT IN ('complete', 'failed'));
             """,
             null,
-            r => (Active: Time(r, 0), Due: Time(r, 1), Checkpoint: Time(r, 2), Encryptions: r.IsDBNull(3) ? 0 : Convert.ToInt64(r.GetValue(3), System.Globalization.CultureInfo.InvariantCulture)),
+            r => (Active: Time(r, 0), Due: Time(r, 1), Checkpoint: Time(r, 2), Encryptions: r.IsDBNull(3) ? 0 : Convert.ToInt64(r.GetValue(3), System.Globalization.CultureInfo.InvariantCulture),
+                Pending: Convert.ToInt64(r.GetValue(4), System.Globalization.CultureInfo.InvariantCulture), OldestPending: Time(r, 5), OldestRotation: Time(r, 6)),
             cancellationToken).ConfigureAwait(false);
         return new StoreStatistics(
             ByState(versions),
@@ -34,7 +38,12 @@ public abstract partial class SqlKeyStore
             ByState(values),
             extremes[0].Due,
             extremes[0].Checkpoint,
-            extremes[0].Encryptions);
+            extremes[0].Encryptions)
+        {
+            PendingApprovals = extremes[0].Pending,
+            OldestPendingApprovalAt = extremes[0].OldestPending,
+            OldestOpenRotationAt = extremes[0].OldestRotation,
+        };
 
         // A state Rekey never writes (a row edited outside it) is left out of the counts, not a failed scrape.
         static Dictionary<KeyVersionState, long> ByState(IEnumerable<(string State, long Count)> rows)

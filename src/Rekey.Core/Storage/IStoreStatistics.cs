@@ -15,7 +15,17 @@ public sealed record StoreStatistics(
     IReadOnlyDictionary<KeyVersionState, long> ValuesByVersionState,
     DateTimeOffset? EarliestDue,
     DateTimeOffset? LastCheckpointAt,
-    long MostActiveEncryptions = 0);
+    long MostActiveEncryptions = 0)
+{
+    /// <summary>Approvals waiting for approvers (pending; the server's sweep records lapsed ones as expired within seconds).</summary>
+    public long PendingApprovals { get; init; }
+
+    /// <summary>When the longest-waiting pending approval was asked for; null with none.</summary>
+    public DateTimeOffset? OldestPendingApprovalAt { get; init; }
+
+    /// <summary>When the oldest rotation still open (not complete, not failed) happened: its re-wrap and verification are not done; null with none.</summary>
+    public DateTimeOffset? OldestOpenRotationAt { get; init; }
+}
 
 /// <summary>A store that can report <see cref="StoreStatistics"/>.</summary>
 public interface IStoreStatistics

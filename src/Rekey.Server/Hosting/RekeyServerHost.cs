@@ -236,7 +236,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         services.AddSingleton(sp => new Rekey.Lifecycle.ComplianceReports(service, sp.GetRequiredService<Rekey.Lifecycle.LifecyclePolicies>(), (ILifecycleStore)store, (IRewrapJobStore)store, (IAuditCheckpointStore)store, time));
         var metrics = new RekeyMetrics([.. options.MetricsKeyPatterns.Select(Rekey.Access.KeyPattern.Parse)], options.Metrics);
         services.AddSingleton(metrics);
-        services.AddSingleton(sp => new StoreGauges((IStoreStatistics)store, sp.GetRequiredService<Rekey.Rewrap.RewrapJobs>(), metrics, time));
+        services.AddSingleton(sp => new StoreGauges((IStoreStatistics)store, sp.GetRequiredService<Rekey.Rewrap.RewrapJobs>(), sp.GetRequiredService<Rekey.Lifecycle.LifecyclePolicies>(), metrics, time));
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);

@@ -12,17 +12,23 @@ namespace Rekey.Server.Metrics;
 /// </summary>
 public sealed class StoreGauges
 {
+    // Cryptoperiods need every key's Active version and policy: read at most once a minute, not per scrape.
+    private static readonly TimeSpan CryptoperiodScan = TimeSpan.FromMinutes(1);
+
     private readonly IStoreStatistics _statistics;
     private readonly Rekey.Rewrap.RewrapJobs _jobs;
+    private readonly Rekey.Lifecycle.LifecyclePolicies _policies;
     private readonly RekeyMetrics _metrics;
     private readonly TimeProvider _time;
     private volatile Snapshot _snapshot = new(null, [], []);
+    private volatile Cryptoperiods _periods = new(DateTimeOffset.MinValue, null, new Dictionary<KeyName, TimeSpan>());
 
     /// <summary>Creates the gauges on <paramref name="metrics"/>' meter.</summary>
-    public StoreGauges(IStoreStatistics statistics, Rekey.Rewrap.RewrapJobs jobs, RekeyMetrics metrics, TimeProvider time)
+    public StoreGauges(IStoreStatistics statistics, Rekey.Rewrap.RewrapJobs jobs, Rekey.Lifecycle.LifecyclePolicies policies, RekeyMetrics metrics, TimeProvider time)
     {
         _statistics = statistics;
         _jobs = jobs;
+        _policies = policies;
         _metrics = metrics;
         _time = time;
         var meter = metrics.Meter;
@@ -34,6 +40,11 @@ public sealed class StoreGauges
         meter.CreateObservableGauge("rekey_scheduler_lag_seconds", () => Lag(), "s", "How long the most overdue key has waited for the lifecycle scheduler (0 when none is overdue).");
         meter.CreateObservableGauge("rekey_scheduler_next_due_seconds", () => Until(_snapshot.Statistics?.EarliestDue, _snapshot.At), "s", "Seconds until the scheduler is next due to act on a key (negative when overdue).");
         meter.CreateObservableGauge("rekey_audit_checkpoint_age_seconds", () => Seconds(_snapshot.Statistics?.LastCheckpointAt, _snapshot.At), "s", "Seconds since the latest signed audit checkpoint.");
+        meter.CreateObservableGauge("rekey_keys_cryptoperiod_used_ratio_max", () => _periods.MaxUsed is { } used ? [new Measurement<double>(used)] : Array.Empty<Measurement<double>>(), "1", "The largest share of its cryptoperiod (rotate_every or version_lifetime) any Active version has served; above 1 the period is overrun. Recomputed once a minute.");
+        meter.CreateObservableGauge("rekey_key_cryptoperiod_seconds", () => _snapshot.PerKeyActive.Where(k => _periods.PerKey.ContainsKey(k.Key)).Select(k => new Measurement<double>(_periods.PerKey[k.Key].TotalSeconds, new KeyValuePair<string, object?>("key", k.Key.Value))), "s", "Each key's cryptoperiod under its policy (keys matching metrics_key_patterns, with a period, only).");
+        meter.CreateObservableGauge("rekey_approvals_pending", () => _snapshot.Statistics is { } s ? [new Measurement<long>(s.PendingApprovals)] : Array.Empty<Measurement<long>>(), "{approval}", "Operations waiting for approvers (dual control).");
+        meter.CreateObservableGauge("rekey_approval_oldest_pending_age_seconds", () => Seconds(_snapshot.Statistics?.OldestPendingApprovalAt, _snapshot.At), "s", "How long the longest-waiting approval has waited for approvers.");
+        meter.CreateObservableGauge("rekey_rotation_oldest_open_age_seconds", () => Seconds(_snapshot.Statistics?.OldestOpenRotationAt, _snapshot.At), "s", "Age of the oldest rotation whose re-wrap and verification are not done.");
         meter.CreateObservableGauge("rekey_rewrap_jobs", () => _snapshot.Jobs.GroupBy(j => j.State).Select(g => new Measurement<long>(g.Count(), new KeyValuePair<string, object?>("state", g.Key))), "{job}", "Re-wrap jobs by state.");
         meter.CreateObservableGauge("rekey_rewrap_rows_done", () => _snapshot.Jobs.Select(j => j.Done).DefaultIfEmpty(0).Sum(), "{row}", "Rows re-wrap jobs have processed, over every job in the store.");
         meter.CreateObservableGauge("rekey_rewrap_rows_per_second", () => _snapshot.Jobs.Where(j => j.State == "running").Select(j => j.Rate).DefaultIfEmpty(0).Sum(), "{row}/s", "The combined rate of the running re-wrap jobs.");
@@ -48,7 +59,16 @@ public sealed class StoreGauges
             ? await _statistics.GetActiveSinceAsync(_metrics.HasOwnSeries, cancellationToken).ConfigureAwait(false)
             : [];
         var jobs = (await _jobs.ListAsync(cancellationToken).ConfigureAwait(false)).Select(j => (State: j.State.ToString().ToLowerInvariant(), j.Done, Rate: j.RowsPerSecond)).ToList();
-        _snapshot = new Snapshot(statistics, perKey, jobs) { At = _time.GetUtcNow() };
+        var now = _time.GetUtcNow();
+        if (now - _periods.At >= CryptoperiodScan)
+        {
+            var active = await _statistics.GetActiveSinceAsync(_ => true, cancellationToken).ConfigureAwait(false);
+            var periods = await _policies.CryptoperiodsAsync(active.Select(a => a.Key), cancellationToken).ConfigureAwait(false);
+            var used = active.Where(a => periods.ContainsKey(a.Key)).Select(a => (now - a.ActiveSince) / periods[a.Key]).DefaultIfEmpty(double.NaN).Max();
+            _periods = new Cryptoperiods(now, double.IsNaN(used) ? null : used, periods.Where(p => _metrics.HasOwnSeries(p.Key)).ToDictionary());
+        }
+
+        _snapshot = new Snapshot(statistics, perKey, jobs) { At = now };
     }
 
     private IEnumerable<Measurement<long>> MostEncryptions() =>
@@ -65,6 +85,8 @@ public sealed class StoreGauges
 
     private static IEnumerable<Measurement<double>> Until(DateTimeOffset? when, DateTimeOffset now) =>
         when is { } at ? [new((at - now).TotalSeconds)] : [];
+
+    private sealed record Cryptoperiods(DateTimeOffset At, double? MaxUsed, IReadOnlyDictionary<KeyName, TimeSpan> PerKey);
 
     private sealed record Snapshot(
         StoreStatistics? Statistics,

@@ -414,7 +414,7 @@ public abstract partial class KeyStoreConformanceTests : IAsyncLifetime
         var envelope = await Service.EncryptAsync(Key, Plaintext, Context);
 
         // Take the store back to what schema version 1 had.
-        await SqlAsync("DROP TABLE import_tokens; ALTER TABLE key_versions DROP COLUMN origin; DROP TABLE rotations; DROP TABLE key_schedule; DROP TABLE lifecycle_policies; DROP TABLE data_sources; ALTER TABLE audit_events DROP COLUMN reason; ALTER TABLE audit_events DROP COLUMN request_id; ALTER TABLE audit_events DROP COLUMN client; ALTER TABLE audit_events DROP COLUMN presented_token; DROP TABLE rewrap_failures; DROP TABLE rewrap_inventory; DROP TABLE rewrap_jobs; ALTER TABLE keys DROP COLUMN deletion_allowed; DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
+        await SqlAsync("DROP TABLE approval_votes; DROP TABLE approvals; DROP TABLE import_tokens; ALTER TABLE key_versions DROP COLUMN origin; DROP TABLE rotations; DROP TABLE key_schedule; DROP TABLE lifecycle_policies; DROP TABLE data_sources; ALTER TABLE audit_events DROP COLUMN reason; ALTER TABLE audit_events DROP COLUMN request_id; ALTER TABLE audit_events DROP COLUMN client; ALTER TABLE audit_events DROP COLUMN presented_token; DROP TABLE rewrap_failures; DROP TABLE rewrap_inventory; DROP TABLE rewrap_jobs; ALTER TABLE keys DROP COLUMN deletion_allowed; DROP TABLE audit_checkpoints; DROP TABLE audit_signing_keys; DROP TABLE tokens; DELETE FROM schema_migrations WHERE version > 1;");
 
         var upgraded = await OpenServiceAsync(Time);
         Assert.Equal(Plaintext, await upgraded.DecryptAsync(Key, envelope, Context));
