@@ -68,6 +68,12 @@ public sealed class ApprovalApiTests
         var disable = Assert.Single(await server.Host.Service.ReadAuditAsync(), e => e.Record.Action == "version.disable").Record;
         Assert.Equal(officerId, disable.Actor);
         Assert.Contains($"approval {id} approved by {approverId}", disable.Details, StringComparison.Ordinal);
+
+        // The auditor's report names who approved the step.
+        using var report = await server.SendAsync(HttpMethod.Get, "/v1/report?pattern=" + Key + "&format=markdown", server.AdminToken);
+        var text = await report.Content.ReadAsStringAsync();
+        Assert.Contains($"| version.disable | {officerId} | {approverId} ({id}) |", text, StringComparison.Ordinal);
+        Assert.Contains("| approval.request |", text, StringComparison.Ordinal);
     }
 
     [Fact]
