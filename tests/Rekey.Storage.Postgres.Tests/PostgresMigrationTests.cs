@@ -18,7 +18,7 @@ public sealed class PostgresMigrationTests
         })));
         try
         {
-            Assert.Equal(8L, await database.ExecuteAsync("SELECT count(*) FROM schema_migrations;"));
+            Assert.Equal(9L, await database.ExecuteAsync("SELECT count(*) FROM schema_migrations;"));
             foreach (var store in stores)
             {
                 Assert.Null(await store.FindKeyAsync(KeyName.Parse("any")));

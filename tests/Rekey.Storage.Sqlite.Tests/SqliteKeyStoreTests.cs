@@ -41,7 +41,7 @@ public sealed class SqliteKeyStoreTests : IAsyncLifetime
 
         using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         connection.Open();
-        Assert.Equal("8", Scalar(connection, "SELECT count(*) FROM schema_migrations;"));
+        Assert.Equal("9", Scalar(connection, "SELECT count(*) FROM schema_migrations;"));
     }
 
     [Fact]
