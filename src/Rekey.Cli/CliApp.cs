@@ -39,6 +39,7 @@ internal static class CliApp
         root.Subcommands.Add(ReportCommand.Build(globals));
         root.Subcommands.Add(TokenCommands.Build(globals));
         root.Subcommands.Add(ApprovalCommands.Build(globals));
+        root.Subcommands.Add(FileCommands.Build(globals));
         root.Subcommands.Add(ServerCommand.Build(globals));
 
         var parse = root.Parse(args);
