@@ -8,12 +8,12 @@ internal sealed class TableOptions
 {
     public TableOptions(bool required)
     {
-        Kind = new Option<string?>("--kind") { Description = "postgres or sqlite.", Required = required };
-        Connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string, or SQLite file path.", Required = required };
-        Table = new Option<string?>("--table") { Description = "The table (schema.table allowed).", Required = required };
+        Kind = new Option<string?>("--kind") { Description = "postgres, sqlite, or files (a backup set of encrypted files).", Required = required };
+        Connection = new Option<string?>("--connection") { Description = "PostgreSQL connection string, SQLite file path, or the backup set's directory.", Required = required };
+        Table = new Option<string?>("--table") { Description = "The table (schema.table allowed); for files, a file-name pattern (default *.rkf)." };
         IdColumn = new Option<string>("--id-column") { Description = "Its unique id column (default id).", DefaultValueFactory = _ => "id" };
         IdType = new Option<string>("--id-type") { Description = "integer (default) or text.", DefaultValueFactory = _ => "integer" };
-        Columns = new Option<string[]>("--column") { Description = "A ciphertext column; NAME or NAME:bytes for binary envelopes (repeat for several).", Required = required, AllowMultipleArgumentsPerToken = true };
+        Columns = new Option<string[]>("--column") { Description = "A ciphertext column; NAME or NAME:bytes for binary envelopes (repeat for several). Not for files.", AllowMultipleArgumentsPerToken = true };
         Filter = new Option<string?>("--filter") { Description = "Only rows where COLUMN=VALUE." };
     }
 
@@ -50,6 +50,11 @@ internal sealed class TableOptions
         {
             var eq = f.IndexOf('=', StringComparison.Ordinal);
             (filterColumn, filterValue) = eq > 0 ? (f[..eq], f[(eq + 1)..]) : throw new UsageException("--filter is COLUMN=VALUE.");
+        }
+
+        if (parse.GetValue(Kind) is not "files" && (parse.GetValue(Table) is null || parse.GetValue(Columns) is not { Length: > 0 }))
+        {
+            throw new UsageException("A table needs --table and at least one --column.");
         }
 
         return new DataSourceRequest(

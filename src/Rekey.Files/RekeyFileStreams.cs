@@ -144,6 +144,52 @@ public static class RekeyFileStreams
         return (before.Version, after);
     }
 
+    /// <summary>
+    /// Writes <paramref name="next"/> as the file's new header slot, as <see cref="RewrapFileAsync"/>
+    /// does, but only while its active slot still holds <paramref name="expected"/>: false (and
+    /// nothing written) when the file changed meanwhile, or is gone.
+    /// </summary>
+    public static async Task<bool> ReplaceEnvelopeAsync(string path, ReadOnlyMemory<byte> expected, ReadOnlyMemory<byte> next, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (next.Length is 0 or > FileLayout.MaxEnvelopeSize)
+        {
+            return false;
+        }
+
+        FileStream file;
+        try
+        {
+            file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous);
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+
+        await using (file)
+        {
+            var header = new byte[FileLayout.HeaderSize];
+            if (await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != header.Length || !FileLayout.IsPrefix(header))
+            {
+                return false;
+            }
+
+            var active = FileLayout.ActiveSlot(header, out var sequence);
+            if (active < 0 || !FileLayout.TryReadSlot(header.AsSpan(FileLayout.SlotOffset(active), FileLayout.SlotSize), out _, out var current) || !current.SequenceEqual(expected.Span))
+            {
+                return false;
+            }
+
+            var slot = new byte[FileLayout.SlotSize];
+            FileLayout.WriteSlot(slot, sequence + 1, next.Span);
+            file.Position = FileLayout.SlotOffset(1 - active);
+            await file.WriteAsync(slot, cancellationToken).ConfigureAwait(false);
+            file.Flush(flushToDisk: true);
+            return true;
+        }
+    }
+
     /// <summary>The envelope in the header's active slot; <see cref="RekeyErrorCode.InvalidRequest"/> when the bytes are not an encrypted file, <see cref="RekeyErrorCode.DecryptionFailed"/> when neither slot is intact.</summary>
     public static ReadOnlySpan<byte> ActiveEnvelope(ReadOnlySpan<byte> header, out ulong sequence)
     {

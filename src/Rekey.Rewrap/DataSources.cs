@@ -95,10 +95,10 @@ public sealed class DataSources
 
         if (string.IsNullOrWhiteSpace(registration.Definition.Connection))
         {
-            throw new RekeyException(RekeyErrorCode.InvalidRequest, "A data source needs a connection (a PostgreSQL connection string or a SQLite file path).");
+            throw new RekeyException(RekeyErrorCode.InvalidRequest, "A data source needs a connection (a PostgreSQL connection string, a SQLite file path, or a backup set's directory).");
         }
 
-        _ = new SourceSql(registration.Definition);
+        Sources.RewrapSources.Validate(registration.Definition);
         await ProbeAsync(registration.Name, registration.Definition, cancellationToken).ConfigureAwait(false);
 
         var now = Audit.AuditChain.TruncateToMilliseconds(_time.GetUtcNow());

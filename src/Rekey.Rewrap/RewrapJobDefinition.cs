@@ -57,6 +57,13 @@ public enum SourceKind
 
     /// <summary>A SQLite file.</summary>
     Sqlite,
+
+    /// <summary>
+    /// A backup set: the encrypted files (<c>rekey file</c>) under a directory. The connection is
+    /// the directory, the table a file-name pattern (default <c>*.rkf</c>); files are moved by
+    /// rewriting their header only, so only <see cref="RewrapMode.Rewrap"/> applies.
+    /// </summary>
+    Files,
 }
 
 /// <summary>The id column's type, for keyset pagination.</summary>

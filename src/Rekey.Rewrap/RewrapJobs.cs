@@ -249,6 +249,7 @@ public sealed class RewrapJobs
             { Verification: VerificationMode.Sample, SampleSize: < 1 } => "a sample needs at least one value",
             { Mode: RewrapMode.Reencrypt, ContextTemplate: null } => "reencrypt needs the records' context template (for example 'table=patients;id={id}')",
             { Verification: not VerificationMode.None, ContextTemplate: null } => "verification decrypts, so it needs the records' context template",
+            { Mode: RewrapMode.Reencrypt, Source.Kind: SourceKind.Files } => "a backup set's files are moved by rewriting their header; a new data key means encrypting the file again ('rekey file decrypt | rekey file encrypt')",
             _ => null,
         };
         if (problem is not null)
@@ -256,7 +257,7 @@ public sealed class RewrapJobs
             throw new RekeyException(RekeyErrorCode.InvalidRequest, "The job definition is not usable: " + problem + ".");
         }
 
-        _ = new SourceSql(d.Source);
+        Sources.RewrapSources.Validate(d.Source);
         if (d.ContextTemplate is not null)
         {
             _ = ContextTemplate.Parse(d.ContextTemplate, d.ContextForm);

@@ -14,6 +14,7 @@ internal static class RewrapSources
             {
                 SourceKind.Postgres => new PostgresTableSource(definition.Source, definition.Descending),
                 SourceKind.Sqlite => new SqliteTableSource(definition.Source, definition.Descending),
+                SourceKind.Files => new FileSetSource(definition.Source, definition.Descending),
                 _ => throw new RekeyException(RekeyErrorCode.InvalidRequest, "Unknown source kind."),
             };
         }
@@ -21,6 +22,19 @@ internal static class RewrapSources
         {
             // Npgsql's connection-string parser: its message names the keyword, not the password.
             throw new RekeyException(RekeyErrorCode.InvalidRequest, "The source's connection string is not usable: " + e.Message);
+        }
+    }
+
+    /// <summary>Checks a source's names before anything is opened: SQL identifiers for a table, a file-name pattern for a backup set.</summary>
+    public static void Validate(SourceDefinition source)
+    {
+        if (source.Kind == SourceKind.Files)
+        {
+            FileSetSource.Validate(source);
+        }
+        else
+        {
+            _ = new SourceSql(source);
         }
     }
 

@@ -17,6 +17,12 @@ internal static class StoreGuard
 
     public static async Task EnsureNotRekeyStoreAsync(SourceDefinition source, CancellationToken cancellationToken)
     {
+        // A backup set only ever has the header slots of valid encrypted files rewritten; nothing of a store can be read through it.
+        if (source.Kind == SourceKind.Files)
+        {
+            return;
+        }
+
         var sql = new SourceSql(source);
         if (source.Kind == SourceKind.Sqlite)
         {

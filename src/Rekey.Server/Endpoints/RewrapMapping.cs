@@ -41,7 +41,13 @@ public static class RewrapMapping
     public static SourceDefinition ToSource(DataSourceRequest s)
     {
         ArgumentNullException.ThrowIfNull(s);
-        var kind = Enum<SourceKind>(s.Kind ?? throw Invalid("'kind' is required: postgres or sqlite."), "kind");
+        var kind = Enum<SourceKind>(s.Kind ?? throw Invalid("'kind' is required: postgres, sqlite or files."), "kind");
+        if (kind == SourceKind.Files)
+        {
+            // A backup set: the directory, a file-name pattern, and each file's header as its one value.
+            return new SourceDefinition(kind, s.Connection ?? throw Invalid("'connection' is required: the backup set's directory."), s.Table ?? "*.rkf", "path", IdKind.Text, [new CiphertextColumn("header", CiphertextFormat.Bytes)]);
+        }
+
         var columns = (s.Columns is { Count: > 0 } c ? c : throw Invalid("'columns' needs at least one column."))
             .Select(col => new CiphertextColumn(col.Name ?? throw Invalid("A column needs a 'name'."), col.Format is null ? CiphertextFormat.Text : Enum<CiphertextFormat>(col.Format, "columns.format")))
             .ToList();
