@@ -61,6 +61,8 @@ namespace Rekey.Api;
 [JsonSerializable(typeof(RewrapJobsResponse))]
 [JsonSerializable(typeof(RewrapFailuresResponse))]
 [JsonSerializable(typeof(InventoryResponse))]
+[JsonSerializable(typeof(FileHeaderRequest))]
+[JsonSerializable(typeof(FileHeaderResult))]
 [JsonSerializable(typeof(ApprovalResource))]
 [JsonSerializable(typeof(ApprovalsResponse))]
 [JsonSerializable(typeof(ApprovalDecisionRequest))]

@@ -58,3 +58,14 @@ public sealed record CryptoResult(string? Ciphertext = null, string? Plaintext =
 /// <param name="Results">The results.</param>
 /// <param name="Failed">How many results carry an error.</param>
 public sealed record BatchResponse(IReadOnlyList<CryptoResult> Results, int Failed);
+
+/// <summary>Body of <c>POST /v1/files/unwrap/{name}</c> and <c>/v1/files/rewrap/{name}</c>.</summary>
+/// <param name="Header">The encrypted file's first 1068 bytes (its header), base64; more is ignored.</param>
+/// <param name="Context">Unwrap: the encryption context the file was encrypted with.</param>
+public sealed record FileHeaderRequest(string? Header = null, string? Context = null);
+
+/// <summary>What the server did with an encrypted file's header.</summary>
+/// <param name="Version">The key version that wraps the file's data key (after a re-wrap, the Active one).</param>
+/// <param name="DataKey">Unwrap: the file's data key, base64, for decrypting its segments locally.</param>
+/// <param name="Header">Rewrap: the new header, base64, to write over the file's first 1068 bytes (only the inactive slot differs).</param>
+public sealed record FileHeaderResult(int Version, string? DataKey = null, string? Header = null);

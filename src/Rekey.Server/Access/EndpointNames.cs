@@ -57,6 +57,8 @@ internal static class EndpointNames
     public const string RotationList = "rotations.list";
     public const string RotationRead = "rotations.read";
     public const string RotationRetry = "rotations.retry";
+    public const string FileUnwrap = "files.unwrap";
+    public const string FileRewrap = "files.rewrap";
     public const string ApprovalList = "approvals.list";
     public const string ApprovalRead = "approvals.read";
     public const string ApprovalApprove = "approvals.approve";

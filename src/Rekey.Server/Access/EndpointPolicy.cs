@@ -56,6 +56,8 @@ internal static class EndpointPolicy
         Rule(EndpointNames.Decrypt, DataPlane, EndpointScope.Key),
         Rule(EndpointNames.Rewrap, Rewrappers, EndpointScope.Key),
         Rule(EndpointNames.DataKey, DataPlane, EndpointScope.Key),
+        Rule(EndpointNames.FileUnwrap, DataPlane, EndpointScope.Key),
+        Rule(EndpointNames.FileRewrap, Rewrappers, EndpointScope.Key),
 
         Rule(EndpointNames.AuditEvents, Auditors, EndpointScope.Filtered),
         Rule(EndpointNames.AuditVerify, Auditors, EndpointScope.Global),

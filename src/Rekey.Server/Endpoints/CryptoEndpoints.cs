@@ -151,7 +151,7 @@ internal static class CryptoEndpoints
         await JsonBody.WriteAsync(context, new BatchResponse(results, failed), ApiJsonContext.Default.BatchResponse).ConfigureAwait(false);
     }
 
-    private static EncryptionContext Context(string? value)
+    internal static EncryptionContext Context(string? value)
     {
         try
         {

@@ -261,6 +261,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
         KeyEndpoints.Map(app);
         VersionEndpoints.Map(app);
         CryptoEndpoints.Map(app);
+        FileEndpoints.Map(app);
         AuditEndpoints.Map(app);
         TokenEndpoints.Map(app);
         RewrapEndpoints.Map(app);
