@@ -6,6 +6,7 @@ using Rekey.Benchmarks;
 // dotnet run -c Release --project bench/Rekey.Benchmarks -- rewrap [--quick] [--large]   re-wrap jobs vs raw and naive updates (REKEY_BENCH_PG)
 // dotnet run -c Release --project bench/Rekey.Benchmarks -- scheduler [--quick]    lifecycle scheduler over 100,000 keys (REKEY_BENCH_PG)
 // dotnet run -c Release --project bench/Rekey.Benchmarks -- roots [--quick]        file, PKCS#11 (SoftHSM2) and AWS KMS (moto_server) roots
+// dotnet run -c Release --project bench/Rekey.Benchmarks -- files [--quick]        encrypted files: 1 GiB against raw AES-GCM, header re-wrap
 var quick = args.Contains("--quick");
 return args switch
 {
@@ -16,5 +17,6 @@ return args switch
     _ when args.Contains("rotations") => await RotationBenchmark.RunAsync(quick),
     _ when args.Contains("scheduler") => await SchedulerBenchmark.RunAsync(quick),
     _ when args.Contains("roots") => await RootBenchmark.RunAsync(quick),
+    _ when args.Contains("files") => await FileBenchmark.RunAsync(quick),
     _ => await EnvelopeBenchmark.RunAsync(quick),
 };

@@ -70,7 +70,10 @@ public sealed class FileDecryptingStream : Stream
                 filled += read;
             }
 
-            Open(filled);
+            if (Open(filled, buffer) is var direct and > 0)
+            {
+                return direct;
+            }
         }
 
         return Take(buffer);
@@ -99,7 +102,10 @@ public sealed class FileDecryptingStream : Stream
                 filled += read;
             }
 
-            Open(filled);
+            if (Open(filled, buffer.Span) is var direct and > 0)
+            {
+                return direct;
+            }
         }
 
         return Take(buffer.Span);
@@ -148,7 +154,9 @@ public sealed class FileDecryptingStream : Stream
 
     // `filled` bytes of sealed data are buffered: one full segment and one byte beyond it (so it is
     // not the last), or fewer, which makes them the last segment. The byte beyond is carried over.
-    private void Open(int filled)
+    // A caller's buffer that holds the whole segment receives it directly (the count is returned);
+    // otherwise it goes to the stream's own buffer (0 is returned). Either way only once its tag verified.
+    private int Open(int filled, Span<byte> caller)
     {
         var last = filled <= FileLayout.SealedSegmentSize;
         var length = last ? filled : FileLayout.SealedSegmentSize;
@@ -161,13 +169,15 @@ public sealed class FileDecryptingStream : Stream
         Span<byte> nonce = stackalloc byte[12];
         FileLayout.Nonce(nonce, _index, last);
         var plainLength = length - FileLayout.TagSize;
+        var direct = plainLength > 0 && caller.Length >= plainLength;
+        var destination = direct ? caller[..plainLength] : _plain.AsSpan(0, plainLength);
         try
         {
-            _aes.Decrypt(nonce, _sealed.AsSpan(0, plainLength), _sealed.AsSpan(plainLength, FileLayout.TagSize), _plain.AsSpan(0, plainLength));
+            _aes.Decrypt(nonce, _sealed.AsSpan(0, plainLength), _sealed.AsSpan(plainLength, FileLayout.TagSize), destination);
         }
         catch (AuthenticationTagMismatchException)
         {
-            CryptographicOperations.ZeroMemory(_plain);
+            CryptographicOperations.ZeroMemory(destination);
             throw Failed();
         }
 
@@ -176,7 +186,14 @@ public sealed class FileDecryptingStream : Stream
             _sealed[0] = _sealed[FileLayout.SealedSegmentSize];
         }
 
-        (_carried, _plainStart, _plainEnd, _index, _ended) = (last ? 0 : 1, 0, plainLength, _index + 1, last);
+        (_carried, _plainStart, _plainEnd, _index, _ended) = (last ? 0 : 1, 0, direct ? 0 : plainLength, _index + 1, last);
+        if (direct)
+        {
+            _position += plainLength;
+            return plainLength;
+        }
+
+        return 0;
     }
 
     private int Take(Span<byte> buffer)

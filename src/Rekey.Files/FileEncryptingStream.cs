@@ -63,6 +63,15 @@ public sealed class FileEncryptingStream : Stream
                 _output.Write(Seal(last: false));
             }
 
+            // A whole segment with more after it is not the last: sealed from the caller's bytes, no copy.
+            if (_filled == 0 && buffer.Length > FileLayout.SegmentSize)
+            {
+                _output.Write(SealMemory(buffer[..FileLayout.SegmentSize], last: false).Span);
+                _length += FileLayout.SegmentSize;
+                buffer = buffer[FileLayout.SegmentSize..];
+                continue;
+            }
+
             var take = Math.Min(buffer.Length, FileLayout.SegmentSize - _filled);
             buffer[..take].CopyTo(_plain.AsSpan(_filled));
             _filled += take;
@@ -84,6 +93,14 @@ public sealed class FileEncryptingStream : Stream
             if (_filled == FileLayout.SegmentSize)
             {
                 await _output.WriteAsync(SealMemory(last: false), cancellationToken).ConfigureAwait(false);
+            }
+
+            if (_filled == 0 && buffer.Length > FileLayout.SegmentSize)
+            {
+                await _output.WriteAsync(SealMemory(buffer.Span[..FileLayout.SegmentSize], last: false), cancellationToken).ConfigureAwait(false);
+                _length += FileLayout.SegmentSize;
+                buffer = buffer[FileLayout.SegmentSize..];
+                continue;
             }
 
             var take = Math.Min(buffer.Length, FileLayout.SegmentSize - _filled);
@@ -170,12 +187,18 @@ public sealed class FileEncryptingStream : Stream
 
     private ReadOnlyMemory<byte> SealMemory(bool last)
     {
+        var sealedSegment = SealMemory(_plain.AsSpan(0, _filled), last);
+        _filled = 0;
+        return sealedSegment;
+    }
+
+    private ReadOnlyMemory<byte> SealMemory(ReadOnlySpan<byte> plaintext, bool last)
+    {
         Span<byte> nonce = stackalloc byte[12];
         FileLayout.Nonce(nonce, _index, last);
-        _aes.Encrypt(nonce, _plain.AsSpan(0, _filled), _sealed.AsSpan(0, _filled), _sealed.AsSpan(_filled, FileLayout.TagSize));
-        var length = _filled + FileLayout.TagSize;
-        (_filled, _index) = (0, _index + 1);
-        return _sealed.AsMemory(0, length);
+        _aes.Encrypt(nonce, plaintext, _sealed.AsSpan(0, plaintext.Length), _sealed.AsSpan(plaintext.Length, FileLayout.TagSize));
+        _index++;
+        return _sealed.AsMemory(0, plaintext.Length + FileLayout.TagSize);
     }
 
     private void Release()

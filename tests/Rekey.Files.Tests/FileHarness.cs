@@ -54,13 +54,13 @@ public sealed class FileHarness : IAsyncDisposable
     }
 
     /// <summary>Decrypts into a buffer; on failure returns what had been released before it, and the exception.</summary>
-    public async Task<(byte[] Released, Exception? Error)> DecryptAsync(byte[] file, EncryptionContext? context = null)
+    public async Task<(byte[] Released, Exception? Error)> DecryptAsync(byte[] file, EncryptionContext? context = null, int bufferSize = 7_777)
     {
         using var output = new MemoryStream();
         try
         {
             await using var decryptor = await RekeyFileStreams.OpenDecryptorAsync(new MemoryStream(file), Service, context ?? Context);
-            await decryptor.CopyToAsync(output, 7_777);
+            await decryptor.CopyToAsync(output, bufferSize);
             return (output.ToArray(), null);
         }
         catch (Exception e)
