@@ -3,18 +3,20 @@ using System.Security.Cryptography;
 namespace Rekey.Files;
 
 /// <summary>
-/// Encrypts what is written to it into an encrypted file on the stream beneath, one 64 KiB segment
-/// at a time: memory stays at two segments whatever the length. The file is complete only once this
-/// stream is disposed (or <see cref="FinishAsync"/> ran), which seals the last segment.
-/// Made by <see cref="RekeyFileStreams.CreateEncryptorAsync"/>.
+/// Encrypts what is written to it into an encrypted file on the stream beneath, sixteen 64 KiB
+/// segments at a time (sealed on several cores at once): memory stays at 2 MiB whatever the length.
+/// The file is complete only once this stream is disposed (or <see cref="FinishAsync"/> ran), which
+/// seals the last segment. Made by <see cref="RekeyFileStreams.CreateEncryptorAsync"/>.
 /// </summary>
 public sealed class FileEncryptingStream : Stream
 {
+    private const int BatchBytes = SegmentCipher.Batch * FileLayout.SegmentSize;
+
     private readonly Stream _output;
     private readonly bool _leaveOpen;
-    private readonly AesGcm _aes;
-    private readonly byte[] _plain = new byte[FileLayout.SegmentSize];
-    private readonly byte[] _sealed = new byte[FileLayout.SealedSegmentSize];
+    private readonly SegmentCipher _cipher;
+    private readonly byte[] _plain = new byte[BatchBytes];
+    private readonly byte[] _sealed = new byte[SegmentCipher.Batch * FileLayout.SealedSegmentSize];
     private int _filled;
     private long _index;
     private long _length;
@@ -24,7 +26,7 @@ public sealed class FileEncryptingStream : Stream
     {
         _output = output;
         _leaveOpen = leaveOpen;
-        _aes = new AesGcm(segmentKey, FileLayout.TagSize);
+        _cipher = new SegmentCipher(segmentKey);
     }
 
     /// <summary>Plaintext bytes written so far.</summary>
@@ -57,22 +59,13 @@ public sealed class FileEncryptingStream : Stream
         ObjectDisposedException.ThrowIf(_finished, this);
         while (!buffer.IsEmpty)
         {
-            // A full segment is sealed only when more data follows: until then it may be the last.
-            if (_filled == FileLayout.SegmentSize)
+            // A full batch is sealed only when more data follows: until then its last segment may be the file's last.
+            if (_filled == BatchBytes)
             {
-                _output.Write(Seal(last: false));
+                _output.Write(_sealed, 0, SealBatch(endsFile: false));
             }
 
-            // A whole segment with more after it is not the last: sealed from the caller's bytes, no copy.
-            if (_filled == 0 && buffer.Length > FileLayout.SegmentSize)
-            {
-                _output.Write(SealMemory(buffer[..FileLayout.SegmentSize], last: false).Span);
-                _length += FileLayout.SegmentSize;
-                buffer = buffer[FileLayout.SegmentSize..];
-                continue;
-            }
-
-            var take = Math.Min(buffer.Length, FileLayout.SegmentSize - _filled);
+            var take = Math.Min(buffer.Length, BatchBytes - _filled);
             buffer[..take].CopyTo(_plain.AsSpan(_filled));
             _filled += take;
             _length += take;
@@ -90,22 +83,16 @@ public sealed class FileEncryptingStream : Stream
         ObjectDisposedException.ThrowIf(_finished, this);
         while (!buffer.IsEmpty)
         {
-            if (_filled == FileLayout.SegmentSize)
+            if (_filled == BatchBytes)
             {
-                await _output.WriteAsync(SealMemory(last: false), cancellationToken).ConfigureAwait(false);
+                await _output.WriteAsync(_sealed.AsMemory(0, SealBatch(endsFile: false)), cancellationToken).ConfigureAwait(false);
             }
 
-            if (_filled == 0 && buffer.Length > FileLayout.SegmentSize)
-            {
-                await _output.WriteAsync(SealMemory(buffer.Span[..FileLayout.SegmentSize], last: false), cancellationToken).ConfigureAwait(false);
-                _length += FileLayout.SegmentSize;
-                buffer = buffer[FileLayout.SegmentSize..];
-                continue;
-            }
-
-            var take = Math.Min(buffer.Length, FileLayout.SegmentSize - _filled);
+            var take = Math.Min(buffer.Length, BatchBytes - _filled);
             buffer.Span[..take].CopyTo(_plain.AsSpan(_filled));
-            (_filled, _length, buffer) = (_filled + take, _length + take, buffer[take..]);
+            _filled += take;
+            _length += take;
+            buffer = buffer[take..];
         }
     }
 
@@ -117,7 +104,7 @@ public sealed class FileEncryptingStream : Stream
             return;
         }
 
-        await _output.WriteAsync(SealMemory(last: true), cancellationToken).ConfigureAwait(false);
+        await _output.WriteAsync(_sealed.AsMemory(0, SealBatch(endsFile: true)), cancellationToken).ConfigureAwait(false);
         await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
         _finished = true;
     }
@@ -165,7 +152,7 @@ public sealed class FileEncryptingStream : Stream
             {
                 if (!_finished)
                 {
-                    _output.Write(Seal(last: true));
+                    _output.Write(_sealed, 0, SealBatch(endsFile: true));
                     _output.Flush();
                     _finished = true;
                 }
@@ -183,28 +170,19 @@ public sealed class FileEncryptingStream : Stream
         base.Dispose(disposing);
     }
 
-    private ReadOnlySpan<byte> Seal(bool last) => SealMemory(last).Span;
-
-    private ReadOnlyMemory<byte> SealMemory(bool last)
+    // Seals the buffered plaintext (at the end of the file it may be empty: one empty last segment).
+    private int SealBatch(bool endsFile)
     {
-        var sealedSegment = SealMemory(_plain.AsSpan(0, _filled), last);
+        var length = _cipher.Seal(_plain, _filled, _sealed, _index, endsFile);
+        _index += Math.Max(1, (_filled + FileLayout.SegmentSize - 1) / FileLayout.SegmentSize);
         _filled = 0;
-        return sealedSegment;
-    }
-
-    private ReadOnlyMemory<byte> SealMemory(ReadOnlySpan<byte> plaintext, bool last)
-    {
-        Span<byte> nonce = stackalloc byte[12];
-        FileLayout.Nonce(nonce, _index, last);
-        _aes.Encrypt(nonce, plaintext, _sealed.AsSpan(0, plaintext.Length), _sealed.AsSpan(plaintext.Length, FileLayout.TagSize));
-        _index++;
-        return _sealed.AsMemory(0, plaintext.Length + FileLayout.TagSize);
+        return length;
     }
 
     private void Release()
     {
         _finished = true;
         CryptographicOperations.ZeroMemory(_plain);
-        _aes.Dispose();
+        _cipher.Dispose();
     }
 }
