@@ -118,13 +118,15 @@ public static class RekeyFileStreams
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(crypto);
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read, bufferSize: 0, FileOptions.Asynchronous);
         var header = new byte[FileLayout.HeaderSize];
-        await file.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
-        var envelope = ActiveEnvelope(header, out var sequence);
-        var active = FileLayout.ActiveSlot(header, out _);
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0, FileOptions.Asynchronous))
+        {
+            await file.ReadExactlyAsync(header, cancellationToken).ConfigureAwait(false);
+        }
+
+        var envelope = ActiveEnvelope(header, out _).ToArray();
         var before = EnvelopeReader.ReadHeader(envelope);
-        var rewrapped = await crypto.RewrapAsync(before.Key, envelope.ToArray(), cancellationToken).ConfigureAwait(false);
+        var rewrapped = await crypto.RewrapAsync(before.Key, envelope, cancellationToken).ConfigureAwait(false);
         var after = EnvelopeReader.ReadHeader(rewrapped).Version;
         if (after == before.Version)
         {
@@ -136,12 +138,9 @@ public static class RekeyFileStreams
             throw new RekeyException(RekeyErrorCode.InvalidRequest, "The re-wrapped data key does not fit the file's header slot.");
         }
 
-        var slot = new byte[FileLayout.SlotSize];
-        FileLayout.WriteSlot(slot, sequence + 1, rewrapped);
-        file.Position = FileLayout.SlotOffset(1 - active);
-        await file.WriteAsync(slot, cancellationToken).ConfigureAwait(false);
-        file.Flush(flushToDisk: true);
-        return (before.Version, after);
+        return await ReplaceEnvelopeAsync(path, envelope, rewrapped, cancellationToken).ConfigureAwait(false)
+            ? (before.Version, after)
+            : throw new RekeyException(RekeyErrorCode.Conflict, $"'{path}' changed while it was being re-wrapped; nothing was written. Run the re-wrap again.");
     }
 
     /// <summary>

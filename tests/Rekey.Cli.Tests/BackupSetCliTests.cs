@@ -44,7 +44,7 @@ public sealed class BackupSetCliTests : IDisposable
             await job.WaitForExitAsync();
             foreach (var (relative, plaintext) in plaintexts)
             {
-                var version = Version(Path.Combine(set, relative));
+                var version = _rekey.FileVersion(Path.Combine(set, relative));
                 Assert.True(version is 1 or 2, $"{relative}: version {version}");
                 _rekey.Run("file", "decrypt", "--context", "db=app", "--in", Path.Combine(set, relative), "--out", Path.Combine(root, "check")).Ok();
                 Assert.Equal(plaintext, await File.ReadAllBytesAsync(Path.Combine(root, "check")));
@@ -52,7 +52,7 @@ public sealed class BackupSetCliTests : IDisposable
         }
 
         _rekey.Run("rewrap", "start", "--key", Key, "--source", "backups").Ok();
-        Assert.All(plaintexts.Keys, relative => Assert.Equal(2, Version(Path.Combine(set, relative))));
+        Assert.All(plaintexts.Keys, relative => Assert.Equal(2, _rekey.FileVersion(Path.Combine(set, relative))));
         using (var inventory = JsonDocument.Parse(_rekey.Run("rewrap", "inventory", Key, "--format", "json").Ok().Stdout))
         {
             var counts = inventory.RootElement.EnumerateArray().ToDictionary(c => c.GetProperty("version").GetInt32(), c => c.GetProperty("count").GetInt64());
@@ -79,9 +79,4 @@ public sealed class BackupSetCliTests : IDisposable
 
     public void Dispose() => _rekey.Dispose();
 
-    private int Version(string file)
-    {
-        using var info = JsonDocument.Parse(_rekey.Run("file", "inspect", file, "--format", "json").Ok().Stdout);
-        return info.RootElement.GetProperty("version").GetInt32();
-    }
 }

@@ -69,13 +69,13 @@ public sealed class FileCliTests : IDisposable
         for (var trial = 0; trial < 12; trial++)
         {
             _rekey.Run("key", "rotate", Key).Ok();
-            var before = Version(file);
+            var before = _rekey.FileVersion(file);
             using var process = _rekey.Start("file", "rewrap", file);
             await Task.Delay(TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * span.TotalMilliseconds * 1.2));
             process.Kill();
             await process.WaitForExitAsync();
 
-            var after = Version(file);
+            var after = _rekey.FileVersion(file);
             Assert.True(after == before || after == before + 1, $"trial {trial}: version {before} became {after}");
             outcomes[after == before ? "old" : "new"] = outcomes.GetValueOrDefault(after == before ? "old" : "new") + 1;
             var decrypted = _rekey.Run("file", "decrypt", "--context", "db=app", "--in", file, "--out", plainPath + ".out").Ok();
@@ -83,19 +83,45 @@ public sealed class FileCliTests : IDisposable
 
             // Whatever the kill left, a finished re-wrap moves it on.
             _rekey.Run("file", "rewrap", file).Ok();
-            Assert.Equal(before + 1, Version(file));
+            Assert.Equal(before + 1, _rekey.FileVersion(file));
         }
 
         Console.WriteLine($"header re-wrap kill trials: {string.Join(", ", outcomes.Select(o => $"{o.Value} {o.Key}"))}");
     }
 
-    public void Dispose() => _rekey.Dispose();
-
-    private int Version(string file)
+    [Fact]
+    public async Task ThroughAServer_TheDataStaysHere_AndOnlyTheDataKeyTravels()
     {
-        using var info = JsonDocument.Parse(_rekey.Run("file", "inspect", file, "--format", "json").Ok().Stdout);
-        return info.RootElement.GetProperty("version").GetInt32();
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key).Ok();
+        var options = new global::Rekey.Server.Hosting.RekeyServerOptions { Store = Path.Combine(_rekey.StoreDir, "rekey.db"), RootKeyFile = Path.Combine(_rekey.StoreDir, "root.key"), Listen = "http://127.0.0.1:0" };
+        await using var host = await global::Rekey.Server.Hosting.RekeyServerHost.StartAsync(options);
+        var (_, token) = await host.IssueTokenAsync("backup job", new HashSet<global::Rekey.Access.Role> { global::Rekey.Access.Role.Application, global::Rekey.Access.Role.Operator }, [global::Rekey.Access.KeyPattern.Parse("backups/*")]);
+        _rekey.Environment["REKEY_ADDR"] = host.Address.ToString();
+        _rekey.Environment["REKEY_TOKEN"] = token;
+
+        var plaintext = RandomNumberGenerator.GetBytes(700_000);
+        var file = Path.Combine(Path.GetDirectoryName(_rekey.StoreDir)!, "remote.rkf");
+        await File.WriteAllBytesAsync(file, _rekey.Run(plaintext, "file", "encrypt", "--key", Key, "--context", "db=app").Ok().StdoutBytes);
+        _rekey.Run("key", "rotate", Key).Ok();
+        Assert.Contains("version 1 -> 2", _rekey.Run("file", "rewrap", file).Ok().Stdout, StringComparison.Ordinal);
+        Assert.Equal(plaintext, _rekey.Run(await File.ReadAllBytesAsync(file), "file", "decrypt", "--context", "db=app").Ok().StdoutBytes);
+
+        // The server was asked for one data key, one re-wrap and one decryption (of the 32-byte data
+        // key): the 700 KB were encrypted and decrypted here, not sent there.
+        using var http = new HttpClient { BaseAddress = host.Address };
+        var (_, scraper) = await host.IssueTokenAsync("prometheus", new HashSet<global::Rekey.Access.Role> { global::Rekey.Access.Role.Operator }, [global::Rekey.Access.KeyPattern.All]);
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", scraper);
+        var metrics = await http.GetStringAsync("/metrics");
+        foreach (var operation in new[] { "datakey", "rewrap", "decrypt" })
+        {
+            Assert.Matches($"rekey_crypto_operations_total\\{{[^}}]*operation=\"{operation}\"[^}}]*\\}} 1\n", metrics);
+        }
+
+        Assert.DoesNotContain("operation=\"encrypt\"", metrics, StringComparison.Ordinal);
     }
+
+    public void Dispose() => _rekey.Dispose();
 
     private static string Connection(PostgresDatabase database)
     {

@@ -83,4 +83,11 @@ public sealed class RekeyProcess : IDisposable
             return this;
         }
     }
+
+    /// <summary>The key version an encrypted file's header names now, read by <c>rekey file inspect</c>.</summary>
+    public int FileVersion(string file)
+    {
+        using var info = System.Text.Json.JsonDocument.Parse(Run("file", "inspect", file, "--format", "json").Ok().Stdout);
+        return info.RootElement.GetProperty("version").GetInt32();
+    }
 }
