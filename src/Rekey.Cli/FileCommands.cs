@@ -11,6 +11,9 @@ namespace Rekey.Cli;
 /// </summary>
 internal static class FileCommands
 {
+    // A whole batch of segments per read and write: fewer system calls on pipes.
+    private const int CopyBuffer = 1 << 20;
+
     public static Command Build(GlobalOptions globals)
     {
         var file = new Command("file", "Encrypt and decrypt files and pipes of any size (backups, dumps, large objects); re-wrap them by rewriting the header only.");
@@ -42,7 +45,7 @@ internal static class FileCommands
             await WriteAtomicallyAsync(parse.GetValue(output), async target =>
             {
                 await using var encryptor = await RekeyFileStreams.CreateEncryptorAsync(target, service, name, ctx, leaveOpen: true, ct).ConfigureAwait(false);
-                await source.CopyToAsync(encryptor, FileLayout.SegmentSize, ct).ConfigureAwait(false);
+                await source.CopyToAsync(encryptor, CopyBuffer, ct).ConfigureAwait(false);
                 await encryptor.FinishAsync(ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -63,7 +66,7 @@ internal static class FileCommands
             var expected = parse.GetValue(key) is { } k ? CliApp.ParseKeyName(k) : (Keys.KeyName?)null;
             await using var source = OpenInput(parse.GetValue(input));
             await using var decryptor = await RekeyFileStreams.OpenDecryptorAsync(source, service, ctx, expected, leaveOpen: true, ct).ConfigureAwait(false);
-            await WriteAtomicallyAsync(parse.GetValue(output), target => decryptor.CopyToAsync(target, FileLayout.SegmentSize, ct)).ConfigureAwait(false);
+            await WriteAtomicallyAsync(parse.GetValue(output), target => decryptor.CopyToAsync(target, CopyBuffer, ct)).ConfigureAwait(false);
             return ExitCodes.Ok;
         }, ct)));
         return command;
