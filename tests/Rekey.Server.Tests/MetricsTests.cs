@@ -58,6 +58,39 @@ public sealed partial class MetricsTests
     }
 
     [Fact]
+    public async Task Metrics_ShowEachKeysCryptoperiod_AndApprovalsWaiting()
+    {
+        await using var server = await ServerHarness.StartAsync(o =>
+        {
+            o.MetricsKeyPatterns = ["payments/*"];
+            o.Approvals = new Approvals.ApprovalRule(new HashSet<string>(StringComparer.Ordinal) { Approvals.ApprovalOperations.Disable }, 1, TimeSpan.FromHours(1));
+        });
+        using var client = server.Client();
+        var payments = KeyName.Parse("payments/cards");
+        await client.CreateKeyAsync(payments);
+        await client.CreateKeyAsync(KeyName.Parse("tenants/t1/k"));
+        using (var set = await server.SendAsync(HttpMethod.Put, "/v1/policies", server.AdminToken, """{"pattern":"payments/*","policy":{"rotate_every_seconds":7776000}}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        }
+
+        await client.RotateAsync(payments);
+        var held = await Assert.ThrowsAsync<Errors.RekeyException>(() => client.DisableAsync(payments, 1));
+        Assert.Equal(Errors.RekeyErrorCode.ApprovalPending, held.Code);
+
+        var text = await ScrapeAsync(server, server.AdminToken);
+        Assert.Equal(1, Value(text, "rekey_approvals_pending"));
+        Assert.InRange(Value(text, "rekey_approval_oldest_pending_age_seconds"), 0, 60);
+        Assert.Equal(7776000, Value(text, """rekey_key_cryptoperiod_seconds{key="payments/cards"}"""));
+        Assert.InRange(Value(text, """rekey_key_next_rotation_seconds{key="payments/cards"}"""), 7776000 - 120, 7776000);
+        Assert.InRange(Value(text, "rekey_keys_cryptoperiod_used_ratio_max"), 0, 0.001);
+        Assert.DoesNotContain("rekey_key_cryptoperiod_seconds{key=\"tenants", text, StringComparison.Ordinal);
+
+        // No data source holds the key, so its rotation was complete at once: no open rotation to age.
+        Assert.DoesNotContain("rekey_rotation_oldest_open_age_seconds ", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Metrics_NeedAnOperatorAuditorOrAdminToken()
     {
         await using var server = await ServerHarness.StartAsync();
