@@ -69,6 +69,7 @@ public sealed class ApprovalGate : IApprovalGate
             var refusal = approval.StateAt(now) != ApprovalState.Approved ? $"Approval {approval.Id} is {Name(approval.StateAt(now))}, not approved."
                 : !string.Equals(approval.RequestHash, request.Hash(), StringComparison.Ordinal) ? $"Approval {approval.Id} approves '{approval.Request}', not '{request}'."
                 : !string.Equals(approval.Requester, change.Actor, StringComparison.Ordinal) ? $"Approval {approval.Id} was requested by {approval.Requester}; only they can carry it out."
+                : !grant.Approvers.SequenceEqual(approval.Approvers, StringComparer.Ordinal) ? $"Approval {approval.Id} names other approvers than the store records."
                 : null;
             if (refusal is not null)
             {

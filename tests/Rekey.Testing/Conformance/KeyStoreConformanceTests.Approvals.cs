@@ -79,6 +79,8 @@ public abstract partial class KeyStoreConformanceTests
         Assert.Equal(KeyVersionState.DecryptOnly, await StateOfAsync(2));
         var stranger = await Assert.ThrowsAsync<RekeyException>(() => gated.DisableAsync(Key, 1, grant with { Actor = "tok_mallory" }));
         Assert.Equal(RekeyErrorCode.ApprovalRefused, stranger.Code);
+        var forged = await Assert.ThrowsAsync<RekeyException>(() => gated.DisableAsync(Key, 1, grant with { Approval = new ApprovalGrant(id, ["tok_eve"]) }));
+        Assert.Equal(RekeyErrorCode.ApprovalRefused, forged.Code);
 
         await gated.DisableAsync(Key, 1, grant);
         Assert.Equal(KeyVersionState.Disabled, await StateOfAsync(1));
