@@ -68,6 +68,42 @@ public sealed partial class ApprovalCliTests : IDisposable
         Assert.Equal(2, _rekey.Run("approval", "approve", id).ExitCode);
     }
 
+    [Fact]
+    public async Task ARootRotationUnderDualControl_WaitsForAnApprover_ThenRunsOnceForItsRequester()
+    {
+        _rekey.Run("init").Ok();
+        _rekey.Run("key", "create", Key).Ok();
+        var envelope = _rekey.Run("card 4111"u8.ToArray(), "encrypt", "--key", Key, "--context", "id=1").Ok().StdoutBytes;
+        _rekey.Run("policy", "set", "*", "--require-approval", "root").Ok();
+
+        var held = _rekey.Run("root", "rotate");
+        Assert.Equal(10, held.ExitCode);
+        var id = ApprovalId().Match(held.Stderr).Value;
+        Assert.Equal(4, _rekey.Run("root", "rotate", "--approval", id).ExitCode);
+        var before = Assert.Single(JsonDocument.Parse(_rekey.Run("root", "status", "--format", "json").Ok().Stdout).RootElement.EnumerateArray()).GetProperty("root_key_id").GetString();
+
+        var options = new RekeyServerOptions { Store = Path.Combine(_rekey.StoreDir, "rekey.db"), RootKeyFile = Path.Combine(_rekey.StoreDir, "root.key"), Listen = "http://127.0.0.1:0" };
+        await using (var host = await RekeyServerHost.StartAsync(options))
+        {
+            var (_, approver) = await host.IssueTokenAsync("approver", new HashSet<Role> { Role.Approver }, [KeyPattern.All]);
+            var (_, scoped) = await host.IssueTokenAsync("scoped approver", new HashSet<Role> { Role.Approver }, [KeyPattern.Parse("payments/*")]);
+            _rekey.Environment["REKEY_ADDR"] = host.Address.ToString();
+            _rekey.Environment["REKEY_TOKEN"] = scoped;
+            Assert.Equal(3, _rekey.Run("approval", "approve", id).ExitCode);
+            _rekey.Environment["REKEY_TOKEN"] = approver;
+            Assert.Contains("approved", _rekey.Run("approval", "approve", id).Ok().Stdout, StringComparison.Ordinal);
+            _rekey.Environment.Remove("REKEY_ADDR");
+            _rekey.Environment.Remove("REKEY_TOKEN");
+        }
+
+        _rekey.Run("root", "rotate", "--approval", id).Ok();
+        var after = Assert.Single(JsonDocument.Parse(_rekey.Run("root", "status", "--format", "json").Ok().Stdout).RootElement.EnumerateArray()).GetProperty("root_key_id").GetString();
+        Assert.NotEqual(before, after);
+        Assert.Equal("card 4111", _rekey.Run(envelope, "decrypt", "--context", "id=1").Ok().Stdout);
+        Assert.Equal(4, _rekey.Run("root", "rotate", "--approval", id).ExitCode);
+        Assert.Contains("root.approved", _rekey.Run("audit", "list").Ok().Stdout, StringComparison.Ordinal);
+    }
+
     public void Dispose() => _rekey.Dispose();
 
     [GeneratedRegex("apr_[0-9a-f]{24}")]
