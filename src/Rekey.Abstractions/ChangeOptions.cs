@@ -32,7 +32,7 @@ public sealed record ChangeContext(string Actor, string? Reason = null, string? 
         return change.Approval is not { } approval ? stamped : stamped with
         {
             SpendsApproval = approval.Id,
-            Details = (record.Details is null ? string.Empty : record.Details + "; ") + "approval " + approval.Id + " approved by " + string.Join(",", approval.Approvers),
+            Details = (record.Details is null ? string.Empty : record.Details + "; ") + approval.Describe(),
         };
     }
 }
@@ -40,7 +40,28 @@ public sealed record ChangeContext(string Actor, string? Reason = null, string? 
 /// <summary>An approval a change carries out.</summary>
 /// <param name="Id">The approval.</param>
 /// <param name="Approvers">Who approved it (token ids), as the audit event records them.</param>
-public sealed record ApprovalGrant(string Id, IReadOnlyList<string> Approvers);
+public sealed record ApprovalGrant(string Id, IReadOnlyList<string> Approvers)
+{
+    private const string Marker = "approval ";
+    private const string By = " approved by ";
+
+    /// <summary>How the executed change's audit event names it: <c>approval apr_... approved by tok_a,tok_b</c>.</summary>
+    public string Describe() => Marker + Id + By + string.Join(",", Approvers);
+
+    /// <summary>The grant an audit event's details name (the last, as <see cref="Describe"/> writes it), or null.</summary>
+    public static ApprovalGrant? FromDetails(string? details)
+    {
+        var at = details?.LastIndexOf(Marker, StringComparison.Ordinal) ?? -1;
+        var by = at < 0 ? -1 : details!.IndexOf(By, at, StringComparison.Ordinal);
+        if (by < 0)
+        {
+            return null;
+        }
+
+        var approvers = details![(by + By.Length)..].Split(';', 2)[0].Trim();
+        return new ApprovalGrant(details[(at + Marker.Length)..by], approvers.Split(',', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
 
 /// <summary>Options for a new key.</summary>
 /// <param name="DestructionDelay">Overrides the service's default destruction delay (<c>RekeyServiceOptions.DefaultDestructionDelay</c>).</param>

@@ -86,10 +86,10 @@ public sealed partial class KeyManager : IKeyManager
         var action = imported is null ? "key.rotate" : "key.import";
         if (imported is null && options.Cause is null or "manual")
         {
-            var hold = ApprovalRequest.For(ApprovalOperations.Rotate, name.Value).With("activate", options.Activate ? "true" : "false");
+            var hold = ApprovalRequest.For(ApprovalOperations.Rotate, name.Value).With(ApprovalFields.Activate, ApprovalFields.Bool(options.Activate));
             if (options.ExpectedActiveVersion is { } expectedVersion)
             {
-                hold = hold.With("expected_version", expectedVersion.ToString(CultureInfo.InvariantCulture));
+                hold = hold.With(ApprovalFields.ExpectedVersion, expectedVersion.ToString(CultureInfo.InvariantCulture));
             }
 
             await HoldAsync(hold, change, cancellationToken).ConfigureAwait(false);
@@ -229,7 +229,7 @@ public sealed partial class KeyManager : IKeyManager
             }
         }
 
-        var hold = ApprovalRequest.For(ApprovalOperations.Destroy, name.Value, version).With("force", options.Force ? "true" : "false");
+        var hold = ApprovalRequest.For(ApprovalOperations.Destroy, name.Value, version).With(ApprovalFields.Force, ApprovalFields.Bool(options.Force));
         return await TransitionAsync(name, version, KeyVersionState.Destroyed, "version.destroy", change, cancellationToken, note: forced, hold: hold).ConfigureAwait(false);
     }
 
@@ -245,7 +245,7 @@ public sealed partial class KeyManager : IKeyManager
                 $"The minimum decryption version cannot exceed the Active version {active}.", cancellationToken).ConfigureAwait(false);
         }
 
-        await HoldAsync(ApprovalRequest.For(ApprovalOperations.KeyConfig, name.Value).With("min_decryption_version", minVersion.ToString(CultureInfo.InvariantCulture)), change, cancellationToken).ConfigureAwait(false);
+        await HoldAsync(ApprovalRequest.For(ApprovalOperations.KeyConfig, name.Value).With(ApprovalFields.MinDecryptionVersion, minVersion.ToString(CultureInfo.InvariantCulture)), change, cancellationToken).ConfigureAwait(false);
         var updated = key with { MinDecryptionVersion = minVersion };
         var audit = _state.Audit(change, "key.set_min_decryption_version", name, key.MinDecryptionVersion, minVersion, "success", null);
         await _state.Store.ApplyAsync(new KeyChange(name, [], null, updated, audit), cancellationToken).ConfigureAwait(false);
@@ -266,12 +266,12 @@ public sealed partial class KeyManager : IKeyManager
         var hold = ApprovalRequest.For(ApprovalOperations.KeyConfig, name.Value);
         if (update.DestructionDelay is { } delay)
         {
-            hold = hold.With("destruction_delay_seconds", ((long)delay.TotalSeconds).ToString(CultureInfo.InvariantCulture));
+            hold = hold.With(ApprovalFields.DestructionDelayMilliseconds, ((long)delay.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
         }
 
         if (update.DeletionAllowed is { } allowed)
         {
-            hold = hold.With("deletion_allowed", allowed ? "true" : "false");
+            hold = hold.With(ApprovalFields.DeletionAllowed, ApprovalFields.Bool(allowed));
         }
 
         await HoldAsync(hold, change, cancellationToken).ConfigureAwait(false);

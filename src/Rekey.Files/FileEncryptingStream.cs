@@ -29,12 +29,6 @@ public sealed class FileEncryptingStream : Stream
         _cipher = new SegmentCipher(segmentKey);
     }
 
-    /// <summary>Plaintext bytes written so far.</summary>
-    public long PlaintextLength => _length;
-
-    /// <summary>Segments sealed so far (the last one included, once finished).</summary>
-    public long Segments => _index;
-
     /// <inheritdoc />
     public override bool CanRead => false;
 

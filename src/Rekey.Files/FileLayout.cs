@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using System.Text;
 
 namespace Rekey.Files;
 
@@ -126,6 +125,36 @@ public static class FileLayout
     }
 
     /// <summary>
+    /// The envelope a reader uses: the one in the valid slot with the higher sequence number, for a
+    /// header whose prefix this build reads; false when the prefix is not one or neither slot is valid.
+    /// </summary>
+    public static bool TryActiveEnvelope(ReadOnlySpan<byte> header, out int slot, out ulong sequence, out ReadOnlySpan<byte> envelope)
+    {
+        envelope = default;
+        sequence = 0;
+        slot = IsPrefix(header) ? ActiveSlot(header, out _) : -1;
+        return slot >= 0 && TryReadSlot(header.Slice(SlotOffset(slot), SlotSize), out sequence, out envelope);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="envelope"/> into the slot the header does not use now, with the next
+    /// sequence number, so it becomes the active one; returns that slot's offset (the only bytes to
+    /// write back). The header must have an active slot (<see cref="TryActiveEnvelope"/>).
+    /// </summary>
+    public static int WriteNextSlot(Span<byte> header, ReadOnlySpan<byte> envelope)
+    {
+        var active = ActiveSlot(header, out var sequence);
+        if (active < 0)
+        {
+            throw new ArgumentException("The header has no valid slot to follow.", nameof(header));
+        }
+
+        var offset = SlotOffset(1 - active);
+        WriteSlot(header.Slice(offset, SlotSize), sequence + 1, envelope);
+        return offset;
+    }
+
+    /// <summary>
     /// The file's segment key: HKDF-SHA256 of the data key, salted with the file's salt, with the
     /// prefix's fixed fields in the info, so a changed prefix or another file's segments never open.
     /// </summary>
@@ -171,6 +200,4 @@ public static class FileLayout
         plaintextLength = data - (segments * TagSize);
         return true;
     }
-
-    internal static string Describe(ReadOnlySpan<byte> bytes) => Encoding.ASCII.GetString(bytes);
 }

@@ -169,21 +169,16 @@ public static class RekeyFileStreams
         await using (file)
         {
             var header = new byte[FileLayout.HeaderSize];
-            if (await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != header.Length || !FileLayout.IsPrefix(header))
+            if (await file.ReadAtLeastAsync(header, header.Length, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) != header.Length
+                || !FileLayout.TryActiveEnvelope(header, out _, out _, out var current)
+                || !current.SequenceEqual(expected.Span))
             {
                 return false;
             }
 
-            var active = FileLayout.ActiveSlot(header, out var sequence);
-            if (active < 0 || !FileLayout.TryReadSlot(header.AsSpan(FileLayout.SlotOffset(active), FileLayout.SlotSize), out _, out var current) || !current.SequenceEqual(expected.Span))
-            {
-                return false;
-            }
-
-            var slot = new byte[FileLayout.SlotSize];
-            FileLayout.WriteSlot(slot, sequence + 1, next.Span);
-            file.Position = FileLayout.SlotOffset(1 - active);
-            await file.WriteAsync(slot, cancellationToken).ConfigureAwait(false);
+            var offset = FileLayout.WriteNextSlot(header, next.Span);
+            file.Position = offset;
+            await file.WriteAsync(header.AsMemory(offset, FileLayout.SlotSize), cancellationToken).ConfigureAwait(false);
             file.Flush(flushToDisk: true);
             return true;
         }
@@ -202,12 +197,6 @@ public static class RekeyFileStreams
             throw new RekeyException(RekeyErrorCode.InvalidRequest, $"This encrypted file has format version {header[8]} or a segment size this build does not read (it reads version {FileLayout.FormatVersion}, 64 KiB segments).");
         }
 
-        var active = FileLayout.ActiveSlot(header, out sequence);
-        if (active < 0 || !FileLayout.TryReadSlot(header.Slice(FileLayout.SlotOffset(active), FileLayout.SlotSize), out _, out var envelope))
-        {
-            throw RekeyException.DecryptionFailed();
-        }
-
-        return envelope;
+        return FileLayout.TryActiveEnvelope(header, out _, out sequence, out var envelope) ? envelope : throw RekeyException.DecryptionFailed();
     }
 }

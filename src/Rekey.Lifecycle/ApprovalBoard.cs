@@ -112,7 +112,7 @@ public sealed class ApprovalBoard
         switch (request.Operation)
         {
             case ApprovalOperations.Destroy:
-                await _service.DestroyAsync(key, Version(), new DestroyOptions(Field("force") == "true"), change, cancellationToken).ConfigureAwait(false);
+                await _service.DestroyAsync(key, Version(), new DestroyOptions(Field(ApprovalFields.Force) == "true"), change, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalOperations.Disable:
                 await _service.DisableAsync(key, Version(), change, cancellationToken).ConfigureAwait(false);
@@ -124,22 +124,22 @@ public sealed class ApprovalBoard
                 await _service.DeleteKeyAsync(key, change, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalOperations.Rotate:
-                var expected = Field("expected_version") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : (int?)null;
-                await _service.RotateAsync(key, new RotateOptions(expected, Field("activate") != "false"), change, cancellationToken).ConfigureAwait(false);
+                var expected = Field(ApprovalFields.ExpectedVersion) is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : (int?)null;
+                await _service.RotateAsync(key, new RotateOptions(expected, Field(ApprovalFields.Activate) != "false"), change, cancellationToken).ConfigureAwait(false);
                 break;
-            case ApprovalOperations.KeyConfig when Field("min_decryption_version") is { } min:
+            case ApprovalOperations.KeyConfig when Field(ApprovalFields.MinDecryptionVersion) is { } min:
                 await _service.SetMinDecryptionVersionAsync(key, int.Parse(min, CultureInfo.InvariantCulture), change, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalOperations.KeyConfig:
-                var delay = Field("destruction_delay_seconds") is { } d ? TimeSpan.FromSeconds(long.Parse(d, CultureInfo.InvariantCulture)) : (TimeSpan?)null;
-                var allowed = Field("deletion_allowed") is { } a ? a == "true" : (bool?)null;
+                var delay = Field(ApprovalFields.DestructionDelayMilliseconds) is { } d ? TimeSpan.FromMilliseconds(long.Parse(d, CultureInfo.InvariantCulture)) : (TimeSpan?)null;
+                var allowed = Field(ApprovalFields.DeletionAllowed) is { } a ? a == "true" : (bool?)null;
                 await _service.UpdateKeyAsync(key, new KeyConfigUpdate(delay, allowed), change, cancellationToken).ConfigureAwait(false);
                 break;
-            case ApprovalOperations.Policy when Field("unset") == "true":
+            case ApprovalOperations.Policy when Field(ApprovalFields.Unset) == "true":
                 await _policies.UnsetAsync(KeyPattern.Parse(request.Key!), change, cancellationToken).ConfigureAwait(false);
                 break;
             case ApprovalOperations.Policy:
-                var policy = JsonSerializer.Deserialize(Field("document") ?? "{}", LifecycleJson.Default.LifecyclePolicy) ?? new LifecyclePolicy();
+                var policy = JsonSerializer.Deserialize(Field(ApprovalFields.Document) ?? "{}", LifecycleJson.Default.LifecyclePolicy) ?? new LifecyclePolicy();
                 await _policies.SetAsync(KeyPattern.Parse(request.Key!), policy, change, cancellationToken).ConfigureAwait(false);
                 break;
             default:

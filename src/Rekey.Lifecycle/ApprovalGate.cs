@@ -64,11 +64,8 @@ public sealed class ApprovalGate : IApprovalGate
         var now = AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
         if (change?.Approval is { } grant)
         {
-            var approval = await _approvals.FindApprovalAsync(grant.Id, cancellationToken).ConfigureAwait(false)
-                ?? throw new RekeyException(RekeyErrorCode.ApprovalNotFound, $"No approval has the id '{grant.Id}'.");
-            var refusal = approval.StateAt(now) != ApprovalState.Approved ? $"Approval {approval.Id} is {Name(approval.StateAt(now))}, not approved."
-                : !string.Equals(approval.RequestHash, request.Hash(), StringComparison.Ordinal) ? $"Approval {approval.Id} approves '{approval.Request}', not '{request}'."
-                : !string.Equals(approval.Requester, change.Actor, StringComparison.Ordinal) ? $"Approval {approval.Id} was requested by {approval.Requester}; only they can carry it out."
+            var approval = await ApprovedAsync(grant.Id, change.Actor, cancellationToken).ConfigureAwait(false);
+            var refusal = !string.Equals(approval.RequestHash, request.Hash(), StringComparison.Ordinal) ? $"Approval {approval.Id} approves '{approval.Request}', not '{request}'."
                 : !grant.Approvers.SequenceEqual(approval.Approvers, StringComparer.Ordinal) ? $"Approval {approval.Id} names other approvers than the store records."
                 : null;
             if (refusal is not null)
@@ -107,17 +104,19 @@ public sealed class ApprovalGate : IApprovalGate
     public async Task<ApprovalGrant> CollectAsync(string id, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(id);
+        return new ApprovalGrant(id, (await ApprovedAsync(id, actor, cancellationToken).ConfigureAwait(false)).Approvers);
+    }
+
+    // The approval, when it is approved, unexpired and was asked for by `actor`; else the refusal.
+    private async Task<ApprovalInfo> ApprovedAsync(string id, string actor, CancellationToken cancellationToken)
+    {
         var approval = await _approvals.FindApprovalAsync(id, cancellationToken).ConfigureAwait(false)
             ?? throw new RekeyException(RekeyErrorCode.ApprovalNotFound, $"No approval has the id '{id}'.");
         var state = approval.StateAt(_time.GetUtcNow());
-        if (state != ApprovalState.Approved)
-        {
-            throw new RekeyException(RekeyErrorCode.ApprovalRefused, $"Approval {id} is {Name(state)}, not approved; nothing was changed.");
-        }
-
-        return !string.Equals(approval.Requester, actor, StringComparison.Ordinal)
-            ? throw new RekeyException(RekeyErrorCode.ApprovalRefused, $"Approval {id} was requested by {approval.Requester}; only they can carry it out.")
-            : new ApprovalGrant(id, approval.Approvers);
+        var refusal = state != ApprovalState.Approved ? $"Approval {id} is {Name(state)}, not approved."
+            : !string.Equals(approval.Requester, actor, StringComparison.Ordinal) ? $"Approval {id} was requested by {approval.Requester}; only they can carry it out."
+            : null;
+        return refusal is null ? approval : throw new RekeyException(RekeyErrorCode.ApprovalRefused, refusal + " Nothing was changed.");
     }
 
     /// <summary>The key an approval's audit events name: the key itself, or none for a pattern or a store-wide operation.</summary>

@@ -121,21 +121,7 @@ public sealed class ComplianceReports
             ? DurationText.Format(TimeSpan.FromSeconds(seconds))
             : rule.Value.ValueKind == JsonValueKind.String ? rule.Value.GetString()! : rule.Value.GetRawText();
 
-    // A change carried out under dual control names its approval and approvers in its details
-    // ("approval apr_... approved by tok_a,tok_b", written by ChangeContext.Stamp).
-    private static string? ApprovedBy(string? details)
-    {
-        const string Marker = "approval ";
-        const string By = " approved by ";
-        var at = details?.LastIndexOf(Marker, StringComparison.Ordinal) ?? -1;
-        var by = at < 0 ? -1 : details!.IndexOf(By, at, StringComparison.Ordinal);
-        if (by < 0)
-        {
-            return null;
-        }
-
-        var id = details![(at + Marker.Length)..by];
-        var approvers = details[(by + By.Length)..].Split(';', 2)[0].Trim();
-        return $"{approvers.Replace(",", ", ", StringComparison.Ordinal)} ({id})";
-    }
+    // A change carried out under dual control names its approval and approvers in its details.
+    private static string? ApprovedBy(string? details) =>
+        ApprovalGrant.FromDetails(details) is { } grant ? $"{string.Join(", ", grant.Approvers)} ({grant.Id})" : null;
 }

@@ -44,7 +44,7 @@ public sealed class LifecyclePolicies
         }
 
         var document = JsonSerializer.Serialize(policy, LifecycleJson.Default.LifecyclePolicy);
-        await HoldAsync(Approvals.ApprovalRequest.For(Approvals.ApprovalOperations.Policy, pattern.Value).With("document", document), change, cancellationToken).ConfigureAwait(false);
+        await HoldAsync(Approvals.ApprovalRequest.For(Approvals.ApprovalOperations.Policy, pattern.Value).With(Approvals.ApprovalFields.Document, document), change, cancellationToken).ConfigureAwait(false);
         var now = AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
         var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "policy.set", pattern.Value == "*" || !KeyName.TryParse(pattern.Value, out _) ? null : pattern.Value, null, null, "success", $"pattern {pattern.Value}; {document}"));
         await _store.PutPolicyAsync(new StoredPolicy(pattern.Value, document, now), audit, cancellationToken).ConfigureAwait(false);
@@ -60,7 +60,7 @@ public sealed class LifecyclePolicies
             throw new RekeyException(RekeyErrorCode.PolicyNotFound, $"No policy is set on '{pattern.Value}'.");
         }
 
-        await HoldAsync(Approvals.ApprovalRequest.For(Approvals.ApprovalOperations.Policy, pattern.Value).With("unset", "true"), change, cancellationToken).ConfigureAwait(false);
+        await HoldAsync(Approvals.ApprovalRequest.For(Approvals.ApprovalOperations.Policy, pattern.Value).With(Approvals.ApprovalFields.Unset, Approvals.ApprovalFields.Bool(true)), change, cancellationToken).ConfigureAwait(false);
         var now = AuditChain.TruncateToMilliseconds(_time.GetUtcNow());
         var audit = ChangeContext.Stamp(change, new AuditRecord(now, change.Actor, "policy.unset", null, null, null, "success", "pattern " + pattern.Value));
         if (!await _store.DeletePolicyAsync(pattern.Value, audit, cancellationToken).ConfigureAwait(false))

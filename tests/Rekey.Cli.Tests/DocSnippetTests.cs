@@ -42,6 +42,7 @@ public sealed partial class DocSnippetTests
         Assert.Contains(("README.md", 0), blocks);
         Assert.Contains(("docs/operations.md", 0), blocks);
         Assert.Contains(("docs/lifecycle.md", 0), blocks);
+        Assert.Contains(("docs/files.md", 0), blocks);
     }
 
     [Theory]

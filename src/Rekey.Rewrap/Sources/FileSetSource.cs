@@ -59,7 +59,7 @@ internal sealed class FileSetSource : IRewrapSource
 
             cancellationToken.ThrowIfCancellationRequested();
             var values = new ReadOnlyMemory<byte>?[1];
-            if (await ReadHeaderAsync(relative, header, cancellationToken).ConfigureAwait(false) && TryEnvelope(header, out var envelope))
+            if (await ReadHeaderAsync(relative, header, cancellationToken).ConfigureAwait(false) && FileLayout.TryActiveEnvelope(header, out _, out _, out var envelope))
             {
                 values[0] = arena.Copy(envelope);
             }
@@ -90,17 +90,6 @@ internal sealed class FileSetSource : IRewrapSource
     }
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-
-    private static bool TryEnvelope(byte[] header, out ReadOnlySpan<byte> envelope)
-    {
-        envelope = default;
-        if (!FileLayout.IsPrefix(header) || FileLayout.ActiveSlot(header, out _) is var slot && slot < 0)
-        {
-            return false;
-        }
-
-        return FileLayout.TryReadSlot(header.AsSpan(FileLayout.SlotOffset(slot), FileLayout.SlotSize), out _, out envelope);
-    }
 
     private List<string> Files()
     {

@@ -46,14 +46,13 @@ internal static class FileEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.FileHeaderRequest).ConfigureAwait(false);
         var header = Header(body);
-        var envelope = RekeyFileStreams.ActiveEnvelope(header, out var sequence).ToArray();
+        var envelope = RekeyFileStreams.ActiveEnvelope(header, out _).ToArray();
         var before = EnvelopeReader.EnsureUnder(envelope, name);
         var rewrapped = await context.Service().RewrapAsync(name, envelope, context.RequestAborted).ConfigureAwait(false);
         var after = EnvelopeReader.ReadVersion(rewrapped);
         if (after != before)
         {
-            var active = FileLayout.ActiveSlot(header, out _);
-            FileLayout.WriteSlot(header.AsSpan(FileLayout.SlotOffset(1 - active), FileLayout.SlotSize), sequence + 1, rewrapped);
+            FileLayout.WriteNextSlot(header, rewrapped);
         }
 
         await JsonBody.WriteAsync(context, new FileHeaderResult(after, Header: Convert.ToBase64String(header)), ApiJsonContext.Default.FileHeaderResult).ConfigureAwait(false);

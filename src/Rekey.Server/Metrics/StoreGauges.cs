@@ -55,18 +55,22 @@ public sealed class StoreGauges
     public async Task RefreshAsync(CancellationToken cancellationToken)
     {
         var statistics = await _statistics.GetStatisticsAsync(cancellationToken).ConfigureAwait(false);
-        // Per-key series only when metrics_key_patterns asks for them: otherwise a scrape reads no row per key.
-        IReadOnlyList<(KeyName Key, DateTimeOffset ActiveSince)> perKey = _metrics.HasPerKeySeries
-            ? await _statistics.GetActiveSinceAsync(_metrics.HasOwnSeries, cancellationToken).ConfigureAwait(false)
-            : [];
         var jobs = (await _jobs.ListAsync(cancellationToken).ConfigureAwait(false)).Select(j => (State: j.State.ToString().ToLowerInvariant(), j.Done, Rate: j.RowsPerSecond)).ToList();
         var now = _time.GetUtcNow();
+        IReadOnlyList<(KeyName Key, DateTimeOffset ActiveSince)> perKey = [];
         if (now - _periods.At >= CryptoperiodScan)
         {
+            // Once a minute every Active version is read for the cryptoperiods; the per-key series come from the same read.
             var active = await _statistics.GetActiveSinceAsync(_ => true, cancellationToken).ConfigureAwait(false);
             var periods = await _policies.CryptoperiodsAsync(active.Select(a => a.Key), cancellationToken).ConfigureAwait(false);
             var used = active.Where(a => periods.ContainsKey(a.Key)).Select(a => (now - a.ActiveSince) / periods[a.Key]).DefaultIfEmpty(double.NaN).Max();
             _periods = new Cryptoperiods(now, double.IsNaN(used) ? null : used, periods.Where(p => _metrics.HasOwnSeries(p.Key)).ToDictionary());
+            perKey = _metrics.HasPerKeySeries ? active.Where(a => _metrics.HasOwnSeries(a.Key)).ToList() : [];
+        }
+        else if (_metrics.HasPerKeySeries)
+        {
+            // Per-key series only when metrics_key_patterns asks for them: otherwise a scrape reads no row per key.
+            perKey = await _statistics.GetActiveSinceAsync(_metrics.HasOwnSeries, cancellationToken).ConfigureAwait(false);
         }
 
         _snapshot = new Snapshot(statistics, perKey, jobs) { At = now };
