@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: builds the solution and runs each test project against real parts (SQLite
-# files, a throwaway PostgreSQL 15 cluster, a SoftHSM2 token, the built CLI as a process), then short runs of the
+# files, a throwaway PostgreSQL 15 cluster, a SoftHSM2 token, the built CLI as a process, Vault's
+# own clients against the Transit surface), then short runs of the
 # fuzzing and soak campaigns. Prints 'N passed, N failed' after the tests; exits non-zero on any
 # failure.
 #   REKEY_TEST_PG="Host=...;Database=..."  use an existing PostgreSQL instead of starting one.
@@ -33,6 +34,21 @@ if ! command -v openssl >/dev/null; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openssl) >&2 \
     || { echo "test.sh: could not install openssl" >&2; exit 1; }
 fi
+
+# The Vault clients the Transit surface is proven with: Debian's python3-hvac, and the npm
+# package node-vault at the version package-lock.json pins.
+if ! /usr/bin/python3 -c 'import hvac' 2>/dev/null; then
+  echo "test.sh: python3-hvac not found; installing it" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-hvac) >&2 \
+    || { echo "test.sh: could not install python3-hvac" >&2; exit 1; }
+fi
+if ! command -v npm >/dev/null; then
+  echo "test.sh: npm not found; installing nodejs and npm" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm) >&2 \
+    || { echo "test.sh: could not install npm" >&2; exit 1; }
+fi
+(cd "$root/tests/vault-clients/node" && npm ci --no-audit --no-fund --loglevel=error) >&2 \
+  || { echo "test.sh: could not install node-vault (npm ci in tests/vault-clients/node)" >&2; exit 1; }
 
 dotnet build Rekey.slnx -c Release --nologo -v quiet
 log="$(mktemp)"

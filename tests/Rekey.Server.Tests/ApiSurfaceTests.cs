@@ -29,17 +29,19 @@ public sealed class ApiSurfaceTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task HeaderSurface_ReadsItsHeader_AndAnswersErrorsInItsShape_UnderTheSamePolicyAndAudit()
+    public async Task VaultSurface_ReadsItsHeaders_AndAnswersErrorsInItsShape_UnderTheSamePolicyAndAudit()
     {
         var (_, officer) = await TokenIssuer.IssueAsync(_store, "officer", new HashSet<Role> { Role.KeyOfficer }, [KeyPattern.All], null, new ChangeContext("test"), TimeProvider.System);
         var (_, app) = await TokenIssuer.IssueAsync(_store, "app", new HashSet<Role> { Role.Application }, [KeyPattern.Parse("tenants/*")], null, new ChangeContext("test"), TimeProvider.System);
-        var vault = new HeaderErrorsSurface("X-Vault-Token");
+        var vault = VaultSurface.Instance;
 
-        // The surface's header carries the token; a bearer header is not read on this surface.
+        // Vault's header carries the token, and so does a bearer header (Vault accepts both);
+        // without one, Vault's clients expect 403 and {"errors":[...]}, not 401 and a problem document.
         var (ok, _) = await RunAsync(vault, "tenants/h42/notes", ("X-Vault-Token", app));
         Assert.Equal(StatusCodes.Status200OK, ok);
-        var (unauthenticated, body) = await RunAsync(vault, "tenants/h42/notes", ("Authorization", "Bearer " + app));
-        Assert.Equal(StatusCodes.Status401Unauthorized, unauthenticated);
+        Assert.Equal(StatusCodes.Status200OK, (await RunAsync(vault, "tenants/h42/notes", ("Authorization", "Bearer " + app))).Status);
+        var (unauthenticated, body) = await RunAsync(vault, "tenants/h42/notes", ("X-Other", app));
+        Assert.Equal(StatusCodes.Status403Forbidden, unauthenticated);
         Assert.Contains("A valid token is required", JsonDocument.Parse(body).RootElement.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
 
         // The policy table decides as for /v1: a key officer may not encrypt, an app only in its scope.

@@ -77,9 +77,23 @@ public sealed class RbacMatrixTests
         [EndpointNames.ApprovalRead] = ([A, K, O, U, V], Scope.None),
         [EndpointNames.ApprovalApprove] = ([V], Scope.None),
         [EndpointNames.ApprovalDeny] = ([V], Scope.None),
+        [EndpointNames.TransitKeyCreate] = ([A, K], Scope.Key),
+        [EndpointNames.TransitKeyRead] = ([A, K, O, U], Scope.Key),
+        [EndpointNames.TransitKeyList] = ([A, K, O, U], Scope.None),
+        [EndpointNames.TransitKeyDelete] = ([A, K], Scope.Key),
+        [EndpointNames.TransitKeyConfig] = ([A, K], Scope.Key),
+        [EndpointNames.TransitKeyRotate] = ([A, K, O], Scope.Key),
+        [EndpointNames.TransitKeyTrim] = ([A, K], Scope.Key),
+        [EndpointNames.TransitEncrypt] = ([A, P], Scope.Key),
+        [EndpointNames.TransitDecrypt] = ([A, P], Scope.Key),
+        [EndpointNames.TransitRewrap] = ([A, P, O], Scope.Key),
+        [EndpointNames.TransitDataKey] = ([A, P], Scope.Key),
+        [EndpointNames.TransitUnsupported] = ([A, K, O, P, U, V], Scope.None),
+        [EndpointNames.VaultMountList] = ([A, K, O, P, U, V], Scope.None),
+        [EndpointNames.VaultMountEnable] = ([A, K, O, P, U, V], Scope.None),
     };
 
-    private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi, EndpointNames.Version];
+    private static readonly string[] Public = [EndpointNames.Health, EndpointNames.Ready, EndpointNames.OpenApi, EndpointNames.Version, EndpointNames.VaultHealth];
 
     private enum Scope
     {
@@ -118,6 +132,13 @@ public sealed class RbacMatrixTests
                     cell++;
                     var tenant = scope == Scope.Key && !inScope ? "h99" : "h42";
                     var token = scope == Scope.Global ? (inScope ? global[role] : scoped[role]) : scoped[role];
+                    if (IsVault(endpoint))
+                    {
+                        // Transit's key names are one path segment, so its tokens name keys exactly.
+                        Api.RoleNames.TryParse(role, out var vaultRole);
+                        token = await server.TokenAsync(vaultRole!.Value, $"h42-k{cell}");
+                    }
+
                     var request = await PrepareAsync(server, endpoint, $"tenants/{tenant}/k{cell}");
                     using var response = await server.SendAsync(request.Method, request.Path, token, request.Body);
                     var allowed = roles.Contains(role) && (scope == Scope.None || inScope);
@@ -133,7 +154,14 @@ public sealed class RbacMatrixTests
                     else if (!allowed)
                     {
                         using var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-                        Assert.Equal("Forbidden", problem.RootElement.GetProperty("code").GetString());
+                        if (IsVault(endpoint))
+                        {
+                            Assert.Contains("do not", problem.RootElement.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+                        }
+                        else
+                        {
+                            Assert.Equal("Forbidden", problem.RootElement.GetProperty("code").GetString());
+                        }
                     }
                     else if (status >= 500)
                     {
@@ -161,12 +189,21 @@ public sealed class RbacMatrixTests
             foreach (var token in new[] { null, forged, tampered, "not-a-token" })
             {
                 using var response = await server.SendAsync(request.Method, request.Path, token, request.Body);
+                if (IsVault(endpoint))
+                {
+                    // Vault's clients expect 403 and {"errors":[...]} for a missing or bad token.
+                    Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{endpoint} with token '{token}': {(int)response.StatusCode}");
+                    using var errors = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+                    Assert.StartsWith("A valid token is required", errors.RootElement.GetProperty("errors")[0].GetString(), StringComparison.Ordinal);
+                    continue;
+                }
+
                 Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{endpoint} with token '{token}': {(int)response.StatusCode}");
                 Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
             }
         }
 
-        foreach (var path in new[] { "/healthz", "/readyz", "/openapi/v1.json", "/v1/sys/version" })
+        foreach (var path in new[] { "/healthz", "/readyz", "/openapi/v1.json", "/v1/sys/version", "/v1/sys/health" })
         {
             using var response = await server.Http.GetAsync(path);
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -194,8 +231,16 @@ public sealed class RbacMatrixTests
         Assert.All(events, e => Assert.DoesNotContain(app.Split('_', 3)[2], e.Record.ToString(), StringComparison.Ordinal));
     }
 
+    // The Vault-compatible surface: its own error shape, and key names of one path segment.
+    private static bool IsVault(string endpoint) => endpoint.StartsWith("transit.", StringComparison.Ordinal) || endpoint.StartsWith("vault.", StringComparison.Ordinal);
+
     private static async Task<(HttpMethod Method, string Path, string? Body)> PrepareAsync(ServerHarness server, string endpoint, string key)
     {
+        if (IsVault(endpoint))
+        {
+            key = key.Replace("tenants/", string.Empty, StringComparison.Ordinal).Replace('/', '-');
+        }
+
         // The admin sets up whatever the call acts on, so an allowed call fails, if at all, on state, never on access.
         async Task<string> KeyWithCiphertextAsync()
         {
@@ -203,10 +248,10 @@ public sealed class RbacMatrixTests
             var name = Keys.KeyName.Parse(key);
             await client.CreateKeyAsync(name, new KeyCreateOptions(DeletionAllowed: true));
             var envelope = await client.EncryptAsync(name, "x"u8.ToArray(), Envelope.EncryptionContext.From("c"));
-            return Envelope.EnvelopeText.Encode(envelope);
+            return IsVault(endpoint) ? Envelope.VaultCiphertext.Encode(envelope) : Envelope.EnvelopeText.Encode(envelope);
         }
 
-        var ciphertext = endpoint == EndpointNames.KeyCreate ? null : await KeyWithCiphertextAsync();
+        var ciphertext = endpoint is EndpointNames.KeyCreate or EndpointNames.TransitKeyCreate ? null : await KeyWithCiphertextAsync();
         string tokenId = string.Empty;
         var sourceName = key.Replace('/', '-');
         if (endpoint is not EndpointNames.SourceRegister)
@@ -297,6 +342,20 @@ public sealed class RbacMatrixTests
             EndpointNames.ApprovalRead => (HttpMethod.Get, "/v1/approvals/apr_none", null),
             EndpointNames.ApprovalApprove => (HttpMethod.Post, "/v1/approvals/apr_none/approve", "{}"),
             EndpointNames.ApprovalDeny => (HttpMethod.Post, "/v1/approvals/apr_none/deny", "{}"),
+            EndpointNames.TransitKeyCreate => (HttpMethod.Post, "/v1/transit/keys/" + key, "{}"),
+            EndpointNames.TransitKeyRead => (HttpMethod.Get, "/v1/transit/keys/" + key, null),
+            EndpointNames.TransitKeyList => (new HttpMethod("LIST"), "/v1/transit/keys", null),
+            EndpointNames.TransitKeyDelete => (HttpMethod.Delete, "/v1/transit/keys/" + key, null),
+            EndpointNames.TransitKeyConfig => (HttpMethod.Post, "/v1/transit/keys/" + key + "/config", """{"deletion_allowed":true}"""),
+            EndpointNames.TransitKeyRotate => (HttpMethod.Post, "/v1/transit/keys/" + key + "/rotate", null),
+            EndpointNames.TransitKeyTrim => (HttpMethod.Post, "/v1/transit/keys/" + key + "/trim", """{"min_available_version":1}"""),
+            EndpointNames.TransitEncrypt => (HttpMethod.Post, "/v1/transit/encrypt/" + key, """{"plaintext":"aGk="}"""),
+            EndpointNames.TransitDecrypt => (HttpMethod.Post, "/v1/transit/decrypt/" + key, $$"""{"ciphertext":"{{ciphertext}}","associated_data":"Yw=="}"""),
+            EndpointNames.TransitRewrap => (HttpMethod.Post, "/v1/transit/rewrap/" + key, $$"""{"ciphertext":"{{ciphertext}}"}"""),
+            EndpointNames.TransitDataKey => (HttpMethod.Post, "/v1/transit/datakey/plaintext/" + key, "{}"),
+            EndpointNames.TransitUnsupported => (HttpMethod.Post, "/v1/transit/hmac/" + key, "{}"),
+            EndpointNames.VaultMountList => (HttpMethod.Get, "/v1/sys/mounts", null),
+            EndpointNames.VaultMountEnable => (HttpMethod.Post, "/v1/sys/mounts/transit", """{"type":"transit"}"""),
             _ => throw new InvalidOperationException("No request for " + endpoint),
         };
     }

@@ -63,4 +63,19 @@ internal static class EndpointNames
     public const string ApprovalRead = "approvals.read";
     public const string ApprovalApprove = "approvals.approve";
     public const string ApprovalDeny = "approvals.deny";
+    public const string TransitKeyCreate = "transit.keys.create";
+    public const string TransitKeyRead = "transit.keys.read";
+    public const string TransitKeyList = "transit.keys.list";
+    public const string TransitKeyDelete = "transit.keys.delete";
+    public const string TransitKeyConfig = "transit.keys.config";
+    public const string TransitKeyRotate = "transit.keys.rotate";
+    public const string TransitKeyTrim = "transit.keys.trim";
+    public const string TransitEncrypt = "transit.encrypt";
+    public const string TransitDecrypt = "transit.decrypt";
+    public const string TransitRewrap = "transit.rewrap";
+    public const string TransitDataKey = "transit.datakey";
+    public const string TransitUnsupported = "transit.unsupported";
+    public const string VaultHealth = "vault.sys.health";
+    public const string VaultMountList = "vault.sys.mounts.list";
+    public const string VaultMountEnable = "vault.sys.mounts.enable";
 }

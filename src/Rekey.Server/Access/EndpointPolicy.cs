@@ -100,6 +100,26 @@ internal static class EndpointPolicy
         Rule(EndpointNames.ApprovalRead, [Role.Admin, Role.KeyOfficer, Role.Operator, Role.Auditor, Role.Approver], EndpointScope.Filtered),
         Rule(EndpointNames.ApprovalApprove, [Role.Approver], EndpointScope.Filtered),
         Rule(EndpointNames.ApprovalDeny, [Role.Approver], EndpointScope.Filtered),
+
+        // The Transit surface: the same roles as the /v1 endpoints that do the same thing.
+        Rule(EndpointNames.TransitKeyCreate, Officers, EndpointScope.Key),
+        Rule(EndpointNames.TransitKeyRead, Readers, EndpointScope.Key),
+        Rule(EndpointNames.TransitKeyList, Readers, EndpointScope.Filtered),
+        Rule(EndpointNames.TransitKeyDelete, Officers, EndpointScope.Key),
+        Rule(EndpointNames.TransitKeyConfig, Officers, EndpointScope.Key),
+        Rule(EndpointNames.TransitKeyRotate, Rotators, EndpointScope.Key),
+        Rule(EndpointNames.TransitKeyTrim, Officers, EndpointScope.Key),
+        Rule(EndpointNames.TransitEncrypt, DataPlane, EndpointScope.Key),
+        Rule(EndpointNames.TransitDecrypt, DataPlane, EndpointScope.Key),
+        Rule(EndpointNames.TransitRewrap, Rewrappers, EndpointScope.Key),
+        Rule(EndpointNames.TransitDataKey, DataPlane, EndpointScope.Key),
+
+        // What Vault clients call at start, and the answer to Transit paths Rekey does not serve:
+        // any token (they change nothing and name no key); health is public, as in Vault.
+        Rule(EndpointNames.TransitUnsupported, Anyone, EndpointScope.Filtered),
+        Rule(EndpointNames.VaultHealth, [], EndpointScope.Public),
+        Rule(EndpointNames.VaultMountList, Anyone, EndpointScope.Filtered),
+        Rule(EndpointNames.VaultMountEnable, Anyone, EndpointScope.Filtered),
     }.ToFrozenDictionary(r => r.Name, StringComparer.Ordinal);
 
     private static EndpointRule Rule(string name, Role[] roles, EndpointScope scope) => new(name, roles.ToHashSet(), scope);

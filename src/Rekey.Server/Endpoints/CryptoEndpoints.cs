@@ -164,11 +164,17 @@ internal static class CryptoEndpoints
     }
 
     /// <summary>
-    /// Reads a ciphertext's text form. The service then refuses it unless it is under the key in
+    /// Reads a ciphertext's text form (Rekey's or Vault's). The service then refuses it unless it is under the key in
     /// the path, which is the key the token's scope was checked against.
     /// </summary>
     private static byte[] Envelope(string text)
     {
+        // A ciphertext made through the Transit surface decrypts here too.
+        if (VaultCiphertext.LooksLikeText(text))
+        {
+            return VaultCiphertext.TryDecode(text, out _) ?? throw RekeyException.DecryptionFailed();
+        }
+
         try
         {
             return EnvelopeText.Decode(text);

@@ -195,6 +195,7 @@ public sealed class RekeyServerHost : IAsyncDisposable
 
         var services = builder.Services;
         services.AddSingleton(options);
+        services.AddSingleton(new Transit.TransitMounts(options.TransitMounts));
         if (options.ListensHttps)
         {
             services.AddSingleton(sp => new TlsCertificate(options.TlsCert!, options.TlsKey!, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Rekey.Server.Tls"), time));
@@ -268,6 +269,14 @@ public sealed class RekeyServerHost : IAsyncDisposable
         SourceEndpoints.Map(app);
         LifecycleEndpoints.Map(app);
         ApprovalEndpoints.Map(app);
+        var transit = app.Services.GetRequiredService<Transit.TransitMounts>();
+        Transit.VaultSysEndpoints.Map(app);
+        if (transit.Names.Count > 0)
+        {
+            Transit.TransitKeyEndpoints.Map(app, transit);
+            Transit.TransitCryptoEndpoints.Map(app, transit);
+            Transit.TransitUnsupportedEndpoint.Map(app, transit);
+        }
 
         if (metrics.Enabled)
         {

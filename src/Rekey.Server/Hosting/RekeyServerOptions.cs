@@ -111,6 +111,12 @@ public sealed class RekeyServerOptions
     /// <summary>Most items in one batch request.</summary>
     public int MaxBatchItems { get; set; } = 1000;
 
+    /// <summary>
+    /// The paths under <c>/v1/</c> where the Vault-compatible Transit surface answers (Vault's
+    /// mount names; <c>transit</c> by default). Empty turns the surface off.
+    /// </summary>
+    public IReadOnlyList<string> TransitMounts { get; set; } = [Transit.TransitMounts.Default];
+
     /// <summary>True when <see cref="Store"/> names a PostgreSQL database.</summary>
     public bool IsPostgres => Store is not null && PostgresConnectionString.IsPostgres(Store);
 
@@ -260,6 +266,8 @@ public sealed class RekeyServerOptions
         {
             problems.Add("max_batch_items must be between 1 and 100000.");
         }
+
+        problems.AddRange(TransitMounts.Select(Transit.TransitMounts.Problem).OfType<string>());
 
         return problems;
     }

@@ -15,7 +15,7 @@ public static class ServerConfiguration
     public static IReadOnlyList<string> Keys { get; } =
     [
         "store", "root_key_file", "root", "previous_roots", "metrics", "metrics_key_patterns", "root_params_file", "root_passphrase_env", "listen", "max_request_body_bytes",
-        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "tls_cert", "tls_key", "token_cache_seconds", "max_batch_items",
+        "checkpoint_every_events", "checkpoint_interval_seconds", "audit_witness", "audited_refusals_per_minute", "log_level", "log_format", "max_keys", "max_versions_per_key", "tls_cert", "tls_key", "token_cache_seconds", "max_batch_items", "transit_mounts",
     ];
 
     /// <summary>Builds the options from a file (optional), the environment and flags (later wins).</summary>
@@ -86,6 +86,14 @@ public static class ServerConfiguration
         options.CheckpointInterval = TimeSpan.FromSeconds(Number(configuration, "checkpoint_interval_seconds", (long)options.CheckpointInterval.TotalSeconds, problems));
         options.TokenCacheTtl = TimeSpan.FromSeconds(Number(configuration, "token_cache_seconds", (long)options.TokenCacheTtl.TotalSeconds, problems));
         options.MaxBatchItems = (int)Number(configuration, "max_batch_items", options.MaxBatchItems, problems);
+
+        // A list like previous_roots; one name may also be given as plain text (REKEY_TRANSIT_MOUNTS=transit).
+        if (configuration.GetSection("transit_mounts") is { } mounts && (mounts.Value is not null || mounts.GetChildren().Any()))
+        {
+            options.TransitMounts = mounts.Value is { } one
+                ? one.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : mounts.GetChildren().OrderBy(c => int.TryParse(c.Key, out var i) ? i : int.MaxValue).Select(c => c.Value).OfType<string>().ToList();
+        }
         if (configuration["log_level"] is { } level)
         {
             if (Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(level, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed) && !int.TryParse(level, out _))
