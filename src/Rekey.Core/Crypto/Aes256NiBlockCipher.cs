@@ -77,7 +77,7 @@ internal sealed class Aes256NiBlockCipher : IDisposable
 
     // FIPS 197 section 5.2 for Nk = 8, with KEYGENASSIST doing SubWord/RotWord. The immediate
     // operand must be a constant for the JIT, hence the unrolled round-constant calls.
-    private static void ExpandKey(ReadOnlySpan<byte> key, Vector128<byte>[] keys)
+    internal static void ExpandKey(ReadOnlySpan<byte> key, Span<Vector128<byte>> keys)
     {
         keys[0] = Vector128.Create(key[..16]);
         keys[1] = Vector128.Create(key[16..]);
@@ -90,7 +90,7 @@ internal sealed class Aes256NiBlockCipher : IDisposable
         keys[14] = Mix(keys[12], Sse2.Shuffle(AesNi.KeygenAssist(keys[13], 0x40).AsUInt32(), 0xFF).AsByte());
     }
 
-    private static void NextPair(Vector128<byte>[] keys, int index, Vector128<byte> assist)
+    private static void NextPair(Span<Vector128<byte>> keys, int index, Vector128<byte> assist)
     {
         keys[index] = Mix(keys[index - 2], Sse2.Shuffle(assist.AsUInt32(), 0xFF).AsByte());
         var subWord = Sse2.Shuffle(AesNi.KeygenAssist(keys[index], 0x00).AsUInt32(), 0xAA).AsByte();

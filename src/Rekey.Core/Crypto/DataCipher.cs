@@ -15,6 +15,15 @@ internal static class DataCipher
     /// <summary>The tag length in bytes (128 bits).</summary>
     public const int TagSize = 16;
 
+    /// <summary>
+    /// The AppContext switch that makes envelopes use the framework's <see cref="AesGcm"/> even
+    /// where <see cref="AesGcmNi"/> could run (for comparison, or out of caution).
+    /// </summary>
+    public const string UseFrameworkSwitch = "Rekey.Crypto.UseFrameworkGcm";
+
+    // Read once: the switch is for the whole process.
+    private static readonly bool Hardware = AesGcmNi.IsSupported && !(AppContext.TryGetSwitch(UseFrameworkSwitch, out var framework) && framework);
+
     /// <summary>Encrypts; throws <see cref="ArgumentException"/> for a key, nonce or buffer of the wrong size.</summary>
     public static void Encrypt(
         ReadOnlySpan<byte> key,
@@ -28,6 +37,12 @@ internal static class DataCipher
         if (ciphertext.Length != plaintext.Length)
         {
             throw new ArgumentException("The ciphertext buffer must be as long as the plaintext.", nameof(ciphertext));
+        }
+
+        if (Hardware && key.Length == 32)
+        {
+            AesGcmNi.Encrypt(key, nonce, plaintext, associatedData, ciphertext, tag);
+            return;
         }
 
         using var gcm = new AesGcm(key, TagSize);
@@ -50,6 +65,11 @@ internal static class DataCipher
         if (plaintext.Length != ciphertext.Length)
         {
             throw new ArgumentException("The plaintext buffer must be as long as the ciphertext.", nameof(plaintext));
+        }
+
+        if (Hardware && key.Length == 32)
+        {
+            return AesGcmNi.TryDecrypt(key, nonce, ciphertext, tag, associatedData, plaintext);
         }
 
         using var gcm = new AesGcm(key, TagSize);

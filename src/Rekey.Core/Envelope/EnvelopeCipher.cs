@@ -16,7 +16,7 @@ internal static class EnvelopeCipher
     {
         // One call to the generator for both: each call has a fixed cost comparable to the bytes.
         Span<byte> random = stackalloc byte[EnvelopeLayout.DataKeySize + DataCipher.NonceSize];
-        RandomNumberGenerator.Fill(random);
+        RandomPool.Fill(random);
         try
         {
             return EncryptWith(kek, keyName, version, plaintext, context, random[..EnvelopeLayout.DataKeySize], random[EnvelopeLayout.DataKeySize..]);
