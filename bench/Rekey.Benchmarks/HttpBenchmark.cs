@@ -14,11 +14,13 @@ namespace Rekey.Benchmarks;
 /// HTTP encrypt throughput on loopback: the server runs in a child process (so its CPU can be
 /// measured apart from the load generator's), the load comes from keep-alive connections, each
 /// with one request in flight, written as raw HTTP/1.1 so the client costs as little as possible.
-/// Prints requests/s, items/s and the server's CPU use, for single items and batches of 100.
+/// Prints requests/s, items/s and the server's CPU use, for single items and batches of 100, through
+/// <c>/v1</c> and through the Transit surface.
 /// </summary>
 internal static class HttpBenchmark
 {
     private const string Key = "bench/http";
+    private const string TransitKey = "bench-transit";
     private const int PlaintextBytes = 256;
 
     public static async Task<int> RunAsync(bool quick)
@@ -29,17 +31,37 @@ internal static class HttpBenchmark
         try
         {
             var plaintext = Convert.ToBase64String(Enumerable.Range(0, PlaintextBytes).Select(i => (byte)i).ToArray());
-            var single = Request(address, token, $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id=17"}""");
-            var batchBody = "{\"items\":[" + string.Join(',', Enumerable.Range(0, 100).Select(i => $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id={{i}}"}""")) + "]}";
-            var batch = Request(address, token, batchBody);
+            var single = Request(address, token, "/v1/encrypt/" + Key, $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id=17"}""");
+            var batch = Request(address, token, "/v1/encrypt/" + Key, "{\"items\":[" + string.Join(',', Enumerable.Range(0, 100).Select(i => $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id={{i}}"}""")) + "]}");
 
-            Console.WriteLine($"HTTP encrypt on loopback, {PlaintextBytes}-byte plaintexts, {connections} keep-alive connections, {seconds} s per run, {Environment.ProcessorCount} cores shared by client and server");
+            // The Transit surface, as Vault's clients call it: X-Vault-Token, no context, a reference per batch item.
+            var transitSingle = Request(address, token, "/v1/transit/encrypt/" + TransitKey, $$"""{"plaintext":"{{plaintext}}"}""", vault: true);
+            var transitBatch = Request(address, token, "/v1/transit/encrypt/" + TransitKey, "{\"batch_input\":[" + string.Join(',', Enumerable.Range(0, 100).Select(i => $$"""{"plaintext":"{{plaintext}}","reference":"{{i}}"}""")) + "]}", vault: true);
+
+            Console.WriteLine($"HTTP encrypt on loopback, {PlaintextBytes}-byte plaintexts, {connections} keep-alive connections for single items and 16 for batches, {seconds} s per run, {Environment.ProcessorCount} cores shared by client and server");
             await LoadAsync(address, single, connections, 2, server.Id); // warm-up: JIT, caches, connection setup
-            var singleResult = await LoadAsync(address, single, connections, seconds, server.Id);
-            Report("single", singleResult, 1, 20_000, 20_000);
+            await LoadAsync(address, transitSingle, connections, 2, server.Id);
+
+            // Single calls through each surface in turn, twice, so the ratio compares like with like.
+            var singles = new List<Result>();
+            var transits = new List<Result>();
+            for (var round = 0; round < 2; round++)
+            {
+                singles.Add(await LoadAsync(address, single, connections, seconds, server.Id));
+                transits.Add(await LoadAsync(address, transitSingle, connections, seconds, server.Id));
+            }
+
+            var nativeSingle = singles.MaxBy(r => r.Requests / r.Elapsed.TotalSeconds)!;
+            var vaultSingle = transits.MaxBy(r => r.Requests / r.Elapsed.TotalSeconds)!;
+            Report("single /v1", nativeSingle, 1, 20_000, 20_000);
+            Report("single Transit", vaultSingle, 1, 0, 0);
+            var ratio = vaultSingle.Requests / vaultSingle.Elapsed.TotalSeconds / (nativeSingle.Requests / nativeSingle.Elapsed.TotalSeconds);
+            Console.WriteLine($"  Transit/native single-call ratio {ratio:F2} (target: at least 0.90): {(ratio >= 0.9 ? "met" : "MISSED")}");
+
             await LoadAsync(address, batch, 16, 2, server.Id);
-            var batchResult = await LoadAsync(address, batch, 16, seconds, server.Id);
-            Report("batch of 100", batchResult, 100, 0, 200_000);
+            Report("batch /v1", await LoadAsync(address, batch, 16, seconds, server.Id), 100, 0, 300_000);
+            await LoadAsync(address, transitBatch, 16, 2, server.Id);
+            Report("batch Transit", await LoadAsync(address, transitBatch, 16, seconds, server.Id), 100, 0, 200_000);
         }
         finally
         {
@@ -64,7 +86,7 @@ internal static class HttpBenchmark
                 using var server = StartServerProcess(out var address, out var token, metrics);
                 try
                 {
-                    var single = Request(address, token, $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id=17"}""");
+                    var single = Request(address, token, "/v1/encrypt/" + Key, $$"""{"plaintext":"{{plaintext}}","context":"tenant=h42;id=17"}""");
                     await LoadAsync(address, single, connections, 2, server.Id);
                     var result = await LoadAsync(address, single, connections, seconds, server.Id);
                     rates[metrics].Add(result.Requests / result.Elapsed.TotalSeconds);
@@ -92,7 +114,8 @@ internal static class HttpBenchmark
         var options = new RekeyServerOptions { Store = Path.Combine(directory, "rekey.db"), RootKeyFile = keyFile, Listen = "http://127.0.0.1:0", Metrics = metrics };
         await using var host = await RekeyServerHost.StartAsync(options);
         await host.Service.CreateKeyAsync(KeyName.Parse(Key));
-        var (_, secret) = await host.IssueTokenAsync("bench", new HashSet<Role> { Role.Application }, [KeyPattern.Parse("bench/*")]);
+        await host.Service.CreateKeyAsync(KeyName.Parse(TransitKey));
+        var (_, secret) = await host.IssueTokenAsync("bench", new HashSet<Role> { Role.Application }, [KeyPattern.Parse("bench/*"), KeyPattern.Parse(TransitKey)]);
         Console.WriteLine($"{host.Address} {secret}");
         await host.WaitForShutdownAsync();
         return 0;
@@ -115,11 +138,11 @@ internal static class HttpBenchmark
         return process;
     }
 
-    private static byte[] Request(Uri address, string token, string body)
+    private static byte[] Request(Uri address, string token, string path, string body, bool vault = false)
     {
         var bytes = Encoding.UTF8.GetBytes(body);
-        var path = Environment.GetEnvironmentVariable("REKEY_BENCH_PATH") ?? "POST /v1/encrypt/" + Key;
-        var head = $"{path} HTTP/1.1\r\nHost: {address.Authority}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {bytes.Length}\r\n\r\n";
+        var auth = vault ? "X-Vault-Token: " + token : "Authorization: Bearer " + token;
+        var head = $"POST {path} HTTP/1.1\r\nHost: {address.Authority}\r\n{auth}\r\nContent-Type: application/json\r\nContent-Length: {bytes.Length}\r\n\r\n";
         return [.. Encoding.ASCII.GetBytes(head), .. bytes];
     }
 

@@ -88,7 +88,6 @@ public sealed class RbacMatrixTests
         [EndpointNames.TransitDecrypt] = ([A, P], Scope.Key),
         [EndpointNames.TransitRewrap] = ([A, P, O], Scope.Key),
         [EndpointNames.TransitDataKey] = ([A, P], Scope.Key),
-        [EndpointNames.TransitUnsupported] = ([A, K, O, P, U, V], Scope.None),
         [EndpointNames.VaultMountList] = ([A, K, O, P, U, V], Scope.None),
         [EndpointNames.VaultMountEnable] = ([A, K, O, P, U, V], Scope.None),
     };
@@ -353,7 +352,6 @@ public sealed class RbacMatrixTests
             EndpointNames.TransitDecrypt => (HttpMethod.Post, "/v1/transit/decrypt/" + key, $$"""{"ciphertext":"{{ciphertext}}","associated_data":"Yw=="}"""),
             EndpointNames.TransitRewrap => (HttpMethod.Post, "/v1/transit/rewrap/" + key, $$"""{"ciphertext":"{{ciphertext}}"}"""),
             EndpointNames.TransitDataKey => (HttpMethod.Post, "/v1/transit/datakey/plaintext/" + key, "{}"),
-            EndpointNames.TransitUnsupported => (HttpMethod.Post, "/v1/transit/hmac/" + key, "{}"),
             EndpointNames.VaultMountList => (HttpMethod.Get, "/v1/sys/mounts", null),
             EndpointNames.VaultMountEnable => (HttpMethod.Post, "/v1/sys/mounts/transit", """{"type":"transit"}"""),
             _ => throw new InvalidOperationException("No request for " + endpoint),

@@ -20,6 +20,11 @@ internal sealed class AccessMiddleware(RequestDelegate next, TokenAuthenticator 
     public async Task InvokeAsync(HttpContext context)
     {
         var endpoint = context.GetEndpoint();
+        if ((endpoint is null || endpoint.Metadata.GetMetadata<IEndpointNameMetadata>() is null) && await Transit.TransitFallback.TryAnswerAsync(context).ConfigureAwait(false))
+        {
+            return;
+        }
+
         if (endpoint is null)
         {
             await ApiSurface.Of(context).WriteErrorAsync(context, RekeyErrorCode.RouteNotFound, $"No endpoint at {context.Request.Method} {context.Request.Path}.").ConfigureAwait(false);

@@ -74,7 +74,6 @@ internal static class EndpointNames
     public const string TransitDecrypt = "transit.decrypt";
     public const string TransitRewrap = "transit.rewrap";
     public const string TransitDataKey = "transit.datakey";
-    public const string TransitUnsupported = "transit.unsupported";
     public const string VaultHealth = "vault.sys.health";
     public const string VaultMountList = "vault.sys.mounts.list";
     public const string VaultMountEnable = "vault.sys.mounts.enable";

@@ -114,9 +114,8 @@ internal static class EndpointPolicy
         Rule(EndpointNames.TransitRewrap, Rewrappers, EndpointScope.Key),
         Rule(EndpointNames.TransitDataKey, DataPlane, EndpointScope.Key),
 
-        // What Vault clients call at start, and the answer to Transit paths Rekey does not serve:
-        // any token (they change nothing and name no key); health is public, as in Vault.
-        Rule(EndpointNames.TransitUnsupported, Anyone, EndpointScope.Filtered),
+        // What Vault clients call at start: any token (they change nothing and name no key);
+        // health is public, as in Vault.
         Rule(EndpointNames.VaultHealth, [], EndpointScope.Public),
         Rule(EndpointNames.VaultMountList, Anyone, EndpointScope.Filtered),
         Rule(EndpointNames.VaultMountEnable, Anyone, EndpointScope.Filtered),

@@ -1,4 +1,7 @@
+using System.Buffers;
 using System.Security.Cryptography;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Rekey.Api;
 using Rekey.Envelope;
@@ -6,6 +9,7 @@ using Rekey.Errors;
 using Rekey.Keys;
 using Rekey.Server.Access;
 using Rekey.Server.Http;
+using Rekey.Server.Metrics;
 
 namespace Rekey.Server.Endpoints;
 
@@ -16,6 +20,9 @@ namespace Rekey.Server.Endpoints;
 /// </summary>
 internal static class CryptoEndpoints
 {
+    // Base64 and Rekey's ciphertext text need no escaping beyond JSON's own.
+    private static readonly JsonWriterOptions Writer = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
+
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapPost("/v1/encrypt/{**name}", OpenApiMetadata.Handler(EncryptAsync)).WithName(EndpointNames.Encrypt)
@@ -33,13 +40,13 @@ internal static class CryptoEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.EncryptRequest).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "encrypt", name, body.Items, body.Plaintext is null && body.Context is null ? null : new EncryptItem(body.Plaintext, body.Context), async item =>
+        await RespondAsync(context, "encrypt", name, body.Items, body.Plaintext is null && body.Context is null ? null : new EncryptItem(body.Plaintext, body.Context), async (item, json) =>
         {
             var plaintext = JsonBody.Base64(JsonBody.Required(item.Plaintext, "plaintext"), "plaintext");
             try
             {
                 var envelope = await service.EncryptAsync(name, plaintext, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
-                return new CryptoResult(Ciphertext: EnvelopeText.Encode(envelope), Version: EnvelopeReader.ReadVersion(envelope));
+                return WriteEnvelope(json, envelope);
             }
             finally
             {
@@ -53,18 +60,22 @@ internal static class CryptoEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.DecryptRequest).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "decrypt", name, body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async item =>
+        await RespondAsync(context, "decrypt", name, body.Items, body.Ciphertext is null && body.Context is null ? null : new DecryptItem(body.Ciphertext, body.Context), async (item, json) =>
         {
             var envelope = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"));
             var plaintext = await service.DecryptAsync(name, envelope, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
             try
             {
-                return new CryptoResult(Plaintext: Convert.ToBase64String(plaintext), Version: EnvelopeReader.ReadVersion(envelope));
+                json.WriteBase64String("plaintext"u8, plaintext);
             }
             finally
             {
                 CryptographicOperations.ZeroMemory(plaintext);
             }
+
+            var version = EnvelopeReader.ReadVersion(envelope);
+            json.WriteNumber("version"u8, version);
+            return version;
         }).ConfigureAwait(false);
     }
 
@@ -73,11 +84,10 @@ internal static class CryptoEndpoints
         var name = context.RouteKey();
         var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.RewrapRequest).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "rewrap", name, body.Items, body.Ciphertext is null ? null : new RewrapItem(body.Ciphertext), async item =>
+        await RespondAsync(context, "rewrap", name, body.Items, body.Ciphertext is null ? null : new RewrapItem(body.Ciphertext), async (item, json) =>
         {
             var envelope = Envelope(JsonBody.Required(item.Ciphertext, "ciphertext"));
-            var rewrapped = await service.RewrapAsync(name, envelope, context.RequestAborted).ConfigureAwait(false);
-            return new CryptoResult(Ciphertext: EnvelopeText.Encode(rewrapped), Version: EnvelopeReader.ReadVersion(rewrapped));
+            return WriteEnvelope(json, await service.RewrapAsync(name, envelope, context.RequestAborted).ConfigureAwait(false));
         }).ConfigureAwait(false);
     }
 
@@ -93,32 +103,44 @@ internal static class CryptoEndpoints
 
         var service = context.Service();
         var includePlaintext = body.WrappedOnly != true;
-        await RespondAsync(context, "datakey", name, body.Items, body.Context is null ? null : new DataKeyItem(body.Context), async item =>
+        await RespondAsync(context, "datakey", name, body.Items, body.Context is null ? null : new DataKeyItem(body.Context), async (item, json) =>
         {
             using var key = await service.GenerateDataKeyAsync(name, Context(item.Context), includePlaintext, length, context.RequestAborted).ConfigureAwait(false);
-            return new CryptoResult(
-                Ciphertext: EnvelopeText.Encode(key.Envelope),
-                Plaintext: key.HasPlaintext ? Convert.ToBase64String(key.DangerousPlaintext) : null,
-                Version: EnvelopeReader.ReadVersion(key.Envelope));
+            WriteText(json, "ciphertext"u8, key.Envelope);
+            if (key.HasPlaintext)
+            {
+                json.WriteBase64String("plaintext"u8, key.DangerousPlaintext);
+            }
+
+            var version = EnvelopeReader.ReadVersion(key.Envelope);
+            json.WriteNumber("version"u8, version);
+            return version;
         }).ConfigureAwait(false);
     }
 
-    /// <summary>Runs the single form or the batch, and writes the matching response.</summary>
-    private static async Task RespondAsync<TItem>(HttpContext context, string operationName, KeyName key, IReadOnlyList<TItem>? items, TItem? single, Func<TItem, ValueTask<CryptoResult>> run)
+    /// <summary>
+    /// Runs the single form or the batch, and writes the matching response (a
+    /// <see cref="CryptoResult"/>, or a <see cref="BatchResponse"/>) straight to UTF-8: each
+    /// operation writes its result's fields once its work has succeeded and returns the version.
+    /// </summary>
+    private static async Task RespondAsync<TItem>(HttpContext context, string operationName, KeyName key, IReadOnlyList<TItem?>? items, TItem? single, Func<TItem, Utf8JsonWriter, ValueTask<int>> run)
         where TItem : class
     {
-        var metrics = context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>();
-        async ValueTask<CryptoResult> operation(TItem item)
-        {
-            var result = await run(item).ConfigureAwait(false);
-            metrics.Crypto(operationName, key, result.Version ?? 0);
-            return result;
-        }
-
+        var tally = new CryptoTally(context.RequestServices.GetRequiredService<RekeyMetrics>(), operationName, key);
         if (items is null)
         {
-            var result = await operation(single ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "Give the single form's fields or 'items' for a batch.")).ConfigureAwait(false);
-            await JsonBody.WriteAsync(context, result, ApiJsonContext.Default.CryptoResult).ConfigureAwait(false);
+            var item = single ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "Give the single form's fields or 'items' for a batch.");
+            using var one = new PooledBufferWriter(1024);
+            using (var json = new Utf8JsonWriter(one, Writer))
+            {
+                json.WriteStartObject();
+                tally.Add(await run(item, json).ConfigureAwait(false));
+                json.WriteEndObject();
+            }
+
+            tally.Flush();
+            context.Response.ContentType = "application/json; charset=utf-8";
+            await one.SendAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -133,22 +155,69 @@ internal static class CryptoEndpoints
             throw new RekeyException(RekeyErrorCode.InvalidRequest, $"'items' must hold from 1 to {max} items.");
         }
 
-        var results = new CryptoResult[items.Count];
+        using var buffer = new PooledBufferWriter((items.Count * 512) + 64);
         var failed = 0;
-        for (var i = 0; i < items.Count; i++)
+        using (var json = new Utf8JsonWriter(buffer, Writer))
         {
-            try
+            json.WriteStartObject();
+            json.WriteStartArray("results"u8);
+            foreach (var item in items)
             {
-                results[i] = await operation(items[i] ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "An item is null.")).ConfigureAwait(false);
+                json.WriteStartObject();
+                try
+                {
+                    tally.Add(await run(item ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "An item is null."), json).ConfigureAwait(false));
+                }
+                catch (RekeyException e)
+                {
+                    // Nothing of a failed item's result was written: each operation writes only once its work succeeded.
+                    json.WriteStartObject("error"u8);
+                    json.WriteString("code"u8, e.Code.ToString());
+                    json.WriteString("message"u8, e.Message);
+                    json.WriteEndObject();
+                    failed++;
+                }
+
+                json.WriteEndObject();
             }
-            catch (RekeyException e)
-            {
-                results[i] = new CryptoResult(Error: new ItemError(e.Code.ToString(), e.Message));
-                failed++;
-            }
+
+            json.WriteEndArray();
+            json.WriteNumber("failed"u8, failed);
+            json.WriteEndObject();
         }
 
-        await JsonBody.WriteAsync(context, new BatchResponse(results, failed), ApiJsonContext.Default.BatchResponse).ConfigureAwait(false);
+        tally.Flush();
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await buffer.SendAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <c>ciphertext</c> and <c>version</c> for an envelope; returns the version.</summary>
+    private static int WriteEnvelope(Utf8JsonWriter json, byte[] envelope)
+    {
+        WriteText(json, "ciphertext"u8, envelope);
+        var version = EnvelopeReader.ReadVersion(envelope);
+        json.WriteNumber("version"u8, version);
+        return version;
+    }
+
+    // The envelope's text form, encoded straight into the JSON (no string in between).
+    private static void WriteText(Utf8JsonWriter json, ReadOnlySpan<byte> property, ReadOnlySpan<byte> envelope)
+    {
+        var length = EnvelopeText.GetUtf8Length(envelope);
+        var rented = length > 1024 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        Span<byte> text = rented ?? stackalloc byte[1024];
+        try
+        {
+            var written = EnvelopeText.EncodeToUtf8(envelope, text);
+            json.WriteString(property, text[..written]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     internal static EncryptionContext Context(string? value)

@@ -275,7 +275,6 @@ public sealed class RekeyServerHost : IAsyncDisposable
         {
             Transit.TransitKeyEndpoints.Map(app, transit);
             Transit.TransitCryptoEndpoints.Map(app, transit);
-            Transit.TransitUnsupportedEndpoint.Map(app, transit);
         }
 
         if (metrics.Enabled)

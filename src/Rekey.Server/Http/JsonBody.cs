@@ -41,14 +41,19 @@ internal static class JsonBody
             : ReadAsync(context, type);
 
     /// <summary>Writes <paramref name="value"/> as the JSON response.</summary>
-    public static Task WriteAsync<T>(HttpContext context, T value, JsonTypeInfo<T> type, int status = StatusCodes.Status200OK)
+    public static async Task WriteAsync<T>(HttpContext context, T value, JsonTypeInfo<T> type, int status = StatusCodes.Status200OK)
     {
-        // Serialized first so the response carries a Content-Length rather than chunked encoding.
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
+        // Serialized first so the response carries a Content-Length rather than chunked encoding,
+        // into pooled memory that is cleared afterwards (an answer may hold plaintext).
+        using var buffer = new PooledBufferWriter();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            JsonSerializer.Serialize(json, value, type);
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
-        context.Response.ContentLength = bytes.Length;
-        return context.Response.Body.WriteAsync(bytes, context.RequestAborted).AsTask();
+        await buffer.SendAsync(context).ConfigureAwait(false);
     }
 
     /// <summary>A required field, or <c>InvalidRequest</c> naming it.</summary>

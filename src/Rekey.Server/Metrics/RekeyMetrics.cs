@@ -52,15 +52,18 @@ public sealed class RekeyMetrics : IDisposable
     }
 
     /// <summary>Records one successful crypto operation on <paramref name="key"/> with version <paramref name="version"/>.</summary>
-    public void Crypto(string operation, KeyName key, int version)
+    public void Crypto(string operation, KeyName key, int version) => Crypto(operation, key, version, 1);
+
+    /// <summary>Records <paramref name="count"/> successful crypto operations (a batch's) on <paramref name="key"/> with version <paramref name="version"/>.</summary>
+    public void Crypto(string operation, KeyName key, int version, long count)
     {
-        if (!Enabled)
+        if (!Enabled || count == 0)
         {
             return;
         }
 
         var own = HasOwnSeries(key);
-        _crypto.Add(1, new("operation", operation), new("key", own ? key.Value : Group(key)), new("version", own ? version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "all"));
+        _crypto.Add(count, new("operation", operation), new("key", own ? key.Value : Group(key)), new("version", own ? version.ToString(System.Globalization.CultureInfo.InvariantCulture) : "all"));
     }
 
     /// <summary>Whether any key gets series of its own (<c>metrics_key_patterns</c> is set).</summary>

@@ -29,10 +29,10 @@ internal static class TransitCryptoEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, TransitMounts mounts)
     {
-        mounts.Map(app, EndpointNames.TransitEncrypt, "/encrypt/{name}", EncryptAsync, HttpMethods.Post);
-        mounts.Map(app, EndpointNames.TransitDecrypt, "/decrypt/{name}", DecryptAsync, HttpMethods.Post);
-        mounts.Map(app, EndpointNames.TransitRewrap, "/rewrap/{name}", RewrapAsync, HttpMethods.Post);
-        mounts.Map(app, EndpointNames.TransitDataKey, "/datakey/{type}/{name}", DataKeyAsync, HttpMethods.Post);
+        mounts.Map(app, EndpointNames.TransitEncrypt, "/encrypt/{name}", EncryptAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitDecrypt, "/decrypt/{name}", DecryptAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitRewrap, "/rewrap/{name}", RewrapAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitDataKey, "/datakey/{type}/{name}", DataKeyAsync, HttpMethods.Post, HttpMethods.Put);
     }
 
     private static async Task EncryptAsync(HttpContext context)
@@ -40,14 +40,13 @@ internal static class TransitCryptoEndpoints
         var name = context.RouteKey();
         using var body = await TransitBody.ReadAsync(context).ConfigureAwait(false);
         var service = context.Service();
-        var metrics = context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>();
+        var tally = new Metrics.CryptoTally(context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>(), "encrypt", name);
         var versions = new RequestedVersions(context, name);
         var created = false;
-        await RunAsync(context, body, "plaintext", "missing plaintext to encrypt", async (item, json) =>
+        await RunAsync(context, body, tally, "plaintext", "missing plaintext to encrypt", async (item, json) =>
         {
             RefuseNonce(item);
-            var plaintextText = TransitBody.String(item, "plaintext") ?? throw Invalid("missing plaintext to encrypt");
-            var plaintext = DecodeBase64(plaintextText, "plaintext");
+            var plaintext = Plaintext(item);
             try
             {
                 var encryptionContext = TransitContext.For(TransitBody.String(item, "associated_data"));
@@ -67,7 +66,7 @@ internal static class TransitCryptoEndpoints
 
                 var version = EnvelopeReader.ReadVersion(envelope);
                 WriteCiphertext(json, envelope, version);
-                metrics.Crypto("encrypt", name, version);
+                tally.Add(version);
             }
             finally
             {
@@ -81,9 +80,9 @@ internal static class TransitCryptoEndpoints
         var name = context.RouteKey();
         using var body = await TransitBody.ReadAsync(context).ConfigureAwait(false);
         var service = context.Service();
-        var metrics = context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>();
+        var tally = new Metrics.CryptoTally(context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>(), "decrypt", name);
         bool? keyChecked = null;
-        await RunAsync(context, body, "ciphertext", "missing ciphertext to decrypt", async (item, json) =>
+        await RunAsync(context, body, tally, "ciphertext", "missing ciphertext to decrypt", async (item, json) =>
         {
             RefuseNonce(item);
             var envelope = Envelope(TransitBody.String(item, "ciphertext"));
@@ -109,7 +108,7 @@ internal static class TransitCryptoEndpoints
                 CryptographicOperations.ZeroMemory(plaintext);
             }
 
-            metrics.Crypto("decrypt", name, EnvelopeReader.ReadVersion(envelope));
+            tally.Add(EnvelopeReader.ReadVersion(envelope));
         }).ConfigureAwait(false);
     }
 
@@ -118,9 +117,9 @@ internal static class TransitCryptoEndpoints
         var name = context.RouteKey();
         using var body = await TransitBody.ReadAsync(context).ConfigureAwait(false);
         var service = context.Service();
-        var metrics = context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>();
+        var tally = new Metrics.CryptoTally(context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>(), "rewrap", name);
         var versions = new RequestedVersions(context, name);
-        await RunAsync(context, body, "ciphertext", "missing ciphertext to rewrap", async (item, json) =>
+        await RunAsync(context, body, tally, "ciphertext", "missing ciphertext to rewrap", async (item, json) =>
         {
             RefuseNonce(item);
             var envelope = Envelope(TransitBody.String(item, "ciphertext"));
@@ -128,7 +127,7 @@ internal static class TransitCryptoEndpoints
             var rewrapped = await KeyMustExist(service.RewrapAsync(name, envelope, context.RequestAborted)).ConfigureAwait(false);
             var version = EnvelopeReader.ReadVersion(rewrapped);
             WriteCiphertext(json, rewrapped, version);
-            metrics.Crypto("rewrap", name, version);
+            tally.Add(version);
         }).ConfigureAwait(false);
     }
 
@@ -171,7 +170,7 @@ internal static class TransitCryptoEndpoints
     /// and throws <see cref="RekeyException"/> for a failure; a request-level failure (the key
     /// missing, say) is thrown as <see cref="RequestFailure"/> and answers the whole request.
     /// </summary>
-    private static async Task RunAsync(HttpContext context, TransitBody body, string singleField, string missingSingle, Func<JsonElement, Utf8JsonWriter, ValueTask> run)
+    private static async Task RunAsync(HttpContext context, TransitBody body, Metrics.CryptoTally tally, string singleField, string missingSingle, Func<JsonElement, Utf8JsonWriter, ValueTask> run)
     {
         var warnings = new List<string>();
         if (!TransitBody.Has(body.Root, "batch_input"))
@@ -183,6 +182,7 @@ internal static class TransitCryptoEndpoints
 
             using var single = VaultResponse.Start(context);
             await run(body.Root, single.Data).ConfigureAwait(false);
+            tally.Flush();
             await single.FinishAsync(warnings).ConfigureAwait(false);
             return;
         }
@@ -248,6 +248,7 @@ internal static class TransitCryptoEndpoints
         }
 
         json.WriteEndArray();
+        tally.Flush();
         var status = StatusCodes.Status200OK;
         if (userErrors || internalErrors)
         {
@@ -320,16 +321,20 @@ internal static class TransitCryptoEndpoints
         throw Invalid("invalid ciphertext: no prefix");
     }
 
-    private static byte[] DecodeBase64(string text, string field)
+    // The plaintext's bytes, decoded straight from the request's UTF-8 (no string in between).
+    private static byte[] Plaintext(JsonElement item)
     {
-        try
+        if (!item.TryGetProperty("plaintext", out var value) || value.ValueKind == JsonValueKind.Null)
         {
-            return Convert.FromBase64String(text);
+            throw Invalid("missing plaintext to encrypt");
         }
-        catch (FormatException)
+
+        if (value.ValueKind != JsonValueKind.String)
         {
-            throw Invalid($"'{field}' is not valid base64");
+            throw Invalid("'plaintext' must be a string");
         }
+
+        return value.TryGetBytesFromBase64(out var bytes) ? bytes : throw Invalid("'plaintext' is not valid base64");
     }
 
     private static void RefuseNonce(JsonElement item)

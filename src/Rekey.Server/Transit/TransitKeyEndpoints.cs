@@ -29,13 +29,13 @@ internal static class TransitKeyEndpoints
 
     public static void Map(IEndpointRouteBuilder app, TransitMounts mounts)
     {
-        mounts.Map(app, EndpointNames.TransitKeyCreate, "/keys/{name}", CreateAsync, HttpMethods.Post);
+        mounts.Map(app, EndpointNames.TransitKeyCreate, "/keys/{name}", CreateAsync, HttpMethods.Post, HttpMethods.Put);
         mounts.Map(app, EndpointNames.TransitKeyRead, "/keys/{name}", ReadAsync, HttpMethods.Get);
         mounts.Map(app, EndpointNames.TransitKeyDelete, "/keys/{name}", DeleteAsync, HttpMethods.Delete);
         mounts.Map(app, EndpointNames.TransitKeyList, "/keys", ListAsync, "LIST", HttpMethods.Get);
-        mounts.Map(app, EndpointNames.TransitKeyConfig, "/keys/{name}/config", ConfigAsync, HttpMethods.Post);
-        mounts.Map(app, EndpointNames.TransitKeyRotate, "/keys/{name}/rotate", RotateAsync, HttpMethods.Post);
-        mounts.Map(app, EndpointNames.TransitKeyTrim, "/keys/{name}/trim", TrimAsync, HttpMethods.Post);
+        mounts.Map(app, EndpointNames.TransitKeyConfig, "/keys/{name}/config", ConfigAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitKeyRotate, "/keys/{name}/rotate", RotateAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitKeyTrim, "/keys/{name}/trim", TrimAsync, HttpMethods.Post, HttpMethods.Put);
     }
 
     private static async Task CreateAsync(HttpContext context)

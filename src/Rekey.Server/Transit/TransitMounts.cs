@@ -5,8 +5,9 @@ using Microsoft.AspNetCore.Routing.Patterns;
 namespace Rekey.Server.Transit;
 
 /// <summary>
-/// The mount names the Transit surface answers under (<c>/v1/&lt;mount&gt;/...</c>), checked by
-/// routing as a constraint so one set of endpoints serves every mount.
+/// The mount names the Transit surface answers under (<c>/v1/&lt;mount&gt;/...</c>): one set of
+/// endpoints whose first segment is a route parameter this class constrains, so each operation
+/// is one endpoint with one name (one rule in the policy table) whatever the mount.
 /// </summary>
 internal sealed partial class TransitMounts : IRouteConstraint
 {
@@ -27,13 +28,26 @@ internal sealed partial class TransitMounts : IRouteConstraint
     /// <summary>The mount names, in order.</summary>
     public IReadOnlyCollection<string> Names => _names.Items;
 
-    /// <summary>A route under every mount: <c>/v1/{mount}</c> followed by <paramref name="template"/>, the mount checked by this constraint.</summary>
-    public RoutePattern Route(string template) =>
-        RoutePatternFactory.Parse("/v1/{mount}" + template, defaults: null, parameterPolicies: new RouteValueDictionary { ["mount"] = this });
-
     /// <summary>Maps a Vault-surface endpoint named <paramref name="name"/> at <paramref name="template"/> under every mount, for <paramref name="methods"/>.</summary>
     public void Map(IEndpointRouteBuilder app, string name, string template, RequestDelegate handler, params string[] methods) =>
-        app.Map(Route(template), handler).WithMetadata(new HttpMethodMetadata(methods)).WithName(name).WithMetadata(Surfaces.VaultSurface.Instance);
+        app.Map(RoutePatternFactory.Parse("/v1/{mount}" + template, defaults: null, parameterPolicies: new RouteValueDictionary { ["mount"] = this }), handler)
+            .WithMetadata(new HttpMethodMetadata(methods))
+            .WithName(name)
+            .WithMetadata(Surfaces.VaultSurface.Instance);
+
+    /// <summary>The mount a request path is under, or null.</summary>
+    public string? MountOf(PathString path)
+    {
+        var value = path.Value;
+        if (value is null || !value.StartsWith("/v1/", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var end = value.IndexOf('/', 4);
+        var mount = end < 0 ? value[4..] : value[4..end];
+        return _names.Contains(mount) ? mount : null;
+    }
 
     /// <summary>Whether <paramref name="name"/> is one of the mounts.</summary>
     public bool Contains(string name) => _names.Contains(name);

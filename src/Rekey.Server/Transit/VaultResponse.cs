@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -7,7 +6,7 @@ namespace Rekey.Server.Transit;
 /// <summary>
 /// Vault's response envelope (<c>request_id</c>, <c>lease_id</c>, <c>renewable</c>,
 /// <c>lease_duration</c>, <c>data</c>, <c>wrap_info</c>, <c>warnings</c>, <c>auth</c>), written
-/// straight to UTF-8 in memory and sent with a Content-Length once the status is known, so a
+/// straight to UTF-8 in pooled memory (cleared afterwards: a decrypt's answer holds plaintext) and sent with a Content-Length once the status is known, so a
 /// handler that fails half-way has sent nothing. The request id is the one in
 /// <c>X-Request-Id</c> and the audit log.
 /// </summary>
@@ -17,12 +16,12 @@ internal sealed class VaultResponse : IDisposable
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly HttpContext _context;
-    private readonly ArrayBufferWriter<byte> _buffer;
+    private readonly Http.PooledBufferWriter _buffer;
 
     private VaultResponse(HttpContext context, int sizeHint)
     {
         _context = context;
-        _buffer = new ArrayBufferWriter<byte>(sizeHint);
+        _buffer = new Http.PooledBufferWriter(sizeHint);
         Data = new Utf8JsonWriter(_buffer, WriterOptions);
         Data.WriteStartObject();
         Data.WriteString("request_id"u8, context.TraceIdentifier);
@@ -75,10 +74,13 @@ internal sealed class VaultResponse : IDisposable
         json.Flush();
         _context.Response.StatusCode = status;
         _context.Response.ContentType = "application/json";
-        _context.Response.ContentLength = _buffer.WrittenCount;
-        return _context.Response.Body.WriteAsync(_buffer.WrittenMemory, _context.RequestAborted).AsTask();
+        return _buffer.SendAsync(_context);
     }
 
     /// <inheritdoc />
-    public void Dispose() => Data.Dispose();
+    public void Dispose()
+    {
+        Data.Dispose();
+        _buffer.Dispose();
+    }
 }

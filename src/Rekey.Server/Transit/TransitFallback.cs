@@ -1,15 +1,16 @@
 using System.Collections.Frozen;
-using Rekey.Server.Access;
+using Microsoft.Extensions.DependencyInjection;
 using Rekey.Server.Surfaces;
 
 namespace Rekey.Server.Transit;
 
 /// <summary>
-/// Everything else under a Transit mount: the engine's features Rekey does not have are named
-/// in a 400 (never answered silently wrong), a known path with another method is Vault's 405,
-/// and anything else is Vault's 404 "unsupported path".
+/// The answer, in Vault's shape, to a request under a Transit mount that no endpoint serves: the
+/// engine's features Rekey does not have are named in a 400 (never answered silently wrong), a
+/// served path with another method is Vault's 405, and anything else is Vault's 404
+/// "unsupported path". Nothing is done, so no token is needed to be told.
 /// </summary>
-internal static class TransitUnsupportedEndpoint
+internal static class TransitFallback
 {
     private static readonly FrozenDictionary<string, string> Features = new Dictionary<string, string>
     {
@@ -30,13 +31,21 @@ internal static class TransitUnsupportedEndpoint
 
     private static readonly FrozenSet<string> Served = FrozenSet.ToFrozenSet(["keys", "encrypt", "decrypt", "rewrap", "datakey"], StringComparer.Ordinal);
 
-    public static void Map(IEndpointRouteBuilder app, TransitMounts mounts) =>
-        app.Map(mounts.Route("/{**rest}"), AnswerAsync).WithName(EndpointNames.TransitUnsupported).WithMetadata(VaultSurface.Instance);
-
-    private static Task AnswerAsync(HttpContext context)
+    /// <summary>Answers a request under a mount that routing did not serve; false (nothing written) when it is under none.</summary>
+    public static async Task<bool> TryAnswerAsync(HttpContext context)
     {
-        var rest = (context.Request.RouteValues["rest"] as string) ?? string.Empty;
-        var segments = rest.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (context.RequestServices.GetService<TransitMounts>()?.MountOf(context.Request.Path) is not { } mount)
+        {
+            return false;
+        }
+
+        var rest = context.Request.Path.Value!.Length > mount.Length + 5 ? context.Request.Path.Value[(mount.Length + 5)..] : string.Empty;
+        await AnswerAsync(context, rest.Split('/', StringSplitOptions.RemoveEmptyEntries)).ConfigureAwait(false);
+        return true;
+    }
+
+    private static Task AnswerAsync(HttpContext context, string[] segments)
+    {
         var first = segments.Length > 0 ? segments[0] : string.Empty;
         if (Features.TryGetValue(first, out var feature))
         {
