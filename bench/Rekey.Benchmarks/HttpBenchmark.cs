@@ -234,7 +234,9 @@ internal static class HttpBenchmark
         var perSecond = r.Requests / r.Elapsed.TotalSeconds;
         var items = perSecond * itemsPerRequest;
         var cores = r.ServerCpu.TotalSeconds / r.Elapsed.TotalSeconds;
-        var target = requestTarget > 0 ? $"target {requestTarget:N0} requests/s: {(perSecond >= requestTarget ? "met" : "MISSED")}" : $"target {itemTarget:N0} items/s: {(items >= itemTarget ? "met" : "MISSED")}";
+        var target = requestTarget > 0 ? $"target {requestTarget:N0} requests/s: {(perSecond >= requestTarget ? "met" : "MISSED")}"
+            : itemTarget > 0 ? $"target {itemTarget:N0} items/s: {(items >= itemTarget ? "met" : "MISSED")}"
+            : string.Empty;
         Console.WriteLine($"  {label,-13} {perSecond,10:N0} requests/s {items,11:N0} items/s   server CPU {cores:F2} cores ({r.ServerCpu.TotalMilliseconds * 1000 / r.Requests:N0} µs per request)   failures {r.Failures}   {target}");
     }
 

@@ -38,11 +38,11 @@ internal static class CryptoEndpoints
     private static async Task EncryptAsync(HttpContext context)
     {
         var name = context.RouteKey();
-        var body = await JsonBody.ReadAsync(context, ApiJsonContext.Default.EncryptRequest).ConfigureAwait(false);
+        using var body = await EncryptBody.ReadAsync(context).ConfigureAwait(false);
         var service = context.Service();
-        await RespondAsync(context, "encrypt", name, body.Items, body.Plaintext is null && body.Context is null ? null : new EncryptItem(body.Plaintext, body.Context), async (item, json) =>
+        await RespondAsync(context, "encrypt", name, body.Items, body.Single, async (item, json) =>
         {
-            var plaintext = JsonBody.Base64(JsonBody.Required(item.Plaintext, "plaintext"), "plaintext");
+            var plaintext = item.Plaintext();
             try
             {
                 var envelope = await service.EncryptAsync(name, plaintext, Context(item.Context), context.RequestAborted).ConfigureAwait(false);
