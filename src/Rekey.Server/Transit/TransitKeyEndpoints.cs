@@ -18,10 +18,10 @@ namespace Rekey.Server.Transit;
 /// </summary>
 internal static class TransitKeyEndpoints
 {
-    private static readonly FrozenSet<string> CreateFields = FrozenSet.ToFrozenSet(["type", "derived", "convergent_encryption", "exportable", "allow_plaintext_backup", "auto_rotate_period", "key_size", "managed_key_name", "managed_key_id"]);
+    private static readonly FrozenSet<string> CreateFields = FrozenSet.ToFrozenSet(["type", "derived", "convergent_encryption", "exportable", "allow_plaintext_backup", "auto_rotate_period", "key_size"]);
     private static readonly FrozenSet<string> ConfigFields = FrozenSet.ToFrozenSet(["min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable", "allow_plaintext_backup", "auto_rotate_period"]);
     private static readonly FrozenSet<string> TrimFields = FrozenSet.ToFrozenSet(["min_available_version"]);
-    private static readonly FrozenSet<string> RotateFields = FrozenSet.ToFrozenSet(["managed_key_name", "managed_key_id"]);
+    private static readonly FrozenSet<string> RotateFields = FrozenSet.ToFrozenSet<string>([]);
 
     // Vault's other key types, refused by name so a client learns why rather than "unknown type".
     private static readonly FrozenSet<string> OtherVaultTypes = FrozenSet.ToFrozenSet(
