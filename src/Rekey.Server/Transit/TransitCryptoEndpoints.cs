@@ -29,10 +29,10 @@ internal static class TransitCryptoEndpoints
 {
     public static void Map(IEndpointRouteBuilder app, TransitMounts mounts)
     {
-        mounts.Map(app, EndpointNames.TransitEncrypt, "/encrypt/{name}", EncryptAsync, HttpMethods.Post, HttpMethods.Put);
-        mounts.Map(app, EndpointNames.TransitDecrypt, "/decrypt/{name}", DecryptAsync, HttpMethods.Post, HttpMethods.Put);
-        mounts.Map(app, EndpointNames.TransitRewrap, "/rewrap/{name}", RewrapAsync, HttpMethods.Post, HttpMethods.Put);
-        mounts.Map(app, EndpointNames.TransitDataKey, "/datakey/{type}/{name}", DataKeyAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitEncrypt, "/encrypt/{name}", EncryptAsync, TransitMounts.Writes);
+        mounts.Map(app, EndpointNames.TransitDecrypt, "/decrypt/{name}", DecryptAsync, TransitMounts.Writes);
+        mounts.Map(app, EndpointNames.TransitRewrap, "/rewrap/{name}", RewrapAsync, TransitMounts.Writes);
+        mounts.Map(app, EndpointNames.TransitDataKey, "/datakey/{type}/{name}", DataKeyAsync, TransitMounts.Writes);
     }
 
     private static async Task EncryptAsync(HttpContext context)

@@ -21,7 +21,6 @@ internal static class TransitKeyEndpoints
     private static readonly FrozenSet<string> CreateFields = FrozenSet.ToFrozenSet(["type", "derived", "convergent_encryption", "exportable", "allow_plaintext_backup", "auto_rotate_period", "key_size"]);
     private static readonly FrozenSet<string> ConfigFields = FrozenSet.ToFrozenSet(["min_decryption_version", "min_encryption_version", "deletion_allowed", "exportable", "allow_plaintext_backup", "auto_rotate_period"]);
     private static readonly FrozenSet<string> TrimFields = FrozenSet.ToFrozenSet(["min_available_version"]);
-    private static readonly FrozenSet<string> RotateFields = FrozenSet.ToFrozenSet<string>([]);
 
     // Vault's other key types, refused by name so a client learns why rather than "unknown type".
     private static readonly FrozenSet<string> OtherVaultTypes = FrozenSet.ToFrozenSet(
@@ -29,13 +28,13 @@ internal static class TransitKeyEndpoints
 
     public static void Map(IEndpointRouteBuilder app, TransitMounts mounts)
     {
-        mounts.Map(app, EndpointNames.TransitKeyCreate, "/keys/{name}", CreateAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitKeyCreate, "/keys/{name}", CreateAsync, TransitMounts.Writes);
         mounts.Map(app, EndpointNames.TransitKeyRead, "/keys/{name}", ReadAsync, HttpMethods.Get);
         mounts.Map(app, EndpointNames.TransitKeyDelete, "/keys/{name}", DeleteAsync, HttpMethods.Delete);
         mounts.Map(app, EndpointNames.TransitKeyList, "/keys", ListAsync, "LIST", HttpMethods.Get);
-        mounts.Map(app, EndpointNames.TransitKeyConfig, "/keys/{name}/config", ConfigAsync, HttpMethods.Post, HttpMethods.Put);
-        mounts.Map(app, EndpointNames.TransitKeyRotate, "/keys/{name}/rotate", RotateAsync, HttpMethods.Post, HttpMethods.Put);
-        mounts.Map(app, EndpointNames.TransitKeyTrim, "/keys/{name}/trim", TrimAsync, HttpMethods.Post, HttpMethods.Put);
+        mounts.Map(app, EndpointNames.TransitKeyConfig, "/keys/{name}/config", ConfigAsync, TransitMounts.Writes);
+        mounts.Map(app, EndpointNames.TransitKeyRotate, "/keys/{name}/rotate", RotateAsync, TransitMounts.Writes);
+        mounts.Map(app, EndpointNames.TransitKeyTrim, "/keys/{name}/trim", TrimAsync, TransitMounts.Writes);
     }
 
     private static async Task CreateAsync(HttpContext context)
@@ -84,8 +83,7 @@ internal static class TransitKeyEndpoints
             await SetRotatePeriodAsync(context, name, p).ConfigureAwait(false);
         }
 
-        AddIgnored(warnings, body, CreateFields);
-        await WriteViewAsync(context, name, warnings).ConfigureAwait(false);
+        await WriteViewAsync(context, name, body, CreateFields, warnings).ConfigureAwait(false);
     }
 
     private static async Task ReadAsync(HttpContext context)
@@ -93,7 +91,7 @@ internal static class TransitKeyEndpoints
         var name = context.RouteKey();
         try
         {
-            await WriteViewAsync(context, name, null).ConfigureAwait(false);
+            await WriteViewAsync(context, name, null, FrozenSet<string>.Empty).ConfigureAwait(false);
         }
         catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyNotFound && !context.Response.HasStarted)
         {
@@ -207,9 +205,7 @@ internal static class TransitKeyEndpoints
             await SetRotatePeriodAsync(context, name, p).ConfigureAwait(false);
         }
 
-        var warnings = new List<string>();
-        AddIgnored(warnings, body, ConfigFields);
-        await WriteViewAsync(context, name, warnings).ConfigureAwait(false);
+        await WriteViewAsync(context, name, body, ConfigFields).ConfigureAwait(false);
     }
 
     private static async Task RotateAsync(HttpContext context)
@@ -217,9 +213,7 @@ internal static class TransitKeyEndpoints
         var name = context.RouteKey();
         using var body = await TransitBody.ReadAsync(context).ConfigureAwait(false);
         await context.Service().RotateAsync(name, null, context.Caller().Change(null), context.RequestAborted).ConfigureAwait(false);
-        var warnings = new List<string>();
-        AddIgnored(warnings, body, RotateFields);
-        await WriteViewAsync(context, name, warnings).ConfigureAwait(false);
+        await WriteViewAsync(context, name, body, FrozenSet<string>.Empty).ConfigureAwait(false);
     }
 
     private static async Task TrimAsync(HttpContext context)
@@ -283,13 +277,17 @@ internal static class TransitKeyEndpoints
             warnings.Add($"{(waiting.Count == 1 ? "version" : "versions")} {string.Join(", ", waiting)} no longer decrypt and are scheduled for destruction after the key's destruction delay ({Rekey.DurationText.Format(key.DestructionDelay)}); 'rekey version destroy' or a lifecycle policy with destroy completes it");
         }
 
-        AddIgnored(warnings, body, TrimFields);
-        await WriteViewAsync(context, name, warnings).ConfigureAwait(false);
+        await WriteViewAsync(context, name, body, TrimFields, warnings).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the key's Vault description.</summary>
-    private static async Task WriteViewAsync(HttpContext context, KeyName name, IReadOnlyList<string>? warnings)
+    /// <summary>Writes the key's Vault description, with <paramref name="warnings"/> and one naming the body's fields outside <paramref name="known"/>.</summary>
+    private static async Task WriteViewAsync(HttpContext context, KeyName name, TransitBody? body, IReadOnlySet<string> known, List<string>? warnings = null)
     {
+        if (body?.IgnoredFields(known) is { } ignored)
+        {
+            (warnings ??= []).Add(ignored);
+        }
+
         var service = context.Service();
         var key = await service.GetKeyAsync(name, context.RequestAborted).ConfigureAwait(false);
         var versions = await service.ListVersionsAsync(name, context.RequestAborted).ConfigureAwait(false);
@@ -358,14 +356,6 @@ internal static class TransitKeyEndpoints
         < int.MinValue or > int.MaxValue => throw Invalid($"'{field}' is out of range"),
         { } v => (int)v,
     };
-
-    private static void AddIgnored(List<string> warnings, TransitBody body, IReadOnlySet<string> known)
-    {
-        if (body.IgnoredFields(known) is { } ignored)
-        {
-            warnings.Add(ignored);
-        }
-    }
 
     private static LifecyclePolicies Policies(HttpContext context) => context.RequestServices.GetRequiredService<LifecyclePolicies>();
 

@@ -23,6 +23,9 @@ internal sealed partial class TransitMounts : IRouteConstraint
 
     private readonly FrozenSet<string> _names;
 
+    /// <summary>The methods Vault takes for a write: POST, and PUT as its alias.</summary>
+    public static string[] Writes { get; } = [HttpMethods.Post, HttpMethods.Put];
+
     public TransitMounts(IEnumerable<string> names) => _names = names.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The mount names, in order.</summary>
