@@ -157,36 +157,43 @@ internal static class CryptoEndpoints
 
         using var buffer = new PooledBufferWriter((items.Count * 512) + 64);
         var failed = 0;
-        using (var json = new Utf8JsonWriter(buffer, Writer))
+        try
         {
-            json.WriteStartObject();
-            json.WriteStartArray("results"u8);
-            foreach (var item in items)
+            using (var json = new Utf8JsonWriter(buffer, Writer))
             {
                 json.WriteStartObject();
-                try
+                json.WriteStartArray("results"u8);
+                foreach (var item in items)
                 {
-                    tally.Add(await run(item ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "An item is null."), json).ConfigureAwait(false));
-                }
-                catch (RekeyException e)
-                {
-                    // Nothing of a failed item's result was written: each operation writes only once its work succeeded.
-                    json.WriteStartObject("error"u8);
-                    json.WriteString("code"u8, e.Code.ToString());
-                    json.WriteString("message"u8, e.Message);
+                    json.WriteStartObject();
+                    try
+                    {
+                        tally.Add(await run(item ?? throw new RekeyException(RekeyErrorCode.InvalidRequest, "An item is null."), json).ConfigureAwait(false));
+                    }
+                    catch (RekeyException e)
+                    {
+                        // Nothing of a failed item's result was written: each operation writes only once its work succeeded.
+                        json.WriteStartObject("error"u8);
+                        json.WriteString("code"u8, e.Code.ToString());
+                        json.WriteString("message"u8, e.Message);
+                        json.WriteEndObject();
+                        failed++;
+                    }
+
                     json.WriteEndObject();
-                    failed++;
                 }
 
+                json.WriteEndArray();
+                json.WriteNumber("failed"u8, failed);
                 json.WriteEndObject();
             }
-
-            json.WriteEndArray();
-            json.WriteNumber("failed"u8, failed);
-            json.WriteEndObject();
+        }
+        finally
+        {
+            // Successes before a failure of the whole request (the store, say) were real: count them too.
+            tally.Flush();
         }
 
-        tally.Flush();
         context.Response.ContentType = "application/json; charset=utf-8";
         await buffer.SendAsync(context).ConfigureAwait(false);
     }

@@ -227,28 +227,35 @@ internal static class TransitCryptoEndpoints
         var json = response.Data;
         bool successes = false, userErrors = false, internalErrors = false;
         json.WriteStartArray("batch_results"u8);
-        foreach (var item in items.EnumerateArray())
+        try
         {
-            json.WriteStartObject();
-            try
+            foreach (var item in items.EnumerateArray())
             {
-                await run(item, json).ConfigureAwait(false);
-                successes = true;
-            }
-            catch (RekeyException e) when (e.Code != RekeyErrorCode.ApprovalPending && !IsRequestFailure(e))
-            {
-                // Nothing of a failed item's result was written: each operation writes only once its work succeeded.
-                json.WriteString("error"u8, e.Message);
-                internalErrors |= VaultSurface.IsInternal(e.Code);
-                userErrors |= !VaultSurface.IsInternal(e.Code);
-            }
+                json.WriteStartObject();
+                try
+                {
+                    await run(item, json).ConfigureAwait(false);
+                    successes = true;
+                }
+                catch (RekeyException e) when (e.Code != RekeyErrorCode.ApprovalPending && !IsRequestFailure(e))
+                {
+                    // Nothing of a failed item's result was written: each operation writes only once its work succeeded.
+                    json.WriteString("error"u8, e.Message);
+                    internalErrors |= VaultSurface.IsInternal(e.Code);
+                    userErrors |= !VaultSurface.IsInternal(e.Code);
+                }
 
-            json.WriteString("reference"u8, TransitBody.String(item, "reference") ?? string.Empty);
-            json.WriteEndObject();
+                json.WriteString("reference"u8, TransitBody.String(item, "reference") ?? string.Empty);
+                json.WriteEndObject();
+            }
+        }
+        finally
+        {
+            // Successes before a failure of the whole request were real: count them too.
+            tally.Flush();
         }
 
         json.WriteEndArray();
-        tally.Flush();
         var status = StatusCodes.Status200OK;
         if (userErrors || internalErrors)
         {
