@@ -73,32 +73,39 @@ internal static class AesGcmNi
     }
 
     // CTR mode from counter 2 (counter 1 is J0, kept for the tag); four blocks at a time so the
-    // AES units overlap their work.
+    // AES units overlap their work. The counter block is kept byte-reversed, where the 32-bit
+    // big-endian counter is the first little-endian lane, so the next block is one vector add.
     private static void Ctr(ReadOnlySpan<Vector128<byte>> keys, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> input, Span<byte> output)
     {
-        var counter = 2u;
+        var reversed = Ssse3.Shuffle(CounterBlock(nonce, 2), ReverseMask).AsUInt32();
+        var one = Vector128.Create(1u, 0, 0, 0);
         var offset = 0;
         while (input.Length - offset >= 64)
         {
-            var (k0, k1, k2, k3) = EncryptBlocks(keys, CounterBlock(nonce, counter), CounterBlock(nonce, counter + 1), CounterBlock(nonce, counter + 2), CounterBlock(nonce, counter + 3));
+            var c0 = reversed;
+            var c1 = c0 + one;
+            var c2 = c1 + one;
+            var c3 = c2 + one;
+            reversed = c3 + one;
+            var (k0, k1, k2, k3) = EncryptBlocks(keys, Forward(c0), Forward(c1), Forward(c2), Forward(c3));
             (Vector128.Create(input.Slice(offset, 16)) ^ k0).CopyTo(output.Slice(offset, 16));
             (Vector128.Create(input.Slice(offset + 16, 16)) ^ k1).CopyTo(output.Slice(offset + 16, 16));
             (Vector128.Create(input.Slice(offset + 32, 16)) ^ k2).CopyTo(output.Slice(offset + 32, 16));
             (Vector128.Create(input.Slice(offset + 48, 16)) ^ k3).CopyTo(output.Slice(offset + 48, 16));
-            counter += 4;
             offset += 64;
         }
 
         while (input.Length - offset >= 16)
         {
-            (Vector128.Create(input.Slice(offset, 16)) ^ EncryptBlock(keys, CounterBlock(nonce, counter++))).CopyTo(output.Slice(offset, 16));
+            (Vector128.Create(input.Slice(offset, 16)) ^ EncryptBlock(keys, Forward(reversed))).CopyTo(output.Slice(offset, 16));
+            reversed += one;
             offset += 16;
         }
 
         if (offset < input.Length)
         {
             Span<byte> stream = stackalloc byte[16];
-            EncryptBlock(keys, CounterBlock(nonce, counter)).CopyTo(stream);
+            EncryptBlock(keys, Forward(reversed)).CopyTo(stream);
             for (var i = offset; i < input.Length; i++)
             {
                 output[i] = (byte)(input[i] ^ stream[i - offset]);
@@ -106,6 +113,8 @@ internal static class AesGcmNi
 
             CryptographicOperations.ZeroMemory(stream);
         }
+
+        static Vector128<byte> Forward(Vector128<uint> reversedBlock) => Ssse3.Shuffle(reversedBlock.AsByte(), ReverseMask);
     }
 
     // GHASH over the associated data, the ciphertext and their bit lengths, returned in the
@@ -113,22 +122,45 @@ internal static class AesGcmNi
     private static Vector128<byte> Ghash(ReadOnlySpan<Vector128<byte>> keys, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext)
     {
         var h = Ssse3.Shuffle(EncryptBlock(keys, Vector128<byte>.Zero), ReverseMask);
-        var x = Vector128<byte>.Zero;
-        x = Absorb(x, h, associatedData);
-        x = Absorb(x, h, ciphertext);
-        Span<byte> lengths = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt64BigEndian(lengths, (ulong)associatedData.Length * 8);
-        BinaryPrimitives.WriteUInt64BigEndian(lengths[8..], (ulong)ciphertext.Length * 8);
-        x = Multiply(x ^ Ssse3.Shuffle(Vector128.Create((ReadOnlySpan<byte>)lengths), ReverseMask), h);
-        return Ssse3.Shuffle(x, ReverseMask);
+        Span<Vector128<byte>> powers = stackalloc Vector128<byte>[4];
+        powers[0] = h;
+        powers[1] = Multiply(h, h);
+        powers[2] = Multiply(powers[1], h);
+        powers[3] = Multiply(powers[2], h);
+        try
+        {
+            var x = Vector128<byte>.Zero;
+            x = Absorb(x, powers, associatedData);
+            x = Absorb(x, powers, ciphertext);
+            Span<byte> lengths = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt64BigEndian(lengths, (ulong)associatedData.Length * 8);
+            BinaryPrimitives.WriteUInt64BigEndian(lengths[8..], (ulong)ciphertext.Length * 8);
+            x = Multiply(x ^ Ssse3.Shuffle(Vector128.Create((ReadOnlySpan<byte>)lengths), ReverseMask), h);
+            return Ssse3.Shuffle(x, ReverseMask);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(MemoryMarshal.AsBytes(powers));
+        }
     }
 
-    private static Vector128<byte> Absorb(Vector128<byte> x, Vector128<byte> h, ReadOnlySpan<byte> data)
+    // Four blocks per reduction: X' = (X + B0)H^4 + B1 H^3 + B2 H^2 + B3 H, the four products
+    // summed before one shift and reduction (both are linear, so the sum reduces to the same value).
+    private static Vector128<byte> Absorb(Vector128<byte> x, ReadOnlySpan<Vector128<byte>> powers, ReadOnlySpan<byte> data)
     {
         var offset = 0;
+        for (; data.Length - offset >= 64; offset += 64)
+        {
+            var (low, high) = Product(x ^ Block(data, offset), powers[3]);
+            var (low1, high1) = Product(Block(data, offset + 16), powers[2]);
+            var (low2, high2) = Product(Block(data, offset + 32), powers[1]);
+            var (low3, high3) = Product(Block(data, offset + 48), powers[0]);
+            x = Reduce(low ^ low1 ^ low2 ^ low3, high ^ high1 ^ high2 ^ high3);
+        }
+
         for (; data.Length - offset >= 16; offset += 16)
         {
-            x = Multiply(x ^ Ssse3.Shuffle(Vector128.Create(data.Slice(offset, 16)), ReverseMask), h);
+            x = Multiply(x ^ Block(data, offset), powers[0]);
         }
 
         if (offset < data.Length)
@@ -136,17 +168,27 @@ internal static class AesGcmNi
             Span<byte> last = stackalloc byte[16];
             last.Clear();
             data[offset..].CopyTo(last);
-            x = Multiply(x ^ Ssse3.Shuffle(Vector128.Create((ReadOnlySpan<byte>)last), ReverseMask), h);
+            x = Multiply(x ^ Ssse3.Shuffle(Vector128.Create((ReadOnlySpan<byte>)last), ReverseMask), powers[0]);
             CryptographicOperations.ZeroMemory(last);
         }
 
         return x;
     }
 
+    // A whole block of data, byte-reflected for the multiplication.
+    private static Vector128<byte> Block(ReadOnlySpan<byte> data, int offset) => Ssse3.Shuffle(Vector128.Create(data.Slice(offset, 16)), ReverseMask);
+
     // a * b in GCM's field, both operands and the result byte-reflected: a 256-bit carry-less
     // product, shifted left one bit (the bit order is reflected), then reduced modulo
     // x^128 + x^7 + x^2 + x + 1.
     private static Vector128<byte> Multiply(Vector128<byte> a, Vector128<byte> b)
+    {
+        var (low, high) = Product(a, b);
+        return Reduce(low, high);
+    }
+
+    // The 256-bit carry-less product high:low of two 128-bit operands.
+    private static (Vector128<uint> Low, Vector128<uint> High) Product(Vector128<byte> a, Vector128<byte> b)
     {
         var a64 = a.AsUInt64();
         var b64 = b.AsUInt64();
@@ -155,8 +197,12 @@ internal static class AesGcmNi
         var high = Pclmulqdq.CarrylessMultiply(a64, b64, 0x11).AsUInt32();
         low ^= Sse2.ShiftLeftLogical128BitLane(middle, 8).AsUInt32();
         high ^= Sse2.ShiftRightLogical128BitLane(middle, 8).AsUInt32();
+        return (low, high);
+    }
 
-        // Shift the 256-bit high:low left by one bit.
+    // Shifts the 256-bit high:low left one bit and reduces it to 128 bits.
+    private static Vector128<byte> Reduce(Vector128<uint> low, Vector128<uint> high)
+    {
         var lowCarry = Sse2.ShiftRightLogical(low, 31);
         var highCarry = Sse2.ShiftRightLogical(high, 31);
         low = Sse2.ShiftLeftLogical(low, 1);
