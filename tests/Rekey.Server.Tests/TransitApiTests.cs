@@ -81,7 +81,16 @@ public sealed class TransitApiTests
         await server.Client().CreateKeyAsync(gone, new KeyCreateOptions(DeletionAllowed: true));
         var orphan = VaultCiphertext.Encode(await server.Client().EncryptAsync(gone, "x"u8.ToArray(), EncryptionContext.From("vault:transit")));
         await server.Client().DeleteKeyAsync(gone);
-        await RefusedAsync(server, "/v1/transit/decrypt/gone", $$"""{"batch_input":[{"ciphertext":"{{orphan}}"}]}""", HttpStatusCode.BadRequest, "encryption key not found");
+        // Decrypting under a key that is gone fails as any ciphertext that does not decrypt: it never tells whether the key exists.
+        using (var missingKey = await server.SendAsync(HttpMethod.Post, "/v1/transit/decrypt/gone", server.AdminToken, $$"""{"batch_input":[{"ciphertext":"{{orphan}}"}]}"""))
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, missingKey.StatusCode);
+            var text = await missingKey.Content.ReadAsStringAsync();
+            Assert.Contains("could not be decrypted", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("not found", text, StringComparison.Ordinal);
+        }
+
+        await RefusedAsync(server, "/v1/transit/decrypt/gone", $$"""{"ciphertext":"{{orphan}}"}""", HttpStatusCode.BadRequest, "could not be decrypted");
 
         // key_version: the latest is accepted, an older one is the item's error, a newer one too.
         await server.Client().RotateAsync(KeyName.Parse("orders"));

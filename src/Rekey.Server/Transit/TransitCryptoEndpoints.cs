@@ -81,23 +81,14 @@ internal static class TransitCryptoEndpoints
         using var body = await TransitBody.ReadAsync(context).ConfigureAwait(false);
         var service = context.Service();
         var tally = new Metrics.CryptoTally(context.RequestServices.GetRequiredService<Metrics.RekeyMetrics>(), "decrypt", name);
-        bool? keyChecked = null;
         await RunAsync(context, body, tally, "ciphertext", "missing ciphertext to decrypt", async (item, json) =>
         {
             RefuseNonce(item);
             var envelope = Envelope(TransitBody.String(item, "ciphertext"));
             var encryptionContext = TransitContext.For(TransitBody.String(item, "associated_data"));
-            byte[] plaintext;
-            try
-            {
-                plaintext = await KeyMustExist(service.DecryptAsync(name, envelope, encryptionContext, context.RequestAborted)).ConfigureAwait(false);
-            }
-            catch (RekeyException e) when (e.Code == RekeyErrorCode.DecryptionFailed)
-            {
-                // Rekey says no more than "could not be decrypted"; Vault says the key is missing, for the whole request.
-                keyChecked ??= await KeyExistsAsync(context, name).ConfigureAwait(false);
-                throw keyChecked == false ? RequestFailure("encryption key not found") : e;
-            }
+            // A key that does not exist fails as any ciphertext that does not decrypt, never as
+            // Vault's "encryption key not found": decrypting never tells whether a key exists.
+            var plaintext = await service.DecryptAsync(name, envelope, encryptionContext, context.RequestAborted).ConfigureAwait(false);
 
             try
             {
@@ -362,19 +353,6 @@ internal static class TransitCryptoEndpoints
         catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyNotFound)
         {
             throw RequestFailure("encryption key not found");
-        }
-    }
-
-    private static async Task<bool> KeyExistsAsync(HttpContext context, KeyName name)
-    {
-        try
-        {
-            await context.Service().GetKeyAsync(name, context.RequestAborted).ConfigureAwait(false);
-            return true;
-        }
-        catch (RekeyException e) when (e.Code == RekeyErrorCode.KeyNotFound)
-        {
-            return false;
         }
     }
 
