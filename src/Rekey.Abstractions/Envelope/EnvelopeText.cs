@@ -158,7 +158,8 @@ public static class EnvelopeText
     private static EnvelopeLayout Parse(ReadOnlySpan<byte> envelope) =>
         EnvelopeLayout.TryParse(envelope, out var layout) ? layout : throw new ArgumentException("Not a Rekey envelope.", nameof(envelope));
 
-    private static int CountDigits(int value)
+    /// <summary>How many decimal digits a non-negative version has (both text spellings print it).</summary>
+    internal static int CountDigits(int value)
     {
         var digits = 1;
         for (; value >= 10; value /= 10)

@@ -1,4 +1,6 @@
+using System.Buffers.Text;
 using System.Globalization;
+using System.Text;
 using Rekey.Errors;
 
 namespace Rekey.Envelope;
@@ -16,6 +18,24 @@ public static class VaultCiphertext
     /// <summary>Formats envelope bytes in Vault's form.</summary>
     public static string Encode(ReadOnlySpan<byte> envelope) =>
         string.Create(CultureInfo.InvariantCulture, $"{Prefix}{EnvelopeReader.ReadVersion(envelope)}:{Convert.ToBase64String(envelope)}");
+
+    /// <summary>How many bytes <see cref="EncodeToUtf8"/> writes for these envelope bytes.</summary>
+    public static int GetUtf8Length(ReadOnlySpan<byte> envelope) =>
+        Prefix.Length + EnvelopeText.CountDigits(EnvelopeReader.ReadVersion(envelope)) + 1 + Base64.GetMaxEncodedToUtf8Length(envelope.Length);
+
+    /// <summary>
+    /// Writes the UTF-8 bytes of <see cref="Encode"/>'s text into <paramref name="destination"/>
+    /// (at least <see cref="GetUtf8Length"/> bytes) and returns how many it wrote; nothing is allocated.
+    /// </summary>
+    public static int EncodeToUtf8(ReadOnlySpan<byte> envelope, Span<byte> destination)
+    {
+        var written = Encoding.ASCII.GetBytes(Prefix, destination);
+        EnvelopeReader.ReadVersion(envelope).TryFormat(destination[written..], out var digits, provider: CultureInfo.InvariantCulture);
+        written += digits;
+        destination[written++] = (byte)':';
+        Base64.EncodeToUtf8(envelope, destination[written..], out _, out var encoded);
+        return written + encoded;
+    }
 
     /// <summary>True when the text starts like a Vault-form ciphertext (cheap; does not validate).</summary>
     public static bool LooksLikeText(ReadOnlySpan<char> text) => text.StartsWith(Prefix, StringComparison.Ordinal);
@@ -42,15 +62,16 @@ public static class VaultCiphertext
             return null;
         }
 
+        // Sized exactly from the padding, so the decoded bytes are the envelope with no copy.
         var payload = rest[(colon + 1)..];
-        var bytes = new byte[payload.Length / 4 * 3];
-        if (!Convert.TryFromBase64Chars(payload, bytes, out var written))
+        var padding = payload.EndsWith("==") ? 2 : payload.EndsWith("=") ? 1 : 0;
+        var envelope = new byte[Math.Max(0, (payload.Length / 4 * 3) - padding)];
+        if (payload.Length % 4 != 0 || !Convert.TryFromBase64Chars(payload, envelope, out var written) || written != envelope.Length)
         {
             problem = "invalid ciphertext: not standard base64 after the version";
             return null;
         }
 
-        var envelope = bytes.AsSpan(0, written).ToArray();
         int inside;
         try
         {

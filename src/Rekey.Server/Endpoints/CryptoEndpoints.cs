@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -106,7 +105,7 @@ internal static class CryptoEndpoints
         await RespondAsync(context, "datakey", name, body.Items, body.Context is null ? null : new DataKeyItem(body.Context), async (item, json) =>
         {
             using var key = await service.GenerateDataKeyAsync(name, Context(item.Context), includePlaintext, length, context.RequestAborted).ConfigureAwait(false);
-            WriteText(json, "ciphertext"u8, key.Envelope);
+            CiphertextJson.WriteRekey(json, "ciphertext"u8, key.Envelope);
             if (key.HasPlaintext)
             {
                 json.WriteBase64String("plaintext"u8, key.DangerousPlaintext);
@@ -201,30 +200,10 @@ internal static class CryptoEndpoints
     /// <summary>Writes <c>ciphertext</c> and <c>version</c> for an envelope; returns the version.</summary>
     private static int WriteEnvelope(Utf8JsonWriter json, byte[] envelope)
     {
-        WriteText(json, "ciphertext"u8, envelope);
+        CiphertextJson.WriteRekey(json, "ciphertext"u8, envelope);
         var version = EnvelopeReader.ReadVersion(envelope);
         json.WriteNumber("version"u8, version);
         return version;
-    }
-
-    // The envelope's text form, encoded straight into the JSON (no string in between).
-    private static void WriteText(Utf8JsonWriter json, ReadOnlySpan<byte> property, ReadOnlySpan<byte> envelope)
-    {
-        var length = EnvelopeText.GetUtf8Length(envelope);
-        var rented = length > 1024 ? ArrayPool<byte>.Shared.Rent(length) : null;
-        Span<byte> text = rented ?? stackalloc byte[1024];
-        try
-        {
-            var written = EnvelopeText.EncodeToUtf8(envelope, text);
-            json.WriteString(property, text[..written]);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
     }
 
     internal static EncryptionContext Context(string? value)

@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -270,25 +268,8 @@ internal static class TransitCryptoEndpoints
     /// <summary>Writes <c>ciphertext</c> (<c>vault:v&lt;N&gt;:&lt;base64&gt;</c>) and <c>key_version</c>.</summary>
     private static void WriteCiphertext(Utf8JsonWriter json, ReadOnlySpan<byte> envelope, int version)
     {
-        var length = VaultCiphertext.Prefix.Length + 11 + Base64.GetMaxEncodedToUtf8Length(envelope.Length);
-        var rented = ArrayPool<byte>.Shared.Rent(length);
-        try
-        {
-            var span = rented.AsSpan();
-            "vault:v"u8.CopyTo(span);
-            var written = 7;
-            version.TryFormat(span[written..], out var digits, provider: CultureInfo.InvariantCulture);
-            written += digits;
-            span[written++] = (byte)':';
-            Base64.EncodeToUtf8(envelope, span[written..], out _, out var encoded);
-            written += encoded;
-            json.WriteString("ciphertext"u8, span[..written]);
-            json.WriteNumber("key_version"u8, version);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(rented);
-        }
+        CiphertextJson.WriteVault(json, "ciphertext"u8, envelope);
+        json.WriteNumber("key_version"u8, version);
     }
 
     /// <summary>A ciphertext in Vault's form or Rekey's; a malformed one is the item's error.</summary>
